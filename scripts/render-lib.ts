@@ -1,0 +1,112 @@
+/**
+ * Offline render: runs index.ts under Pulumi's mock runtime (no CLI, no engine, no cloud) with a
+ * stack's config, and returns every resource's desired inputs with secrets replaced by "[secret]".
+ */
+import { resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { readStackFile } from "../config/stackfile.ts";
+
+export const SECRET_MARKER = "4dabf18193072939515e22adb298388d";
+export const REDACTED = "[secret]";
+const ROOT = resolve(import.meta.dirname, "..");
+
+export interface RenderedResource {
+  type: string;
+  name: string;
+  parent: string | null;
+  inputs: unknown;
+}
+
+/** Replaces every secret-marked value (Pulumi's wire format) with "[secret]". */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value && typeof value === "object") {
+    if (SECRET_MARKER in value) return REDACTED;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+  }
+  return value;
+}
+
+/** Deterministic stand-ins for what providers compute, so `apply` on them resolves. */
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  const state: Record<string, unknown> = { ...inputs, name: inputs.name ?? name };
+  if (type.startsWith("random:")) state.result = `mock-generated-${name}`;
+  if (type.startsWith("aws:")) {
+    state.arn = `arn:aws:mock:::${name}`;
+    if (type === "aws:s3/bucket:Bucket") state.bucket = inputs.bucket ?? name;
+    if (type === "aws:iam/accessKey:AccessKey") state.secret = `mock-secret-${name}`;
+  }
+  if (type.startsWith("tls:")) {
+    state.privateKeyPem = `mock-private-key-${name}`;
+    state.certPem = `mock-cert-${name}`;
+  }
+  if (type.startsWith("docker:")) {
+    state.imageId = `sha256:mock-${name}`;
+    state.repoDigest = `mock@sha256:${name}`;
+  }
+  return state;
+}
+
+export interface RenderResult {
+  resources: RenderedResource[];
+  outputs: Record<string, unknown>;
+}
+
+/** Runs the program once. Call it once per process: Pulumi's runtime is global. */
+export async function render(stack: string, configFile?: string): Promise<RenderResult> {
+  const { config, secretKeys } = readStackFile(configFile ?? resolve(ROOT, `Pulumi.${stack}.yaml`));
+  const resources: RenderedResource[] = [];
+  const parents = new Map<string, string>();
+  const urnNames = new Map<string, string>();
+  let stackOutputs: Record<string, unknown> = {};
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, parent: null, inputs: redact(args.inputs) });
+        return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+      },
+      call(args) {
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/mock", userId: "mock" };
+        if (args.token === "aws:index/getRegion:getRegion") return { name: config["jarvis:backup"] ? "mock-region" : "us-east-1", region: "us-east-1" };
+        return args.inputs;
+      },
+    },
+    "jarvis-data",
+    stack,
+    false,
+  );
+  // Record each resource's parent (the mock API does not pass it on) and the stack outputs.
+  const monitor: any = pulumi.runtime.getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    const key = `${req.getType()}::${req.getName()}`;
+    if (req.getParent()) parents.set(key, req.getParent());
+    register(req, (err: unknown, resp: any) => {
+      if (!err && resp) urnNames.set(resp.getUrn(), req.getName());
+      cb(err, resp);
+    });
+  };
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req: any, cb: any) => {
+    if (String(req.getUrn()).includes("::pulumi:pulumi:Stack::")) {
+      stackOutputs = redact(pulumi.runtime.deserializeProperties(req.getOutputs())) as Record<string, unknown>;
+    }
+    registerOutputs(req, cb);
+  };
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  await import(resolve(ROOT, "index.ts"));
+  // Registrations continue asynchronously after the import; wait until the queue stays empty.
+  let seen = -1;
+  while (seen !== resources.length) {
+    seen = resources.length;
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const r of resources) {
+    const urn = parents.get(`${r.type}::${r.name}`);
+    r.parent = urn ? (urnNames.get(urn) ?? urn.split("::").pop() ?? null) : null;
+  }
+  return { resources, outputs: stackOutputs };
+}

@@ -1,0 +1,30 @@
+/** What every container of the stack gets, whatever the service (S12 log rotation, labels, restart). */
+import type { JarvisConfig } from "../config/schema.ts";
+
+export interface ContainerCommon {
+  restart: "unless-stopped";
+  logDriver: "json-file";
+  logOpts: Record<string, string>;
+  labels: { label: string; value: string }[];
+}
+
+export function containerCommon(cfg: JarvisConfig, stack: string, service: string): ContainerCommon {
+  return {
+    restart: "unless-stopped",
+    // S12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
+    logDriver: "json-file",
+    logOpts: { "max-size": `${cfg.logs.maxSizeMb}m`, "max-file": String(cfg.logs.maxFiles), compress: "true" },
+    labels: [
+      { label: "jarvis.stack", value: stack },
+      { label: "jarvis.environment", value: cfg.environment },
+      { label: "jarvis.service", value: service },
+      { label: "com.docker.compose.project", value: `jarvis-${stack}` },
+    ],
+  };
+}
+
+/** Host port bindings: only those config lists, on the configured (loopback) address. */
+export function publishedPorts(cfg: JarvisConfig, service: keyof JarvisConfig["ports"]["publish"], internal: number) {
+  const external = cfg.ports.publish[service];
+  return external === undefined ? [] : [{ internal, external, ip: cfg.ports.bindAddress, protocol: "tcp" }];
+}

@@ -1,0 +1,322 @@
+/**
+ * Throwaway real servers on 127.0.0.1 for the tests and benchmarks: PostgreSQL 15 (pgvector,
+ * pg_cron, pg_partman, pgBackRest), Redis 7, Chroma 1.0 and an S3 API (s3rver). Each runs in
+ * its own temp dir on a free port, with the settings the stack's containers get
+ * (settings/*.ts), and `stop()` removes everything.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync, chownSync, readFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pg from "pg";
+import { createClient } from "redis";
+import YAML from "yaml";
+import { parseConfig, SECRET_NAMES, type JarvisConfig, type SecretName } from "../../config/schema.ts";
+import { postgresArgs, postgresSettings } from "../../settings/postgres.ts";
+import { redisAclUsers, redisConfig } from "../../settings/redis.ts";
+import { chromaConfig } from "../../settings/chroma.ts";
+
+export const PG_BIN = process.env.JARVIS_PG_BIN ?? "/usr/lib/postgresql/15/bin";
+const ROOT = resolve(import.meta.dirname, "../..");
+const INSTALL_HINT = "run scripts/install-test-deps.sh (Debian/Ubuntu, as root) to install the test servers";
+
+export class MissingDependencyError extends Error {
+  readonly code = "JARVIS_TEST_DEPENDENCY_MISSING";
+  constructor(what: string) {
+    super(`${what} is not installed: ${INSTALL_HINT}`);
+  }
+}
+
+/** The config the tests boot servers with: the dev defaults, as a user would get them. */
+export function testConfig(overrides: Record<string, unknown> = {}): JarvisConfig {
+  return parseConfig({ environment: "dev", ...overrides });
+}
+
+/** Random credentials for every secret the stack knows, standing in for Pulumi's generated ones. */
+export function testSecrets(): Record<SecretName, string> {
+  return Object.fromEntries(SECRET_NAMES.map((n) => [n, `t${randomBytes(18).toString("hex")}`])) as Record<SecretName, string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? ok(addr.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+async function waitFor(what: string, child: ChildProcess, logFile: string | null, probe: () => Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let exited: number | null = null;
+  child.once("exit", (code) => (exited = code ?? -1));
+  while (Date.now() < deadline) {
+    if (exited !== null) break;
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const log = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
+  child.kill("SIGKILL");
+  throw new Error(`${what} did not become ready (${exited !== null ? `exited with ${exited}` : "timed out"})${log ? `:\n${log}` : ""}`);
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      done();
+    });
+    child.kill(signal);
+  });
+}
+
+function requireBinary(path: string, what: string) {
+  if (!existsSync(path)) throw new MissingDependencyError(`${what} (${path})`);
+}
+
+/** When root, PostgreSQL must run as the `postgres` user (it refuses root). */
+function postgresIds(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const uid = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+  const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+  if (uid.status !== 0) throw new MissingDependencyError("the postgres system user");
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export interface PostgresServer {
+  host: string;
+  port: number;
+  /** Superuser `postgres` and its password (scram-sha-256 over TCP). */
+  user: string;
+  password: string;
+  dir: string;
+  dataDir: string;
+  socketDir: string;
+  /** The settings the server runs with (from settings/postgres.ts). */
+  settings: Record<string, string>;
+  url(database?: string, user?: string, password?: string): string;
+  stop(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  config?: JarvisConfig;
+  /** Overrides of settings (e.g. archive_command for a backup test). */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresServer> {
+  requireBinary(join(PG_BIN, "postgres"), "PostgreSQL 15");
+  const cfg = opts.config ?? testConfig();
+  const ids = postgresIds();
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-pg-"));
+  const dataDir = join(dir, "data");
+  const password = randomBytes(16).toString("hex");
+  writeFileSync(join(dir, "pwfile"), password);
+  if (ids.uid !== undefined) chownSync(dir, ids.uid, ids.gid!);
+  if (ids.uid !== undefined) chownSync(join(dir, "pwfile"), ids.uid, ids.gid!);
+  const init = spawnSync(
+    join(PG_BIN, "initdb"),
+    ["-D", dataDir, "-U", "postgres", `--pwfile=${join(dir, "pwfile")}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+    { ...ids, encoding: "utf8", cwd: dir },
+  );
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const settings = {
+    ...postgresSettings(cfg, { listenAddresses: "127.0.0.1", port, socketDir: dir, archiveCommand: "/bin/true" }),
+    fsync: "off", // throwaway data: faster tests, same semantics otherwise
+    ...opts.settings,
+  };
+  const logFile = join(dir, "postgres.log");
+  const { openSync } = await import("node:fs");
+  const fd = openSync(logFile, "a");
+  if (ids.uid !== undefined) chownSync(logFile, ids.uid, ids.gid!);
+  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...postgresArgs(settings)], { ...ids, stdio: ["ignore", fd, fd], cwd: dir });
+  const url = (database = "postgres", user = "postgres", pass = password) =>
+    `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@127.0.0.1:${port}/${database}`;
+  await waitFor("PostgreSQL", child, logFile, async () => {
+    const c = new pg.Client({ connectionString: url() });
+    try {
+      await c.connect();
+      await c.query("select 1");
+      return true;
+    } finally {
+      await c.end().catch(() => {});
+    }
+  });
+  // The database pg_cron lives in (cron.database_name), as the container's entrypoint creates it.
+  const admin = new pg.Client({ connectionString: url() });
+  await admin.connect();
+  await admin.query(`create database ${cfg.postgres.database}`);
+  await admin.end();
+  return {
+    host: "127.0.0.1",
+    port,
+    user: "postgres",
+    password,
+    dir,
+    dataDir,
+    socketDir: dir,
+    settings,
+    url,
+    async stop() {
+      await stopChild(child, "SIGINT");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh database on a running server, for one test; dropped by the returned function. */
+export async function createDatabase(server: PostgresServer, prefix = "t"): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: server.url() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  return {
+    name,
+    url: server.url(name),
+    async drop() {
+      const c = new pg.Client({ connectionString: server.url() });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export interface RedisServer {
+  host: string;
+  port: number;
+  dir: string;
+  passwords: { admin: string; app: string; backup: string; monitor: string };
+  /** redis.conf the server runs with (from settings/redis.ts). */
+  conf: string[];
+  url(user?: "admin" | "app" | "backup" | "monitor"): string;
+  stop(): Promise<void>;
+}
+
+export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record<SecretName, string> } = {}): Promise<RedisServer> {
+  const bin = spawnSync("which", ["redis-server"], { encoding: "utf8" }).stdout.trim();
+  if (!bin) throw new MissingDependencyError("redis-server (Redis 7)");
+  const cfg = opts.config ?? testConfig();
+  const s = opts.secrets ?? testSecrets();
+  const passwords = { admin: s.redisAdmin, app: s.redisApp, backup: s.redisBackup, monitor: s.redisMonitor };
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-redis-"));
+  const port = await freePort();
+  const conf = redisConfig(cfg, { bind: "127.0.0.1", port, dir, users: redisAclUsers(passwords) });
+  writeFileSync(join(dir, "redis.conf"), conf.join("\n") + "\n");
+  const logFile = join(dir, "redis.log");
+  const child = spawn(bin, [join(dir, "redis.conf"), "--logfile", logFile], { stdio: "ignore", cwd: dir });
+  const url = (user: keyof typeof passwords = "admin") => `redis://${user}:${encodeURIComponent(passwords[user])}@127.0.0.1:${port}`;
+  await waitFor("Redis", child, logFile, async () => {
+    const c = createClient({ url: url(), socket: { reconnectStrategy: false } });
+    c.on("error", () => {});
+    try {
+      await c.connect();
+      return (await c.ping()) === "PONG";
+    } finally {
+      if (c.isOpen) await c.quit().catch(() => c.destroy());
+    }
+  });
+  return {
+    host: "127.0.0.1",
+    port,
+    dir,
+    passwords,
+    conf,
+    url,
+    async stop() {
+      await stopChild(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface ChromaServer {
+  url: string;
+  port: number;
+  dir: string;
+  config: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startChroma(): Promise<ChromaServer> {
+  const bin = join(ROOT, "node_modules/.bin/chroma");
+  if (!existsSync(bin)) throw new MissingDependencyError("the chroma CLI (npm ci installs it)");
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-chroma-"));
+  const port = await freePort();
+  const config = chromaConfig({ listenAddress: "127.0.0.1", port, persistPath: join(dir, "data") });
+  writeFileSync(join(dir, "config.yaml"), YAML.stringify(config));
+  const logFile = join(dir, "chroma.log");
+  const { openSync } = await import("node:fs");
+  const fd = openSync(logFile, "a");
+  const child = spawn(process.execPath, [bin, "run", join(dir, "config.yaml")], {
+    stdio: ["ignore", fd, fd],
+    cwd: dir,
+    env: { ...process.env, CHROMA_TELEMETRY: "false", ANONYMIZED_TELEMETRY: "false" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor("Chroma", child, logFile, async () => (await fetch(`${url}/api/v2/heartbeat`)).ok);
+  return {
+    url,
+    port,
+    dir,
+    config,
+    async stop() {
+      await stopChild(child, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface S3Server {
+  endpoint: string;
+  port: number;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** s3rver: objects, listing and multipart uploads. No lifecycle, versioning or object lock. */
+export async function startS3(opts: { buckets?: string[]; tls?: { key: string; cert: string } } = {}): Promise<S3Server> {
+  let S3rver: typeof import("s3rver").default;
+  try {
+    S3rver = (await import("s3rver")).default;
+  } catch {
+    throw new MissingDependencyError("s3rver (npm ci installs it)");
+  }
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-s3-"));
+  mkdirSync(join(dir, "objects"));
+  const port = await freePort();
+  const server = new S3rver({
+    port,
+    address: "127.0.0.1",
+    directory: join(dir, "objects"),
+    silent: true,
+    configureBuckets: (opts.buckets ?? []).map((name) => ({ name })),
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
+  });
+  await server.run();
+  return {
+    endpoint: `${opts.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    port,
+    region: "us-east-1",
+    // s3rver's fixed development credentials
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    dir,
+    async stop() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
