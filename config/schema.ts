@@ -43,7 +43,7 @@ export const OPTIONAL_SECRET_NAMES = ["alertSmtpPassword", "alertWebhookUrl"] as
 export type SecretName = (typeof SECRET_NAMES)[number];
 export type OptionalSecretName = (typeof OPTIONAL_SECRET_NAMES)[number];
 
-const secretValue = z.string().min(16, { message: "too short: secrets need at least 16 characters" });
+const secretValue = z.string().min(16);
 
 const docker = z.strictObject({
   /** unix:///var/run/docker.sock for the workstation, ssh://user@host for prod. */

@@ -47,6 +47,21 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
   return state;
 }
 
+/** An exported value as the engine would show it: secret outputs as "[secret]". */
+async function resolveOutput(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    const out = value as pulumi.Output<unknown> & { isSecret: Promise<boolean>; promise(): Promise<unknown> };
+    if (await out.isSecret) return REDACTED;
+    return resolveOutput(await out.promise());
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(resolveOutput));
+  if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutput(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value instanceof pulumi.Resource ? "[resource]" : value;
+}
+
 export interface RenderResult {
   resources: RenderedResource[];
   outputs: Record<string, unknown>;
@@ -58,7 +73,6 @@ export async function render(stack: string, configFile?: string): Promise<Render
   const resources: RenderedResource[] = [];
   const parents = new Map<string, string>();
   const urnNames = new Map<string, string>();
-  let stackOutputs: Record<string, unknown> = {};
 
   await pulumi.runtime.setMocks(
     {
@@ -87,16 +101,9 @@ export async function render(stack: string, configFile?: string): Promise<Render
       cb(err, resp);
     });
   };
-  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req: any, cb: any) => {
-    if (String(req.getUrn()).includes("::pulumi:pulumi:Stack::")) {
-      stackOutputs = redact(pulumi.runtime.deserializeProperties(req.getOutputs())) as Record<string, unknown>;
-    }
-    registerOutputs(req, cb);
-  };
   pulumi.runtime.setAllConfig(config, secretKeys);
 
-  await import(resolve(ROOT, "index.ts"));
+  const program: Record<string, unknown> = await import(resolve(ROOT, "index.ts"));
   // Registrations continue asynchronously after the import; wait until the queue stays empty.
   let seen = -1;
   while (seen !== resources.length) {
@@ -108,5 +115,7 @@ export async function render(stack: string, configFile?: string): Promise<Render
     const urn = parents.get(`${r.type}::${r.name}`);
     r.parent = urn ? (urnNames.get(urn) ?? urn.split("::").pop() ?? null) : null;
   }
-  return { resources, outputs: stackOutputs };
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) outputs[key] = await resolveOutput(value);
+  return { resources, outputs };
 }

@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import YAML from "yaml";
+import { readFileSync } from "node:fs";
+import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../config/schema.ts";
+import { renderRaw, renderStack, stackFile } from "./support/render.ts";
+
+const SECRETS = Object.fromEntries([...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]));
+
+function withSecrets(stack: "dev" | "prod"): string {
+  const doc = YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
+  return stackFile({
+    ...doc.config,
+    "jarvis:secrets": SECRETS,
+    "jarvis:monitoring": { ...(doc.config["jarvis:monitoring"] ?? {}), alerting: { webhook: true } },
+  });
+}
+
+for (const stack of ["dev", "prod"] as const) {
+  test(`render ${stack} prints one JSON array of {type, name, parent, inputs}`, async () => {
+    const resources = await renderStack(stack);
+    assert.ok(Array.isArray(resources) && resources.length > 0);
+    for (const r of resources) {
+      assert.deepEqual(Object.keys(r).sort(), ["inputs", "name", "parent", "type"]);
+      assert.equal(typeof r.type, "string");
+    }
+    const names = new Set(resources.map((r) => r.name));
+    for (const r of resources) if (r.parent) assert.ok(names.has(r.parent), `${r.name}'s parent ${r.parent} is rendered`);
+    assert.ok(resources.some((r) => r.type === "pulumi:providers:docker"));
+    const docker = resources.find((r) => r.type === "pulumi:providers:docker")!;
+    assert.match(docker.inputs.host, stack === "prod" ? /^ssh:\/\// : /^unix:\/\//);
+  });
+
+  test(`no secret value appears in the ${stack} render or in its non-secret outputs`, async () => {
+    const file = withSecrets(stack);
+    const r = await renderRaw([stack, "--config", file]);
+    assert.equal(r.code, 0, r.stderr);
+    const o = await renderRaw([stack, "--config", file, "--outputs"]);
+    assert.equal(o.code, 0, o.stderr);
+    for (const text of [r.stdout, o.stdout, r.stderr, o.stderr]) {
+      for (const value of Object.values(SECRETS)) assert.ok(!text.includes(value), `a secret leaked: ${value.split("-")[1]}`);
+      assert.ok(!text.includes("mock-generated-"), "a generated password leaked");
+    }
+    assert.ok(r.stdout.includes('"[secret]"'), "secrets are rendered as [secret]");
+    assert.ok(Object.keys(JSON.parse(o.stdout)).length > 0, "the stack has outputs");
+  });
+}
+
+test("generated passwords stay secret too (no jarvis:secrets given)", async () => {
+  const r = await renderRaw(["dev"]);
+  assert.equal(r.code, 0, r.stderr);
+  const resources = JSON.parse(r.stdout);
+  const generated = resources.filter((x: any) => x.type === "random:index/randomPassword:RandomPassword");
+  assert.ok(generated.length >= SECRET_NAMES.length);
+  assert.ok(!r.stdout.includes("mock-generated-"));
+});
+
+test("render refuses a missing stack file with a clear message", async () => {
+  const r = await renderRaw(["staging"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no config file .*Pulumi\.staging\.yaml/);
+});

@@ -1,0 +1,50 @@
+/** Runs the offline render in a child process (Pulumi's runtime is global: one render per process). */
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import YAML from "yaml";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
+
+export interface Rendered {
+  type: string;
+  name: string;
+  parent: string | null;
+  inputs: any;
+}
+
+export interface RenderRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function renderRaw(args: string[]): Promise<RenderRun> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "scripts/render.ts", ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+  }
+}
+
+/** Writes a stack file (the `config:` map of Pulumi.<stack>.yaml) to a temp dir and returns its path. */
+export function stackFile(config: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-stack-"));
+  const path = join(dir, "Pulumi.test.yaml");
+  writeFileSync(path, YAML.stringify({ config }));
+  return path;
+}
+
+/** Renders a stack and returns its resources; fails the test with stderr when it does not render. */
+export async function renderStack(stack: string, config?: Record<string, unknown>): Promise<Rendered[]> {
+  const r = await renderRaw([stack, ...(config ? ["--config", stackFile(config)] : [])]);
+  if (r.code !== 0) throw new Error(`render ${stack} exited ${r.code}:\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Rendered[];
+}
+
+export const ofType = (rs: Rendered[], type: string) => rs.filter((r) => r.type === type);
