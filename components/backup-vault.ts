@@ -1,0 +1,255 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { BackupConfig, LifecycleRule } from "../settings/lifecycle.ts";
+import {
+  AWS_LIFECYCLE,
+  BACKUP_PREFIXES,
+  S3_COMPATIBLE_LIFECYCLE,
+  TIER_NAMES,
+  lifecycleRules,
+  objectLockRetention,
+  repositoryLifecycleRules,
+  transitionPlan,
+} from "../settings/lifecycle.ts";
+import {
+  backupWriterPolicy,
+  replicationRolePolicy,
+  replicationTrustPolicy,
+  repositoryBucketPolicy,
+  repositoryWriterPolicy,
+  vaultBucketPolicy,
+  ROLE_TAG,
+  type BucketRole,
+  type PolicyDocument,
+  type WriterRole,
+} from "../settings/bucket-policy.ts";
+
+
+/** The provider's generated suffix is 26 characters and S3 names stop at 63. */
+const MAX_BUCKET_PREFIX = 37;
+
+export interface BackupVaultArgs {
+  /** Start of every bucket name, e.g. `jarvis-prod`: lowercase letters, digits and `-`. The aws provider appends a unique suffix. */
+  namePrefix: string;
+  /** The validated `jarvis:backup` config: storage target, the one retention policy, object lock. */
+  backup: BackupConfig;
+}
+
+export interface WriterCredentials {
+  accessKeyId: pulumi.Output<string>;
+  /** Secret. */
+  secretAccessKey: pulumi.Output<string>;
+}
+
+interface BucketSpec {
+  role: BucketRole;
+  rules: LifecycleRule[];
+  policy: (bucketArn: string) => PolicyDocument;
+  lock: { mode: string; days: number } | null;
+  /** AWS: a KMS key ARN; undefined: SSE-S3 (AES256). */
+  kmsKeyArn?: pulumi.Input<string>;
+  provider?: aws.Provider;
+}
+
+/**
+ * Backup storage of one stack: a vault bucket for logical dumps, Redis and Chroma (lifecycle
+ * rules from the retention policy, object lock in prod, deletes denied to every principal), a
+ * separate pgBackRest repository bucket (versioned, no expiration, no lock: pgBackRest expires
+ * its own files), optional cross-region replication of the vault, and least-privilege writers.
+ *
+ * Resources the dev S3-compatible server cannot serve are created only on AWS (provider `aws`):
+ * public access block, ownership controls, KMS keys, IAM users, object lock, replication.
+ * docs/backup-storage.md lists them with what dev does instead.
+ */
+export class BackupVault extends pulumi.ComponentResource {
+  /** Name of the vault bucket (logical dumps, Redis, Chroma). */
+  public readonly backupBucket: pulumi.Output<string>;
+  /** Name of the pgBackRest repository bucket. */
+  public readonly repositoryBucket: pulumi.Output<string>;
+  /** Name of the replica of the vault in `replicaRegion` (prod with replicaRegion only). */
+  public readonly replicaBucket?: pulumi.Output<string>;
+  /** The KMS key that encrypts the vault and the repository (AWS only). */
+  public readonly kmsKeyArn?: pulumi.Output<string>;
+  /** Credentials of the backup writer: put/get/list on the vault's prefixes, no delete (AWS only). */
+  public readonly backupWriter?: WriterCredentials;
+  /** Credentials of pgBackRest on its repository bucket (AWS only). */
+  public readonly repositoryWriter?: WriterCredentials;
+  /** Key prefix per retention tier in the vault. */
+  public readonly prefixes = BACKUP_PREFIXES;
+
+  constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:storage:BackupVault", name, {}, opts);
+    const { backup, namePrefix } = args;
+    const longest = `${namePrefix}-pgbackrest-`;
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(namePrefix) || longest.length > MAX_BUCKET_PREFIX) {
+      throw new Error(
+        `BackupVault ${name}: namePrefix "${namePrefix}" must be lowercase letters, digits and '-' and at most ${MAX_BUCKET_PREFIX - "-pgbackrest-".length} characters (S3 bucket names); use a shorter, lowercase stack name`,
+      );
+    }
+    const onAws = backup.storage.provider === "aws";
+    const caps = onAws ? AWS_LIFECYCLE : S3_COMPATIBLE_LIFECYCLE;
+    for (const d of transitionPlan(backup.retention, caps)) {
+      if (!d.kept) pulumi.log.warn(`backup.retention.${d.tier}: ${d.storageClass} transition at day ${d.days} left out: ${d.reason}`, this);
+    }
+    const lock = objectLockRetention(backup);
+
+    // Encryption key (AWS): the configured one, or a stack key with yearly rotation.
+    let kmsKeyArn: pulumi.Output<string> | undefined;
+    if (onAws) {
+      kmsKeyArn = backup.storage.kmsKeyArn
+        ? pulumi.output(backup.storage.kmsKeyArn)
+        : new aws.kms.Key(
+            `${name}-key`,
+            { description: `${namePrefix} backups`, enableKeyRotation: true, deletionWindowInDays: 30, tags: { [ROLE_TAG]: "backups" } },
+            { parent: this },
+          ).arn;
+    }
+
+    const vault = this.bucket(`${name}-backups`, `${namePrefix}-backups-`, onAws, {
+      role: "backups",
+      rules: lifecycleRules(backup.retention, caps),
+      policy: vaultBucketPolicy,
+      lock,
+      kmsKeyArn,
+    });
+    const repository = this.bucket(`${name}-pgbackrest`, `${namePrefix}-pgbackrest-`, onAws, {
+      role: "pgbackrest",
+      rules: repositoryLifecycleRules(backup.retention, caps),
+      policy: repositoryBucketPolicy,
+      lock: null,
+      kmsKeyArn,
+    });
+    this.backupBucket = vault.bucket.bucket;
+    this.repositoryBucket = repository.bucket.bucket;
+    this.kmsKeyArn = kmsKeyArn;
+
+    if (onAws) {
+      const prefixes = TIER_NAMES.map((t) => BACKUP_PREFIXES[t]);
+      this.backupWriter = this.writer(`${name}-writer`, `${namePrefix}-backup-writer`, "backup-writer", pulumi.all([vault.bucket.arn, kmsKeyArn]).apply(([arn, key]) => backupWriterPolicy(arn, prefixes, key)));
+      this.repositoryWriter = this.writer(`${name}-pgbackrest-writer`, `${namePrefix}-pgbackrest`, "pgbackrest-writer", pulumi.all([repository.bucket.arn, kmsKeyArn]).apply(([arn, key]) => repositoryWriterPolicy(arn, key)));
+    }
+
+    if (onAws && backup.storage.replicaRegion) {
+      const region = backup.storage.replicaRegion;
+      const provider = new aws.Provider(`${name}-replica-region`, { region: region as aws.Region }, { parent: this });
+      const replicaKey = new aws.kms.Key(
+        `${name}-replica-key`,
+        { description: `${namePrefix} backups (replica in ${region})`, enableKeyRotation: true, deletionWindowInDays: 30, tags: { [ROLE_TAG]: "backups-replica" } },
+        { parent: this, provider },
+      );
+      const replica = this.bucket(`${name}-replica`, `${namePrefix}-replica-`, true, {
+        role: "backups-replica",
+        // Lifecycle actions are not replicated: the replica expires its copies by the same rules.
+        rules: lifecycleRules(backup.retention, AWS_LIFECYCLE),
+        policy: vaultBucketPolicy,
+        // S3 replicates locked objects only into a bucket with object lock.
+        lock,
+        kmsKeyArn: replicaKey.arn,
+        provider,
+      });
+      const role = new aws.iam.Role(
+        `${name}-replication`,
+        { name: `${namePrefix}-backup-replication`, path: "/jarvis/", assumeRolePolicy: JSON.stringify(replicationTrustPolicy()), tags: { [ROLE_TAG]: "backups-replication" } },
+        { parent: this },
+      );
+      const rolePolicy = new aws.iam.RolePolicy(
+        `${name}-replication`,
+        {
+          role: role.id,
+          policy: pulumi
+            .all([vault.bucket.arn, replica.bucket.arn, kmsKeyArn!, replicaKey.arn])
+            .apply(([sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn]) =>
+              JSON.stringify(replicationRolePolicy({ sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn })),
+            ),
+        },
+        { parent: this },
+      );
+      new aws.s3.BucketReplicationConfig(
+        `${name}-replication`,
+        {
+          bucket: vault.bucket.id,
+          role: role.arn,
+          rules: [
+            {
+              id: "everything",
+              status: "Enabled",
+              filter: { prefix: "" },
+              // A delete marker stays in the source: the replica keeps its copy until its own lifecycle expires it.
+              deleteMarkerReplication: { status: "Disabled" },
+              sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+              destination: { bucket: replica.bucket.arn, encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn } },
+            },
+          ],
+        },
+        { parent: this, dependsOn: [vault.versioning, replica.versioning, rolePolicy] },
+      );
+      this.replicaBucket = replica.bucket.bucket;
+    }
+
+    this.registerOutputs({
+      backupBucket: this.backupBucket,
+      repositoryBucket: this.repositoryBucket,
+      replicaBucket: this.replicaBucket,
+      kmsKeyArn: this.kmsKeyArn,
+    });
+  }
+
+  /** One bucket with every guard: versioning, SSE, ownership, public access block, policy, lifecycle, lock. */
+  private bucket(id: string, bucketPrefix: string, onAws: boolean, spec: BucketSpec) {
+    const opts = { parent: this, ...(spec.provider ? { provider: spec.provider } : {}) };
+    const bucket = new aws.s3.Bucket(
+      id,
+      {
+        bucketPrefix,
+        // Object lock can only be switched on when the bucket is created.
+        ...(spec.lock ? { objectLockEnabled: true } : {}),
+        forceDestroy: false,
+        tags: { [ROLE_TAG]: spec.role },
+      },
+      // Backups outlive the stack: `pulumi destroy` forgets the bucket and leaves it and its data in place.
+      { ...opts, retainOnDelete: true },
+    );
+    const versioning = new aws.s3.BucketVersioning(`${id}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${id}-sse`,
+      {
+        bucket: bucket.id,
+        rules: [
+          spec.kmsKeyArn
+            ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: spec.kmsKeyArn }, bucketKeyEnabled: true }
+            : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+        ],
+      },
+      opts,
+    );
+    const guards: pulumi.Resource[] = [];
+    if (onAws) {
+      // Not on the dev S3-compatible server: it rejects both APIs (docs/backup-storage.md).
+      const ownership = new aws.s3.BucketOwnershipControls(`${id}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+      const pab = new aws.s3.BucketPublicAccessBlock(
+        `${id}-public-access`,
+        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        { ...opts, dependsOn: [ownership] },
+      );
+      guards.push(ownership, pab);
+    }
+    new aws.s3.BucketPolicy(`${id}-policy`, { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(spec.policy(arn))) }, { ...opts, dependsOn: guards });
+    new aws.s3.BucketLifecycleConfiguration(`${id}-lifecycle`, { bucket: bucket.id, rules: spec.rules }, { ...opts, dependsOn: [versioning] });
+    if (spec.lock) {
+      new aws.s3.BucketObjectLockConfiguration(
+        `${id}-lock`,
+        { bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: spec.lock.mode, days: spec.lock.days } } },
+        { ...opts, dependsOn: [versioning] },
+      );
+    }
+    return { bucket, versioning };
+  }
+
+  /** An IAM user with one inline policy and an access key (AWS only: the dev server has no IAM API). */
+  private writer(id: string, userName: string, role: WriterRole, policy: pulumi.Output<PolicyDocument>): WriterCredentials {
+    const user = new aws.iam.User(id, { name: userName, path: "/jarvis/", tags: { [ROLE_TAG]: role } }, { parent: this });
+    new aws.iam.UserPolicy(id, { user: user.name, policy: policy.apply((p) => JSON.stringify(p)) }, { parent: this });
+    const key = new aws.iam.AccessKey(id, { user: user.name }, { parent: this });
+    return { accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
+  }
+}
