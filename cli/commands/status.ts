@@ -1,0 +1,59 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { decodeConfigMap } from "../../config/pulumi.ts";
+import { parseConfig, type JarvisConfig } from "../../config/schema.ts";
+import { readStackFile } from "../../config/stackfile.ts";
+import { BackupStore } from "../../core/backup/store.ts";
+import { EXIT, UsageError } from "../../core/errors.ts";
+import { collectStatus, formatStatus } from "../../core/status/index.ts";
+import type { Command } from "../command.ts";
+
+/** Thresholds come from the stack's config when named, else from the schema's defaults (the audit's). */
+function loadConfig(stack: string | undefined, file: string | undefined): JarvisConfig {
+  const path = file ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  if (!path) return parseConfig({ environment: "dev" });
+  if (!existsSync(path)) throw new UsageError(`no config file ${path}; name an existing stack (dev, prod) or pass --config FILE`);
+  return parseConfig(decodeConfigMap(readStackFile(path).config));
+}
+
+export const status: Command = {
+  name: "status",
+  summary: "health and figures of every store, read live (S20, S22); exit 1 when something is down",
+  usage: "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--timeout SECONDS] [--json]",
+  description: [
+    "Reads PostgreSQL (DATABASE_URL: database size, connections vs max_connections, five largest tables, data",
+    "directory), Redis (REDIS_URL, the monitor user is enough: memory used and peak, keys), Chroma (CHROMA_URL),",
+    "disk use (the data directory when it is local, and each --disk PATH), and the last backup and drill of each",
+    "store from the ops agent's /metrics (--ops-url or JARVIS_OPS_URL), else the backups from the bucket's",
+    "manifests (JARVIS_BACKUP_BUCKET). What is not configured is reported as unknown, not down.",
+    "Thresholds (disk, connections, RPO, RTO) come from the stack's config (<stack> or --config), else the defaults.",
+    "Exit status: 0 all configured services up; 1 something is down; 2 usage.",
+  ].join("\n"),
+  options: {
+    config: { type: "string" },
+    disk: { type: "string", multiple: true },
+    "ops-url": { type: "string" },
+    timeout: { type: "string" },
+  },
+  async run(ctx) {
+    const cfg = loadConfig(ctx.args[0], ctx.options.config as string | undefined);
+    const timeout = ctx.options.timeout === undefined ? 5 : Number(ctx.options.timeout);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got ${String(ctx.options.timeout)})`);
+    const s3 = ctx.env.s3;
+    const report = await collectStatus(cfg, {
+      databaseUrl: ctx.env.databaseUrl,
+      redisUrl: ctx.env.redisUrl,
+      chromaUrl: ctx.env.chromaUrl,
+      chromaToken: ctx.env.chromaToken,
+      // TODO(lead): move JARVIS_OPS_URL into cli/env.ts's Connections (the only place that reads the environment).
+      opsUrl: (ctx.options["ops-url"] as string | undefined) ?? process.env.JARVIS_OPS_URL,
+      backupStore: s3.bucket
+        ? new BackupStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, attempts: 1, requestTimeoutMs: timeout * 1000 })
+        : undefined,
+      diskPaths: (ctx.options.disk as string[] | undefined) ?? [],
+      timeoutMs: timeout * 1000,
+    });
+    ctx.print(report, formatStatus(report));
+    return report.ok ? EXIT.ok : EXIT.failed;
+  },
+};
