@@ -28,3 +28,14 @@ export function publishedPorts(cfg: JarvisConfig, service: keyof JarvisConfig["p
   const external = cfg.ports.publish[service];
   return external === undefined ? [] : [{ internal, external, ip: cfg.ports.bindAddress, protocol: "tcp" }];
 }
+
+/** Memory (MB) and CPU limits of a container, in the docker provider's units. */
+export function containerLimits(memoryMb: number, cpus: number): { memory: number; memorySwap: number; cpus: string } {
+  // memorySwap = memory: no swap on top of the limit, so the limit is the limit.
+  return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus) };
+}
+
+/** Healthcheck timing shared by the stores; the tests come from each service's settings. */
+export function healthcheckTiming(startPeriod = "30s") {
+  return { interval: "10s", timeout: "5s", retries: 6, startPeriod };
+}

@@ -58,3 +58,33 @@ export function postgresSettings(cfg: JarvisConfig, opts: PostgresSettingsOption
 export function postgresArgs(settings: Record<string, string>): string[] {
   return Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`]);
 }
+
+/** Where the image keeps the cluster; the stack's named volume is mounted here. */
+export const POSTGRES_DATA_DIR = "/var/lib/postgresql/data";
+/** The superuser's password file inside the container (POSTGRES_PASSWORD_FILE). */
+export const POSTGRES_PASSWORD_FILE = "/run/secrets/postgres_password";
+/** UID/GID of `postgres` in the Debian-based image (the Dockerfile asserts it). */
+export const POSTGRES_UID = "999";
+
+/** Build arguments of docker/postgres/Dockerfile: the pinned extension versions from config. */
+export function postgresImageBuildArgs(cfg: JarvisConfig): Record<string, string> {
+  return {
+    BASE_IMAGE: cfg.postgres.baseImage,
+    PG_CRON_VERSION: cfg.postgres.pgCronVersion,
+    PG_PARTMAN_VERSION: cfg.postgres.pgPartmanVersion,
+    PGBACKREST_VERSION: cfg.postgres.pgBackRestVersion,
+  };
+}
+
+/**
+ * initdb options of the image's entrypoint: SCRAM for every TCP login, peer (OS user = role) on
+ * the Unix socket, which only processes inside the container can reach.
+ */
+export function postgresInitdbArgs(): string {
+  return "--auth-host=scram-sha-256 --auth-local=peer --encoding=UTF8 --locale=C.UTF-8 --data-checksums";
+}
+
+/** The container's healthcheck: the server accepts TCP connections to the app database. */
+export function postgresHealthcheck(cfg: JarvisConfig, opts: { port?: number; host?: string; bin?: string } = {}): string[] {
+  return ["CMD", opts.bin ?? "pg_isready", "-q", "-h", opts.host ?? "127.0.0.1", "-p", String(opts.port ?? 5432), "-U", "postgres", "-d", cfg.postgres.database];
+}

@@ -57,3 +57,24 @@ export function redisAclUsers(pw: RedisPasswords): string[] {
     `user monitor on #${sha256(pw.monitor)} resetchannels -@all +@connection +ping +info +dbsize +config|get +client|list +slowlog|get +slowlog|len +latency|latest +memory|stats +scan +type +strlen +llen +scard +zcard +hlen +xlen +pfcount +select`,
   ];
 }
+
+/** Where the container reads its generated config. */
+export const REDIS_CONF_PATH = "/usr/local/etc/redis/redis.conf";
+/** The monitor user's password file, read by the healthcheck only. */
+export const REDIS_MONITOR_PASSWORD_FILE = "/run/secrets/redis_monitor_password";
+/** UID/GID of `redis` in the Debian-based official image. */
+export const REDIS_UID = "999";
+
+/**
+ * The container's healthcheck: PING as the `monitor` user (`default` is off). The password is
+ * read from a file into REDISCLI_AUTH of that one shell, so it is in no container env and no argv.
+ */
+export function redisHealthcheck(opts: { port?: number; passwordFile?: string; cli?: string } = {}): string[] {
+  const file = opts.passwordFile ?? REDIS_MONITOR_PASSWORD_FILE;
+  return [
+    "CMD",
+    "sh",
+    "-c",
+    `REDISCLI_AUTH="$(cat '${file}')" ${opts.cli ?? "redis-cli"} --no-auth-warning --user monitor -h 127.0.0.1 -p ${opts.port ?? 6379} ping | grep -qx PONG`,
+  ];
+}

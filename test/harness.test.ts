@@ -49,7 +49,7 @@ test("redis stores and returns a value", async () => {
 });
 
 test("chroma adds records and answers a similarity query", async () => {
-  const client = chromaClient(chroma.url);
+  const client = chromaClient(chroma.url, chroma.token);
   const name = `harness_${process.pid}_${Date.now()}`;
   const col = await client.createCollection({ name, embeddingFunction: precomputedEmbeddings });
   await col.add({ ids: ["a", "b"], embeddings: [[1, 0, 0], [0, 1, 0]], documents: ["alpha", "beta"] });

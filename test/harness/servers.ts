@@ -17,6 +17,8 @@ import { parseConfig, SECRET_NAMES, type JarvisConfig, type SecretName } from ".
 import { postgresArgs, postgresSettings } from "../../settings/postgres.ts";
 import { redisAclUsers, redisConfig } from "../../settings/redis.ts";
 import { chromaConfig } from "../../settings/chroma.ts";
+import { startChromaGateway, tokenSha256 } from "../../core/chroma-gateway.ts";
+import { ensureRoles, rolePasswordsFromSecrets, type RolePasswords } from "../../core/postgres/roles.ts";
 
 export const PG_BIN = process.env.JARVIS_PG_BIN ?? "/usr/lib/postgresql/15/bin";
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -101,12 +103,22 @@ export interface PostgresServer {
   socketDir: string;
   /** The settings the server runs with (from settings/postgres.ts). */
   settings: Record<string, string>;
+  /**
+   * The stack's roles (jarvis_owner, jarvis_app, ...) exist, made by core/postgres/roles.ts as in
+   * the stack; these are their passwords. Roles are cluster-wide: tests that need them log in with
+   * these, rather than re-running ensureRoles with other passwords.
+   */
+  roles: RolePasswords;
   url(database?: string, user?: string, password?: string): string;
   stop(): Promise<void>;
 }
 
 export interface PostgresOptions {
   config?: JarvisConfig;
+  /** Passwords of the stack's roles (default: from testSecrets()). */
+  secrets?: Record<SecretName, string>;
+  /** Create the stack's roles at start (default true); false leaves a bare cluster. */
+  roles?: boolean;
   /** Overrides of settings (e.g. archive_command for a backup test). */
   settings?: Record<string, string>;
 }
@@ -153,8 +165,14 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   // The database pg_cron lives in (cron.database_name), as the container's entrypoint creates it.
   const admin = new pg.Client({ connectionString: url() });
   await admin.connect();
-  await admin.query(`create database ${cfg.postgres.database}`);
-  await admin.end();
+  const roles = rolePasswordsFromSecrets(opts.secrets ?? testSecrets());
+  try {
+    await admin.query(`create database ${cfg.postgres.database}`);
+    // The roles, as the stack's `jarvis-data roles apply` job creates them.
+    if (opts.roles !== false) await ensureRoles(admin, roles);
+  } finally {
+    await admin.end();
+  }
   return {
     host: "127.0.0.1",
     port,
@@ -164,6 +182,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     dataDir,
     socketDir: dir,
     settings,
+    roles,
     url,
     async stop() {
       await stopChild(child, "SIGINT");
@@ -240,14 +259,23 @@ export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record
 }
 
 export interface ChromaServer {
+  /** The token gateway (core/chroma-gateway.ts) in front of Chroma, as clients reach it in the stack. */
   url: string;
+  /** Same as url. */
+  gatewayUrl: string;
+  /** Chroma itself, without the gateway (the stack never publishes this one). */
+  upstreamUrl: string;
+  /** The token the gateway wants (`x-chroma-token` or `Authorization: Bearer`). */
+  token: string;
+  /** The gateway's port. */
   port: number;
+  upstreamPort: number;
   dir: string;
   config: Record<string, unknown>;
   stop(): Promise<void>;
 }
 
-export async function startChroma(): Promise<ChromaServer> {
+export async function startChroma(opts: { secrets?: Record<SecretName, string> } = {}): Promise<ChromaServer> {
   const bin = join(ROOT, "node_modules/.bin/chroma");
   if (!existsSync(bin)) throw new MissingDependencyError("the chroma CLI (npm ci installs it)");
   const dir = mkdtempSync(join(tmpdir(), "jarvis-chroma-"));
@@ -262,14 +290,28 @@ export async function startChroma(): Promise<ChromaServer> {
     cwd: dir,
     env: { ...process.env, CHROMA_TELEMETRY: "false", ANONYMIZED_TELEMETRY: "false" },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor("Chroma", child, logFile, async () => (await fetch(`${url}/api/v2/heartbeat`)).ok);
+  const upstreamUrl = `http://127.0.0.1:${port}`;
+  await waitFor("Chroma", child, logFile, async () => (await fetch(`${upstreamUrl}/api/v2/heartbeat`)).ok);
+  const token = (opts.secrets ?? testSecrets()).chromaToken;
+  let gateway;
+  try {
+    gateway = await startChromaGateway({ upstream: upstreamUrl, tokenSha256: tokenSha256(token), host: "127.0.0.1", port: 0 });
+  } catch (e) {
+    await stopChild(child, "SIGTERM");
+    throw e;
+  }
+  const gw = gateway;
   return {
-    url,
-    port,
+    url: gw.url,
+    gatewayUrl: gw.url,
+    upstreamUrl,
+    token,
+    port: Number(new URL(gw.url).port),
+    upstreamPort: port,
     dir,
     config,
     async stop() {
+      await gw.close();
       await stopChild(child, "SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,177 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { JarvisConfig } from "../config/schema.ts";
+import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
+import {
+  POSTGRES_DATA_DIR,
+  POSTGRES_PASSWORD_FILE,
+  POSTGRES_UID,
+  postgresArgs,
+  postgresHealthcheck,
+  postgresImageBuildArgs,
+  postgresInitdbArgs,
+  postgresSettings,
+} from "../settings/postgres.ts";
+
+/** Network alias and port of PostgreSQL on the stack's private network. */
+export const POSTGRES_HOST = "postgres";
+export const POSTGRES_PORT = 5432;
+
+export interface PostgresArgs {
+  /** The validated stack config. */
+  config: JarvisConfig;
+  /** The stack's name, for labels. */
+  stack: string;
+  /** The private network the stores and the ops containers share. */
+  network: pulumi.Input<string>;
+  /** The `postgres` superuser's password (secret); it reaches the container as a file. */
+  superuserPassword: pulumi.Input<string>;
+}
+
+/**
+ * PostgreSQL 16 + pgvector, pg_cron, pg_partman and pgBackRest: an image built by the stack from
+ * docker/postgres/Dockerfile (versions pinned in config), a named volume for the cluster, and the
+ * server flags of settings/postgres.ts (the same ones the tests boot a real server with).
+ */
+export class PostgresServer extends pulumi.ComponentResource {
+  /** The image built from docker/postgres (repo digest: changes when the image changes). */
+  public readonly image: pulumi.Output<string>;
+  public readonly containerName: pulumi.Output<string>;
+  /** Name of the data volume (kept on `pulumi destroy`). */
+  public readonly volumeName: pulumi.Output<string>;
+  /** Host name and port on the private network. */
+  public readonly host: string = POSTGRES_HOST;
+  public readonly port: number = POSTGRES_PORT;
+  public readonly database: string;
+  /** Host address and port published on the Docker host, when config publishes one. */
+  public readonly published: { host: string; port: number } | undefined;
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:database:PostgresServer", name, {}, opts);
+    const cfg = args.config;
+    const common = containerCommon(cfg, args.stack, "postgres");
+    const build = postgresImageBuildArgs(cfg);
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        // A local image: no registry, no push. The tag names the pinned versions.
+        imageName: `jarvis-data/postgres:pg16-cron${build.PG_CRON_VERSION}-partman${build.PG_PARTMAN_VERSION}-pgbackrest${build.PGBACKREST_VERSION}`,
+        build: { context: "docker/postgres", dockerfile: "docker/postgres/Dockerfile", args: build },
+        skipPush: true,
+      },
+      { parent: this },
+    );
+    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const container = new docker.Container(
+      name,
+      {
+        name,
+        image: image.repoDigest,
+        command: ["postgres", ...postgresArgs(postgresSettings(cfg))],
+        envs: [
+          `POSTGRES_PASSWORD_FILE=${POSTGRES_PASSWORD_FILE}`,
+          `POSTGRES_DB=${cfg.postgres.database}`,
+          `POSTGRES_INITDB_ARGS=${postgresInitdbArgs()}`,
+          `PGDATA=${POSTGRES_DATA_DIR}`,
+        ],
+        // The superuser password reaches the entrypoint as a file readable by postgres only.
+        uploads: [{ file: POSTGRES_PASSWORD_FILE, content: args.superuserPassword, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: "0400" }],
+        volumes: [{ volumeName: volume.name, containerPath: POSTGRES_DATA_DIR }],
+        networksAdvanced: [{ name: args.network, aliases: [POSTGRES_HOST] }],
+        ports: publishedPorts(cfg, "postgres", POSTGRES_PORT),
+        healthcheck: { tests: postgresHealthcheck(cfg), ...healthcheckTiming("60s") },
+        ...containerLimits(cfg.postgres.memoryMb, cfg.postgres.cpus),
+        // Docker's 64 MB /dev/shm is too small for parallel queries and index builds.
+        shmSize: Math.min(1024, Math.max(128, cfg.postgres.sharedBuffersMb)),
+        // The image stops with SIGINT (fast shutdown); give it time to checkpoint.
+        stopTimeout: 120,
+        restart: common.restart,
+        logDriver: common.logDriver,
+        logOpts: common.logOpts,
+        labels: common.labels,
+        wait: true,
+        waitTimeout: 600,
+      },
+      { parent: this },
+    );
+    this.image = image.repoDigest;
+    this.containerName = container.name;
+    this.volumeName = volume.name;
+    this.database = cfg.postgres.database;
+    const hostPort = cfg.ports.publish.postgres;
+    this.published = hostPort === undefined ? undefined : { host: cfg.ports.bindAddress, port: hostPort };
+    this.registerOutputs({ image: this.image, containerName: this.containerName, volumeName: this.volumeName });
+  }
+}
+
+export interface PostgresRolesArgs {
+  config: JarvisConfig;
+  stack: string;
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts), which ships the jarvis-data CLI. */
+  opsImage: pulumi.Input<string>;
+  /** UID the ops image runs as; the password files are made readable by it only. */
+  opsUid?: string;
+  /** CLI entry point inside the ops image. */
+  cli?: string[];
+  /** The server to create the roles on. */
+  server: PostgresServer;
+  superuserPassword: pulumi.Input<string>;
+  /** Passwords of jarvis_owner, jarvis_app, jarvis_readonly, jarvis_backup, jarvis_monitor (secrets). */
+  passwords: Record<"owner" | "app" | "readonly" | "backup" | "monitor", pulumi.Input<string>>;
+}
+
+/** Where the one-shot container finds the role passwords, one file per role. */
+export const ROLE_PASSWORDS_DIR = "/run/secrets/roles";
+
+/**
+ * The stack's database roles, created or updated by a one-shot container of the ops image
+ * running `jarvis-data roles apply` on the private network (prod publishes no database port, so
+ * the workstation could not reach it). Passwords travel as files; the container's env holds
+ * none. Changing a password changes an upload, which replaces the container and runs it again.
+ */
+export class PostgresRoles extends pulumi.ComponentResource {
+  /** "applied" once the job exited 0; the update fails otherwise. */
+  public readonly status: pulumi.Output<string>;
+
+  constructor(name: string, args: PostgresRolesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:database:PostgresRoles", name, {}, opts);
+    const cfg = args.config;
+    const common = containerCommon(cfg, args.stack, "postgres-roles");
+    const uid = args.opsUid ?? "1000";
+    const secretFile = (file: string, content: pulumi.Input<string>) => ({ file, content: pulumi.secret(content), owner: uid, group: uid, permissions: "0400" });
+    const roleFiles = (Object.entries(args.passwords) as [string, pulumi.Input<string>][]).map(([k, v]) => secretFile(`${ROLE_PASSWORDS_DIR}/jarvis_${k}`, v));
+    const job = new docker.Container(
+      name,
+      {
+        name,
+        image: args.opsImage,
+        command: [...(args.cli ?? ["jarvis-data"]), "roles", "apply", "--json"],
+        envs: [
+          `DATABASE_URL=postgresql://postgres@${args.server.host}:${args.server.port}/${args.server.database}`,
+          "PGPASSWORD_FILE=/run/secrets/postgres_password",
+          `JARVIS_ROLE_PASSWORDS_DIR=${ROLE_PASSWORDS_DIR}`,
+        ],
+        uploads: [secretFile("/run/secrets/postgres_password", args.superuserPassword), ...roleFiles],
+        networksAdvanced: [{ name: args.network }],
+        // Run once and wait for the exit code.
+        mustRun: false,
+        attach: true,
+        logs: true,
+        restart: "no",
+        ...containerLimits(256, 0.5),
+        logDriver: common.logDriver,
+        logOpts: common.logOpts,
+        labels: common.labels,
+      },
+      { parent: this, dependsOn: [args.server] },
+    );
+    this.status = job.exitCode.apply((code) => {
+      if (code !== undefined && code !== null && code !== 0) {
+        throw new Error(`the roles job (${name}) exited with ${code}: see \`docker logs ${name}\`, fix the cause and run \`pulumi up\` again`);
+      }
+      return "applied";
+    });
+    this.registerOutputs({ status: this.status });
+  }
+}

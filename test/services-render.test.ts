@@ -1,0 +1,168 @@
+/**
+ * The three stores as rendered by the real program (Pulumi's mock runtime, scripts/render.ts in a
+ * child process): network, containers, healthchecks, volumes, restart policy, ports and secrets.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, test } from "node:test";
+import { promisify } from "node:util";
+import YAML from "yaml";
+import { decodeConfigMap } from "../config/pulumi.ts";
+import { parseConfig, SECRET_NAMES } from "../config/schema.ts";
+import { readStackFile } from "../config/stackfile.ts";
+import { postgresArgs, postgresSettings } from "../settings/postgres.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const run = promisify(execFile);
+
+interface Resource {
+  type: string;
+  name: string;
+  parent: string | null;
+  inputs: Record<string, any>;
+}
+const CONTAINER = "docker:index/container:Container";
+
+async function render(stack: string, configFile?: string, outputs = false): Promise<{ text: string; json: any }> {
+  const args = ["tsx", "scripts/render.ts", stack, ...(configFile ? ["--config", configFile] : []), ...(outputs ? ["--outputs"] : [])];
+  const { stdout } = await run("npx", args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+  return { text: stdout, json: JSON.parse(stdout) };
+}
+
+// A stack file like Pulumi.<stack>.yaml that also provides every secret, in clear, to prove none leaks.
+const dir = mkdtempSync(join(tmpdir(), "jarvis-render-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const provided = Object.fromEntries(SECRET_NAMES.map((n, i) => [n, `provided-${n}-${i}-Zq8x${"k".repeat(12)}`]));
+function withSecrets(stack: string, extra: Record<string, unknown> = {}): string {
+  const doc = YAML.parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+  doc.config["jarvis:secrets"] = provided;
+  Object.assign(doc.config, extra);
+  const file = join(dir, `Pulumi.${stack}-${Object.keys(extra).length}.yaml`);
+  writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+const [dev, prod, devProvided, prodProvided, prodProvidedOutputs] = await Promise.all([
+  render("dev"),
+  render("prod"),
+  render("dev", withSecrets("dev")),
+  render("prod", withSecrets("prod")),
+  render("prod", withSecrets("prod"), true),
+]);
+const stacks = { dev: dev.json as Resource[], prod: prod.json as Resource[] };
+const containers = (rs: Resource[]) => rs.filter((r) => r.type === CONTAINER);
+const container = (rs: Resource[], name: string) => {
+  const c = rs.find((r) => r.type === CONTAINER && r.name === name);
+  assert.ok(c, `container ${name} is rendered`);
+  return c!;
+};
+const STORES = (stack: string) => [`jarvis-${stack}-postgres`, `jarvis-${stack}-redis`, `jarvis-${stack}-chroma`];
+
+for (const [stack, rs] of Object.entries(stacks)) {
+  test(`${stack}: the private network and the three stores, each with healthcheck, volume and restart policy`, () => {
+    const net = rs.find((r) => r.type === "docker:index/network:Network");
+    assert.equal(net?.inputs.name, `jarvis-${stack}-net`);
+    assert.equal(net?.inputs.driver, "bridge");
+    for (const name of STORES(stack)) {
+      const c = container(rs, name);
+      assert.ok(Array.isArray(c.inputs.healthcheck?.tests) && c.inputs.healthcheck.tests.length > 1, `${name} has a healthcheck`);
+      assert.equal(c.inputs.restart, "unless-stopped", `${name} restarts`);
+      assert.equal(c.inputs.volumes?.length, 1, `${name} has one named volume`);
+      assert.ok(c.inputs.volumes[0].volumeName.endsWith("-data"));
+      assert.deepEqual(c.inputs.networksAdvanced.map((n: any) => n.name), [`jarvis-${stack}-net`]);
+      assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${name} has memory and CPU limits`);
+      assert.equal(c.inputs.logDriver, "json-file");
+      assert.equal(c.inputs.logOpts["max-size"], "10m", "S12: 10 MB log files");
+      assert.ok(c.inputs.labels.some((l: any) => l.label === "jarvis.service"));
+      assert.equal(c.inputs.wait, true, `${name}: pulumi up waits until healthy`);
+    }
+    // Volumes survive `pulumi destroy` only if they exist as resources: one per store.
+    const vols = rs.filter((r) => r.type === "docker:index/volume:Volume").map((r) => r.inputs.name);
+    for (const name of STORES(stack)) assert.ok(vols.includes(`${name}-data`), `volume ${name}-data`);
+  });
+
+  test(`${stack}: no port is bound on all interfaces`, () => {
+    for (const c of containers(rs)) {
+      for (const p of c.inputs.ports ?? []) {
+        assert.ok(p.ip, `${c.name} publishes ${p.external} without an address (that is 0.0.0.0)`);
+        assert.equal(p.ip, "127.0.0.1", `${c.name} binds ${p.ip}`);
+      }
+    }
+  });
+
+  test(`${stack}: postgres gets the built image, scram auth, the password as a file and exactly the flags of settings/postgres.ts`, () => {
+    const cfg = parseConfig(decodeConfigMap(readStackFile(join(ROOT, `Pulumi.${stack}.yaml`)).config));
+    const image = rs.find((r) => r.type === "docker:index/image:Image" && r.name === `jarvis-${stack}-postgres-image`);
+    assert.equal(image?.inputs.build.dockerfile, "docker/postgres/Dockerfile");
+    assert.equal(image?.inputs.build.args.BASE_IMAGE, "pgvector/pgvector:pg16");
+    assert.equal(image?.inputs.build.args.PG_CRON_VERSION, cfg.postgres.pgCronVersion);
+    assert.equal(image?.inputs.build.args.PGBACKREST_VERSION, cfg.postgres.pgBackRestVersion);
+    assert.equal(image?.inputs.skipPush, true);
+    const pg = container(rs, `jarvis-${stack}-postgres`);
+    assert.equal(pg.inputs.image, `mock@sha256:jarvis-${stack}-postgres-image`, "the container follows the built image's digest");
+    assert.deepEqual(pg.inputs.command, ["postgres", ...postgresArgs(postgresSettings(cfg))]);
+    assert.ok(pg.inputs.command.includes("shared_preload_libraries=pg_cron,pg_stat_statements"));
+    assert.ok(pg.inputs.envs.includes("POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password"));
+    assert.ok(pg.inputs.envs.includes(`POSTGRES_DB=${cfg.postgres.database}`));
+    assert.ok(pg.inputs.envs.some((e: string) => e.startsWith("POSTGRES_INITDB_ARGS=") && e.includes("--auth-host=scram-sha-256")));
+    assert.ok(!pg.inputs.envs.some((e: string) => /^POSTGRES_PASSWORD=/.test(e)));
+    assert.equal(pg.inputs.uploads, "[secret]", "the uploaded password file is a secret");
+    assert.equal(pg.inputs.volumes[0].containerPath, "/var/lib/postgresql/data");
+    assert.equal(pg.inputs.memory, cfg.postgres.memoryMb);
+  });
+
+  test(`${stack}: redis runs its generated redis.conf; chroma persists at /data behind the token gateway`, () => {
+    const redis = container(rs, `jarvis-${stack}-redis`);
+    assert.deepEqual(redis.inputs.command, ["redis-server", "/usr/local/etc/redis/redis.conf"]);
+    assert.equal(redis.inputs.volumes[0].containerPath, "/data");
+    assert.equal(redis.inputs.uploads, "[secret]");
+    assert.ok(!JSON.stringify(redis.inputs.healthcheck).includes("--pass"), "the healthcheck reads the password from a file");
+    const chroma = container(rs, `jarvis-${stack}-chroma`);
+    assert.match(chroma.inputs.image, /^sha256:mock-/);
+    assert.equal(chroma.inputs.volumes[0].containerPath, "/data");
+    assert.deepEqual(chroma.inputs.ports ?? [], [], "Chroma itself publishes nothing");
+    const conf = YAML.parse(chroma.inputs.uploads.find((u: any) => u.file === "/config.yaml").content);
+    assert.equal(conf.persist_path, "/data");
+    assert.ok(!JSON.stringify(chroma.inputs.healthcheck.tests).includes("curl"), "the image has no curl");
+    const gw = container(rs, `jarvis-${stack}-chroma-gateway`);
+    assert.ok(gw.inputs.command.includes("gateway"));
+    assert.ok(gw.inputs.command.includes("http://chroma-upstream:8000"));
+    assert.equal(gw.inputs.uploads, "[secret]");
+  });
+}
+
+test("prod: no database, cache or vector store port is published", () => {
+  for (const name of [...STORES("prod"), "jarvis-prod-chroma-gateway"]) assert.deepEqual(container(stacks.prod, name).inputs.ports ?? [], [], name);
+});
+
+test("dev: the stores are published on loopback only, as Pulumi.dev.yaml lists them", () => {
+  const published = (name: string) => container(stacks.dev, name).inputs.ports;
+  assert.deepEqual(published("jarvis-dev-postgres"), [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }]);
+  assert.deepEqual(published("jarvis-dev-redis"), [{ internal: 6379, external: 6379, ip: "127.0.0.1", protocol: "tcp" }]);
+  assert.deepEqual(published("jarvis-dev-chroma-gateway"), [{ internal: 8000, external: 8000, ip: "127.0.0.1", protocol: "tcp" }]);
+});
+
+test("no credential appears in clear: not in any container's env or command, nor anywhere in the render or the outputs", () => {
+  for (const [label, r] of Object.entries({ dev, prod, devProvided, prodProvided })) {
+    for (const c of containers(r.json)) {
+      const exposed = JSON.stringify([c.inputs.envs ?? [], c.inputs.command ?? [], c.inputs.healthcheck ?? {}, c.inputs.entrypoints ?? []]);
+      assert.doesNotMatch(exposed, /mock-generated-/, `${label}: ${c.name} exposes a generated secret`);
+      for (const v of Object.values(provided)) assert.ok(!exposed.includes(v), `${label}: ${c.name} exposes a provided secret`);
+    }
+  }
+  for (const [label, r] of Object.entries({ devProvided, prodProvided, prodProvidedOutputs })) {
+    for (const [name, v] of Object.entries(provided)) assert.ok(!r.text.includes(v), `${label}: jarvis:secrets.${name} appears in clear`);
+  }
+  // Sanity: the provided secrets did reach the program: nothing was generated in their place.
+  for (const r of [devProvided, prodProvided]) {
+    const generated = (r.json as Resource[]).filter((x) => x.type.startsWith("random:")).map((x) => x.name);
+    assert.ok(!generated.some((n) => /postgres|redis|chroma/i.test(n)), `generated despite provided: ${generated.join(", ")}`);
+  }
+  assert.equal(prodProvidedOutputs.json.postgresPasswords, "[secret]");
+  assert.equal(prodProvidedOutputs.json.chromaToken, "[secret]");
+  assert.equal(prodProvidedOutputs.json.postgresConnection.users.app, "jarvis_app");
+  assert.equal(prodProvidedOutputs.json.postgresConnection.published, null);
+});
