@@ -55,7 +55,7 @@ test("status prints real figures: database size, connections, five largest table
     await rc.quit();
   });
 
-  const env = { DATABASE_URL: db.url, REDIS_URL: redis.url("monitor"), CHROMA_URL: chroma.url };
+  const env = { DATABASE_URL: db.url, REDIS_URL: redis.url("monitor"), CHROMA_URL: chroma.url, CHROMA_TOKEN: chroma.token };
   const r = await cli(["--json"], env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const s = JSON.parse(r.stdout);
@@ -79,6 +79,7 @@ test("status prints real figures: database size, connections, five largest table
   assert.ok(s.redis.usedMemoryBytes > 25_000 && s.redis.usedMemoryPeakBytes >= s.redis.usedMemoryBytes);
   assert.equal(s.redis.maxMemoryBytes, 256 * 1024 * 1024);
   assert.equal(s.chroma.up, true);
+  assert.equal(typeof s.chroma.collections, "number", "with the token, the collection count is read (S22)");
 
   // The data directory is local here (the harness), so its filesystem use is measured.
   assert.equal(s.disk[0].path, postgres.dataDir);
