@@ -2,11 +2,14 @@
  * Connection settings, from the usual environment variables. This is the only place below
  * bin/ that reads the environment; everything in core/ takes explicit inputs.
  */
+import { readFileSync } from "node:fs";
 import { UsageError } from "../core/errors.ts";
 
 export interface Connections {
-  /** DATABASE_URL, or one built from PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE. */
+  /** DATABASE_URL (or the file JARVIS_DATABASE_URL_FILE names: how containers get it), or one built from PG*. */
   databaseUrl?: string;
+  /** JARVIS_ENVIRONMENT (dev | prod), set in the stack's containers; guards destructive commands. */
+  environment?: string;
   redisUrl?: string;
   chromaUrl?: string;
   chromaToken?: string;
@@ -20,7 +23,7 @@ export interface Connections {
 }
 
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connections {
-  let databaseUrl = env.DATABASE_URL;
+  let databaseUrl = env.JARVIS_DATABASE_URL_FILE ? readFileSync(env.JARVIS_DATABASE_URL_FILE, "utf8").trim() : env.DATABASE_URL;
   if (!databaseUrl && (env.PGHOST || env.PGDATABASE || env.PGUSER)) {
     const u = new URL("postgresql://localhost");
     u.hostname = env.PGHOST ?? "localhost";
@@ -32,6 +35,7 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
   }
   return {
     databaseUrl,
+    environment: env.JARVIS_ENVIRONMENT,
     redisUrl: env.REDIS_URL,
     chromaUrl: env.CHROMA_URL,
     chromaToken: env.CHROMA_TOKEN,

@@ -1,0 +1,110 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { JarvisConfig } from "../config/schema.ts";
+import { containerCommon, containerLimits } from "../settings/containers.ts";
+
+export interface SchemaMigrationsArgs {
+  /** The validated stack config. */
+  config: JarvisConfig;
+  /** The stack's name, for labels. */
+  stack: string;
+  /** The private network the database is on. */
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts), which ships the CLI and sql/migrations. */
+  opsImage: pulumi.Input<string>;
+  /** CLI entry point inside the ops image. */
+  cli?: string[];
+  /** UID the ops image runs as; the connection file is readable by it only. */
+  opsUid?: string;
+  /** `file@sha256` of every migration, in order (core/migrate migrationManifest). */
+  migrations: string[];
+  /** One hash of the whole set, up and down files (core/migrate manifestHash). */
+  manifestHash: string;
+  /** Database host on the private network (the postgres container's alias). */
+  dbHost: pulumi.Input<string>;
+  dbPort?: pulumi.Input<number>;
+  database: pulumi.Input<string>;
+  /** Role that runs the migrations: a superuser (extensions, roles, restore points). */
+  user?: string;
+  /** Its password (secret): reaches the job only inside an uploaded file. */
+  password: pulumi.Input<string>;
+  /** Record pg_create_restore_point('jarvis-pre-migrate-NNNN') before applying (prod). */
+  restorePoint: boolean;
+  /** Seconds to wait for another runner's migration lock. */
+  lockWaitSeconds?: number;
+}
+
+/** Where the job finds its connection URL. */
+export const MIGRATIONS_URL_FILE = "/run/secrets/database_url";
+
+/**
+ * The schema migrations of one environment, as a resource: a one-shot container of the ops
+ * image on the private network running `jarvis-data migrate apply` (prod publishes no database
+ * port, so the workstation running `pulumi up` could not reach the server itself).
+ *
+ * Its inputs hold the ordered `file@sha256` list (env JARVIS_MIGRATIONS, label
+ * jarvis.migrations) and its name the set's hash: they change exactly when a migration file
+ * changes, so a PR preview shows the job being replaced with the list of files, and `up` runs it.
+ * The job refuses to run if the image's files hash differently (--expect).
+ */
+export class SchemaMigrations extends pulumi.ComponentResource {
+  /** The migration files the job applies, in order (file@sha256). */
+  public readonly files: string[];
+  public readonly manifestHash: string;
+  /** "applied" once the job exited 0; the update fails otherwise. */
+  public readonly status: pulumi.Output<string>;
+
+  constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:database:SchemaMigrations", name, {}, opts);
+    if (args.migrations.length === 0) throw new Error("SchemaMigrations: no migration files; sql/migrations must hold NNNN_name.sql files");
+    const cfg = args.config;
+    const common = containerCommon(cfg, args.stack, "migrations");
+    const uid = args.opsUid ?? "1000";
+    const user = args.user ?? "postgres";
+    const list = args.migrations.join(",");
+    const url = pulumi.secret(
+      pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(args.password).apply(encodeURIComponent)}@${args.dbHost}:${args.dbPort ?? 5432}/${args.database}`,
+    );
+    const containerName = `${name}-${args.manifestHash.slice(0, 12)}`;
+    const job = new docker.Container(
+      `${name}-job`,
+      {
+        name: containerName,
+        image: args.opsImage,
+        command: [
+          ...(args.cli ?? ["jarvis-data"]),
+          "migrate",
+          "apply",
+          "--json",
+          "--expect",
+          args.manifestHash,
+          "--lock-wait",
+          String(args.lockWaitSeconds ?? 300),
+          ...(args.restorePoint ? ["--restore-point"] : []),
+        ],
+        envs: [`JARVIS_ENVIRONMENT=${cfg.environment}`, `JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
+        uploads: [{ file: MIGRATIONS_URL_FILE, content: url, owner: uid, group: uid, permissions: "0400" }],
+        networksAdvanced: [{ name: args.network }],
+        // Run once, wait for the exit code, keep the logs in the state.
+        mustRun: false,
+        attach: true,
+        logs: true,
+        restart: "no",
+        ...containerLimits(256, 0.5),
+        logDriver: common.logDriver,
+        logOpts: common.logOpts,
+        labels: [...common.labels, { label: "jarvis.migrations", value: list }, { label: "jarvis.migrations.sha256", value: args.manifestHash }],
+      },
+      { parent: this },
+    );
+    this.files = args.migrations;
+    this.manifestHash = args.manifestHash;
+    this.status = job.exitCode.apply((code) => {
+      if (code !== undefined && code !== null && code !== 0) {
+        throw new Error(`the migration job ${containerName} exited with ${code}: see \`docker logs ${containerName}\` (JSON: the failing file and the fix), then run \`pulumi up\` again`);
+      }
+      return "applied";
+    });
+    this.registerOutputs({ files: this.files, manifestHash: this.manifestHash, status: this.status });
+  }
+}
