@@ -8,7 +8,18 @@ import { containerCommon } from "./settings/containers.ts";
 import { backupStorageProvider, dockerProvider } from "./components/providers.ts";
 import { StackSecrets } from "./components/secrets.ts";
 import { PrivateNetwork } from "./components/network.ts";
+import { PostgresRoles, PostgresServer } from "./components/postgres.ts";
+import { RedisServer } from "./components/redis.ts";
+import { ChromaServer } from "./components/chroma.ts";
+import { ROLE_NAMES } from "./core/postgres/roles.ts";
 import { DevObjectStore, DEV_S3_ROOT_USER } from "./components/dev-object-store.ts";
+import { BackupVault } from "./components/backup-vault.ts";
+import { Monitoring } from "./components/monitoring.ts";
+import { OpsImage } from "./components/ops-image.ts";
+import { SchemaMigrations } from "./components/migrations.ts";
+import { loadMigrations, manifestHash, migrationManifest } from "./core/migrate/files.ts";
+import { CronSchedules } from "./components/cron-schedules.ts";
+import { cronJobs, cronDatabase } from "./settings/cron.ts";
 
 const cfg = loadStackConfig(); // throws, listing every problem, before any resource exists
 const stack = pulumi.getStack();
@@ -34,4 +45,128 @@ export const environment = cfg.environment;
 export const networkName = network.name;
 export const backupEndpoint = devS3?.endpoint ?? `https://s3.${cfg.backup.storage.region}.amazonaws.com`;
 
-void backupStorage; // used by the backup vault (components/backup-vault.ts)
+// Backup storage (docs/backup-storage.md): vault + pgBackRest repository, on MinIO in dev, S3 in prod.
+const vault = new BackupVault(`${prefix}-vault`, { namePrefix: prefix, backup: cfg.backup }, { providers: [backupStorage] });
+export const backupBucket = vault.backupBucket;
+export const pgbackrestBucket = vault.repositoryBucket;
+export const backupReplicaBucket = vault.replicaBucket;
+export const backupKmsKeyArn = vault.kmsKeyArn;
+export const backupWriterAccessKeyId = vault.backupWriter?.accessKeyId;
+export const backupWriterSecretAccessKey = vault.backupWriter?.secretAccessKey;
+export const pgbackrestAccessKeyId = vault.repositoryWriter?.accessKeyId;
+export const pgbackrestSecretAccessKey = vault.repositoryWriter?.secretAccessKey;
+/** dev: the CA that signed the S3 container's certificate, for clients that verify TLS. */
+export const devS3CaCert = devS3?.caCertPem;
+
+// The three stores (docs/services.md): private network only, ports on loopback in dev, none in prod.
+// The ops image ships the jarvis-data CLI (roles job, Chroma token gateway).
+const sv = secrets.values;
+const pgServer = new PostgresServer(`${prefix}-postgres`, { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser }, onDocker);
+const ops = new OpsImage(`${prefix}-ops`, { postgresImage: pgServer.imageName }, onDocker);
+const opsImage: pulumi.Input<string> = ops.imageName;
+const pgRoles = new PostgresRoles(
+  `${prefix}-postgres-roles`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    opsImage,
+    cli: ops.cli,
+    opsUid: ops.uid,
+    server: pgServer,
+    superuserPassword: sv.postgresSuperuser,
+    passwords: { owner: sv.postgresOwner, app: sv.postgresApp, readonly: sv.postgresReadonly, backup: sv.postgresBackup, monitor: sv.postgresMonitor },
+  },
+  { ...onDocker, dependsOn: [ops] },
+);
+// Schema migrations (docs/migrations.md): a one-shot job of the ops image on the private network,
+// replaced (and so run) exactly when the set of sql/migrations files changes.
+const migrationSet = loadMigrations();
+const schema = new SchemaMigrations(
+  `${prefix}-migrations`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    opsImage,
+    cli: ops.cli,
+    opsUid: ops.uid,
+    migrations: migrationManifest(migrationSet),
+    manifestHash: manifestHash(migrationSet),
+    dbHost: pgServer.host,
+    dbPort: pgServer.port,
+    database: pgServer.database,
+    password: sv.postgresSuperuser,
+    restorePoint: cfg.environment === "prod",
+  },
+  { ...onDocker, dependsOn: [pgRoles, ops] },
+);
+export const schemaMigrations = { files: schema.files, manifestHash: schema.manifestHash, status: schema.status };
+// pg_cron schedules (docs/retention.md): reconciled by name after the migrations that create the
+// functions they call; the declared jobs are the resource's inputs, so a preview shows a change.
+const cron = new CronSchedules(
+  `${prefix}-cron`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    opsImage,
+    cli: ops.cli,
+    opsUid: ops.uid,
+    jobs: cronJobs(cfg),
+    dbHost: pgServer.host,
+    dbPort: pgServer.port,
+    database: cronDatabase(cfg),
+    password: sv.postgresSuperuser,
+  },
+  { ...onDocker, dependsOn: [schema, ops] },
+);
+export const cronSchedules = { jobs: cron.jobs.map((j) => ({ name: j.name, schedule: j.schedule, active: j.active })), status: cron.status };
+const redisServer = new RedisServer(
+  `${prefix}-redis`,
+  { config: cfg, stack, network: network.name, passwords: { admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor } },
+  onDocker,
+);
+// The gateway is a long-running service: it follows the ops image's digest, so a rebuild rolls it.
+const chromaServer = new ChromaServer(`${prefix}-chroma`, { config: cfg, stack, network: network.name, token: sv.chromaToken, opsImage: ops.repoDigest, cli: ops.cli }, onDocker);
+
+/** Connection details; passwords only as secrets. `published` is null when the port is not published. */
+export const postgresConnection = {
+  host: pgServer.host,
+  port: pgServer.port,
+  database: pgServer.database,
+  published: pgServer.published ?? null,
+  users: ROLE_NAMES,
+  roles: pgRoles.status,
+};
+export const postgresPasswords = pulumi.secret({
+  superuser: sv.postgresSuperuser,
+  owner: sv.postgresOwner,
+  app: sv.postgresApp,
+  readonly: sv.postgresReadonly,
+  backup: sv.postgresBackup,
+  monitor: sv.postgresMonitor,
+});
+export const postgresAppUrl = pulumi.secret(pulumi.interpolate`postgresql://${ROLE_NAMES.app}:${sv.postgresApp}@${pgServer.host}:${pgServer.port}/${pgServer.database}`);
+export const redisConnection = { host: redisServer.host, port: redisServer.port, published: redisServer.published ?? null, users: ["admin", "app", "backup", "monitor"] };
+export const redisPasswords = pulumi.secret({ admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor });
+export const chromaConnection = { url: chromaServer.internalUrl, published: chromaServer.published ?? null, tokenHeader: "x-chroma-token" };
+export const chromaToken = pulumi.secret(sv.chromaToken);
+
+// Monitoring and alerting (docs/monitoring.md): exporters, Prometheus with the generated rules, Alertmanager.
+const monitoring = new Monitoring(
+  `${prefix}-monitoring`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    postgresMonitorPassword: sv.postgresMonitor,
+    redisMonitorPassword: sv.redisMonitor,
+    alertSmtpPassword: secrets.optional.alertSmtpPassword,
+    alertWebhookUrl: secrets.optional.alertWebhookUrl,
+    targets: { postgres: `${pgServer.host}:${pgServer.port}`, redis: `${redisServer.host}:${redisServer.port}`, chroma: chromaServer.internalUrl },
+  },
+  { ...onDocker, dependsOn: [pgRoles, redisServer, chromaServer] },
+);
+export const prometheusUrl = monitoring.prometheusUrl ?? null;
+export const alertmanagerUrl = monitoring.alertmanagerUrl ?? null;

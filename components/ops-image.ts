@@ -6,6 +6,11 @@ export interface OpsImageArgs {
   imageName?: string;
   /** Build context: the repository root, relative to the Pulumi project (default "."). */
   context?: string;
+  /**
+   * The stack's PostgreSQL image, which the ops image builds on: pg_dump, pg_restore and
+   * pgBackRest must be the server's own major version (a PostgreSQL 15 pg_dump refuses a 16 server).
+   */
+  postgresImage: pulumi.Input<string>;
 }
 
 /** The command that runs the CLI inside the image. */
@@ -14,7 +19,7 @@ export const OPS_CLI = ["jarvis-data"];
 export const OPS_UID = "1000";
 
 /**
- * A small image of this repository (docker/ops/Dockerfile: node 20 + postgresql-client +
+ * A small image of this repository (docker/ops/Dockerfile: the stack's PostgreSQL image + node 20 +
  * `npm ci --omit=dev`) that runs `jarvis-data ...`. The stack's one-shot jobs (migrations,
  * roles) and the ops agent run it on the private network, where the stores are reachable.
  */
@@ -26,14 +31,14 @@ export class OpsImage extends pulumi.ComponentResource {
   public readonly cli: string[] = OPS_CLI;
   public readonly uid: string = OPS_UID;
 
-  constructor(name: string, args: OpsImageArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: OpsImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:ops:OpsImage", name, {}, opts);
     const context = args.context ?? ".";
     const image = new docker.Image(
       `${name}-image`,
       {
         imageName: args.imageName ?? "jarvis-data/ops:local",
-        build: { context, dockerfile: `${context}/docker/ops/Dockerfile`, platform: "linux/amd64" },
+        build: { context, dockerfile: `${context}/docker/ops/Dockerfile`, platform: "linux/amd64", args: { POSTGRES_IMAGE: args.postgresImage } },
         skipPush: true,
       },
       { parent: this },

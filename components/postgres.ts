@@ -36,6 +36,8 @@ export interface PostgresArgs {
 export class PostgresServer extends pulumi.ComponentResource {
   /** The image built from docker/postgres (repo digest: changes when the image changes). */
   public readonly image: pulumi.Output<string>;
+  /** The image's local name:tag (the ops image builds FROM it, to get the same client tools). */
+  public readonly imageName: pulumi.Output<string>;
   public readonly containerName: pulumi.Output<string>;
   /** Name of the data volume (kept on `pulumi destroy`). */
   public readonly volumeName: pulumi.Output<string>;
@@ -61,6 +63,7 @@ export class PostgresServer extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.imageName = image.imageName;
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
     const container = new docker.Container(
       name,
