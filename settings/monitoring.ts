@@ -455,7 +455,7 @@ export function alertmanagerSecretFiles(cfg: JarvisConfig): { smtpPassword: bool
 
 /**
  * postgres_exporter's custom queries (--extend.query-path). They run in the `jarvis` database
- * as jarvis_monitor, which needs sql/monitoring.sql (cron's rows sit behind row-level security).
+ * as jarvis_monitor, which needs sql/migrations/0005_monitoring_access.sql (cron's rows sit behind row-level security).
  * Metric names are `<query>_<column>`.
  */
 export function postgresExporterQueries(): Record<string, unknown> {

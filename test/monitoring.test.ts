@@ -509,10 +509,10 @@ test("postgres_exporter's custom queries run as jarvis_monitor and report a fail
       await admin.query("rollback");
     }
   };
-  // Without sql/monitoring.sql the monitor role sees no cron rows at all (row-level security).
+  // Without sql/migrations/0005_monitoring_access.sql the monitor role sees no cron rows at all (row-level security).
   await admin.query("revoke usage on schema cron from jarvis_monitor; alter role jarvis_monitor nobypassrls");
   await assert.rejects(asMonitor(queries.jarvis_cron_job!.query), /permission denied for schema cron/);
-  await admin.query(readFileSync(join(ROOT, "sql/monitoring.sql"), "utf8"));
+  await admin.query(readFileSync(join(ROOT, "sql/migrations/0005_monitoring_access.sql"), "utf8"));
   const cron = await asMonitor(queries.jarvis_cron_job!.query);
   const mine = cron.rows.find((r) => r.jobname === `job_${jobid}`);
   assert.ok(mine, `the failed run of job ${jobid} is visible to jarvis_monitor: ${JSON.stringify(cron.rows)}`);
