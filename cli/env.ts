@@ -13,6 +13,11 @@ export interface Connections {
   redisUrl?: string;
   chromaUrl?: string;
   chromaToken?: string;
+  /** JARVIS_OPS_URL: the ops agent (its /metrics tells the last backup and drill). */
+  opsUrl?: string;
+  /** JARVIS_ROLE_PASSWORDS_DIR and PGPASSWORD_FILE: how the roles job receives its secrets, as files. */
+  rolePasswordsDir?: string;
+  pgPasswordFile?: string;
   s3: {
     endpoint?: string;
     bucket?: string;
@@ -39,6 +44,9 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
     redisUrl: env.REDIS_URL,
     chromaUrl: env.CHROMA_URL,
     chromaToken: env.CHROMA_TOKEN,
+    opsUrl: env.JARVIS_OPS_URL,
+    rolePasswordsDir: env.JARVIS_ROLE_PASSWORDS_DIR,
+    pgPasswordFile: env.PGPASSWORD_FILE,
     s3: {
       endpoint: env.JARVIS_S3_ENDPOINT,
       bucket: env.JARVIS_BACKUP_BUCKET,

@@ -36,11 +36,11 @@ export const rolesApply: Command = {
   ].join("\n"),
   options: { "passwords-dir": { type: "string" }, "password-file": { type: "string" } },
   async run(ctx) {
-    const dir = (ctx.options["passwords-dir"] as string | undefined) ?? process.env.JARVIS_ROLE_PASSWORDS_DIR;
+    const dir = (ctx.options["passwords-dir"] as string | undefined) ?? ctx.env.rolePasswordsDir;
     if (!dir) throw new UsageError("no passwords directory: pass --passwords-dir DIR or set JARVIS_ROLE_PASSWORDS_DIR (one file per role, named jarvis_owner, jarvis_app, ...)");
     const passwords = readRolePasswords(dir);
     let url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@postgres:5432/jarvis");
-    const pwFile = (ctx.options["password-file"] as string | undefined) ?? process.env.PGPASSWORD_FILE;
+    const pwFile = (ctx.options["password-file"] as string | undefined) ?? ctx.env.pgPasswordFile;
     if (pwFile) {
       const u = new URL(url);
       u.password = encodeURIComponent(readSecretFile(pwFile, "superuser password"));

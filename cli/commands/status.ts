@@ -45,8 +45,7 @@ export const status: Command = {
       redisUrl: ctx.env.redisUrl,
       chromaUrl: ctx.env.chromaUrl,
       chromaToken: ctx.env.chromaToken,
-      // TODO(lead): move JARVIS_OPS_URL into cli/env.ts's Connections (the only place that reads the environment).
-      opsUrl: (ctx.options["ops-url"] as string | undefined) ?? process.env.JARVIS_OPS_URL,
+      opsUrl: (ctx.options["ops-url"] as string | undefined) ?? ctx.env.opsUrl,
       backupStore: s3.bucket
         ? new BackupStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, attempts: 1, requestTimeoutMs: timeout * 1000 })
         : undefined,
