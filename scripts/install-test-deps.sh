@@ -10,6 +10,10 @@
 # hard-coded. Chroma and the S3 API (s3rver) come from npm (`npm ci`), not from here.
 set -euo pipefail
 
+# --check: report what is missing and exit 1, install nothing (used by the newcomer-path test).
+CHECK=0
+[ "${1:-}" = "--check" ] && CHECK=1
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PG_MAJOR=15
@@ -25,6 +29,13 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+if [ "$CHECK" = 1 ]; then
+  ext_dir=$($PG_CONFIG --sharedir 2>/dev/null)/extension
+  [ -f "$ext_dir/vector.control" ] || missing+=("pgvector")
+  grep -q "default_version = '5" "$ext_dir/pg_partman.control" 2>/dev/null || missing+=("pg_partman 5")
+  if [ ${#missing[@]} -gt 0 ]; then echo "missing: ${missing[*]}; run scripts/install-test-deps.sh" >&2; exit 1; fi
+  log "ok: everything the tests need is installed"; exit 0
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -38,7 +49,6 @@ fi
 for svc in redis-server prometheus prometheus-node-exporter; do
   $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
-pkill -x redis-server 2>/dev/null || true
 
 # Source packages come from the trixie suite of the archive apt already uses.
 ensure_trixie_sources() {
