@@ -1,0 +1,107 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { JarvisConfig } from "../config/schema.ts";
+import { containerCommon, containerLimits } from "../settings/containers.ts";
+import { cronJobsHash, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../settings/cron.ts";
+
+export interface CronSchedulesArgs {
+  /** The validated stack config. */
+  config: JarvisConfig;
+  /** The stack's name, for labels. */
+  stack: string;
+  /** The private network the database is on. */
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts), which ships the CLI. */
+  opsImage: pulumi.Input<string>;
+  /** CLI entry point inside the ops image. */
+  cli?: string[];
+  /** UID the ops image runs as; the uploaded files are readable by it only. */
+  opsUid?: string;
+  /** The declared jobs (settings/cron.ts cronJobs): the resource's inputs, so a preview shows a schedule change. */
+  jobs: CronJobSpec[];
+  /** Name prefix of the stack's jobs; jobs outside it are never touched. */
+  prefix?: string;
+  /** Database host on the private network (the postgres container's alias). */
+  dbHost: pulumi.Input<string>;
+  dbPort?: pulumi.Input<number>;
+  /** pg_cron's database (cron.database_name). */
+  database: pulumi.Input<string>;
+  /** Role that applies the jobs, and that they run as: a superuser (see docs/retention.md). */
+  user?: string;
+  /** Its password (secret): reaches the job only inside an uploaded file. */
+  password: pulumi.Input<string>;
+}
+
+/** Where the job finds its connection URL and the jobs. */
+export const CRON_URL_FILE = "/run/secrets/database_url";
+export const CRON_JOBS_FILE = "/run/jarvis/cron-jobs.json";
+
+/**
+ * The stack's pg_cron schedules as a resource: a one-shot container of the ops image on the
+ * private network running `jarvis-data cron apply --jobs FILE`, which reconciles cron.job by name
+ * (core/cron). The declared jobs are its inputs (the uploaded file and a label), and its name
+ * carries their hash: a schedule change shows in a preview as a replacement with the new jobs,
+ * and `up` applies it. Drift made by hand is reported by `jarvis-data cron plan` and undone by
+ * the next apply (`pulumi up --replace` on this resource, or the CLI).
+ */
+export class CronSchedules extends pulumi.ComponentResource {
+  /** The jobs as declared (name, schedule, command, database, active). */
+  public readonly jobs: CronJobSpec[];
+  public readonly jobsHash: string;
+  /** "applied" once the job exited 0; the update fails otherwise. */
+  public readonly status: pulumi.Output<string>;
+
+  constructor(name: string, args: CronSchedulesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:database:CronSchedules", name, {}, opts);
+    const prefix = args.prefix ?? DEFAULT_CRON_PREFIX;
+    const bad = args.jobs.filter((j) => !j.name.startsWith(prefix)).map((j) => j.name);
+    if (bad.length) throw new Error(`CronSchedules: job(s) ${bad.join(", ")} do not start with the prefix "${prefix}"`);
+    const common = containerCommon(args.config, args.stack, "cron-schedules");
+    const uid = args.opsUid ?? "1000";
+    const user = args.user ?? "postgres";
+    const hash = cronJobsHash(args.jobs);
+    const url = pulumi.secret(
+      pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(args.password).apply(encodeURIComponent)}@${args.dbHost}:${args.dbPort ?? 5432}/${args.database}`,
+    );
+    const containerName = `${name}-${hash.slice(0, 12)}`;
+    const job = new docker.Container(
+      `${name}-job`,
+      {
+        name: containerName,
+        image: args.opsImage,
+        command: [...(args.cli ?? ["jarvis-data"]), "cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
+        envs: [`JARVIS_ENVIRONMENT=${args.config.environment}`, `JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
+        uploads: [
+          { file: CRON_URL_FILE, content: url, owner: uid, group: uid, permissions: "0400" },
+          { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), owner: uid, group: uid, permissions: "0444" },
+        ],
+        networksAdvanced: [{ name: args.network }],
+        // Run once, wait for the exit code, keep the logs in the state.
+        mustRun: false,
+        attach: true,
+        logs: true,
+        restart: "no",
+        ...containerLimits(256, 0.5),
+        logDriver: common.logDriver,
+        logOpts: common.logOpts,
+        labels: [
+          ...common.labels,
+          { label: "jarvis.cron.jobs", value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";") },
+          // The whole declaration, readable in a preview's diff (the uploads are secret as a whole).
+          { label: "jarvis.cron.spec", value: JSON.stringify(args.jobs) },
+          { label: "jarvis.cron.sha256", value: hash },
+        ],
+      },
+      { parent: this },
+    );
+    this.jobs = args.jobs;
+    this.jobsHash = hash;
+    this.status = job.exitCode.apply((code) => {
+      if (code !== undefined && code !== null && code !== 0) {
+        throw new Error(`the cron job ${containerName} exited with ${code}: see \`docker logs ${containerName}\` (JSON: the problem and the fix), then run \`pulumi up\` again`);
+      }
+      return "applied";
+    });
+    this.registerOutputs({ jobs: this.jobs, jobsHash: this.jobsHash, status: this.status });
+  }
+}

@@ -1,0 +1,2 @@
+/** pg_cron schedules as declared resources: reconcile (reconcile.ts). */
+export * from "./reconcile.ts";
