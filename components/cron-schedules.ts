@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
-import { containerCommon, containerLimits } from "../settings/containers.ts";
+import { databaseUrl, opsJob } from "./ops-job.ts";
 import { cronJobsHash, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../settings/cron.ts";
 
 export interface CronSchedulesArgs {
@@ -56,52 +55,36 @@ export class CronSchedules extends pulumi.ComponentResource {
     const prefix = args.prefix ?? DEFAULT_CRON_PREFIX;
     const bad = args.jobs.filter((j) => !j.name.startsWith(prefix)).map((j) => j.name);
     if (bad.length) throw new Error(`CronSchedules: job(s) ${bad.join(", ")} do not start with the prefix "${prefix}"`);
-    const common = containerCommon(args.config, args.stack, "cron-schedules");
-    const uid = args.opsUid ?? "1000";
-    const user = args.user ?? "postgres";
     const hash = cronJobsHash(args.jobs);
-    const url = pulumi.secret(
-      pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(args.password).apply(encodeURIComponent)}@${args.dbHost}:${args.dbPort ?? 5432}/${args.database}`,
-    );
-    const containerName = `${name}-${hash.slice(0, 12)}`;
-    const job = new docker.Container(
+    this.jobs = args.jobs;
+    this.jobsHash = hash;
+    this.status = opsJob(
       `${name}-job`,
       {
-        name: containerName,
-        image: args.opsImage,
-        command: [...(args.cli ?? ["jarvis-data"]), "cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
-        envs: [`JARVIS_ENVIRONMENT=${args.config.environment}`, `JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
-        uploads: [
-          { file: CRON_URL_FILE, content: url, owner: uid, group: uid, permissions: "0400" },
-          { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), owner: uid, group: uid, permissions: "0444" },
+        config: args.config,
+        stack: args.stack,
+        service: "cron-schedules",
+        containerName: `${name}-${hash.slice(0, 12)}`,
+        network: args.network,
+        opsImage: args.opsImage,
+        cli: args.cli,
+        opsUid: args.opsUid,
+        args: ["cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
+        envs: [`JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
+        files: [
+          { file: CRON_URL_FILE, content: databaseUrl(args.user ?? "postgres", args.password, args.dbHost, args.dbPort ?? 5432, args.database) },
+          { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), public: true },
         ],
-        networksAdvanced: [{ name: args.network }],
-        // Run once, wait for the exit code, keep the logs in the state.
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
-        ...containerLimits(256, 0.5),
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
         labels: [
-          ...common.labels,
           { label: "jarvis.cron.jobs", value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";") },
           // The whole declaration, readable in a preview's diff (the uploads are secret as a whole).
           { label: "jarvis.cron.spec", value: JSON.stringify(args.jobs) },
           { label: "jarvis.cron.sha256", value: hash },
         ],
+        what: "the cron job",
       },
       { parent: this },
     );
-    this.jobs = args.jobs;
-    this.jobsHash = hash;
-    this.status = job.exitCode.apply((code) => {
-      if (code !== undefined && code !== null && code !== 0) {
-        throw new Error(`the cron job ${containerName} exited with ${code}: see \`docker logs ${containerName}\` (JSON: the problem and the fix), then run \`pulumi up\` again`);
-      }
-      return "applied";
-    });
     this.registerOutputs({ jobs: this.jobs, jobsHash: this.jobsHash, status: this.status });
   }
 }

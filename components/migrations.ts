@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
-import { containerCommon, containerLimits } from "../settings/containers.ts";
+import { databaseUrl, opsJob } from "./ops-job.ts";
 
 export interface SchemaMigrationsArgs {
   /** The validated stack config. */
@@ -57,54 +56,31 @@ export class SchemaMigrations extends pulumi.ComponentResource {
   constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:database:SchemaMigrations", name, {}, opts);
     if (args.migrations.length === 0) throw new Error("SchemaMigrations: no migration files; sql/migrations must hold NNNN_name.sql files");
-    const cfg = args.config;
-    const common = containerCommon(cfg, args.stack, "migrations");
-    const uid = args.opsUid ?? "1000";
-    const user = args.user ?? "postgres";
     const list = args.migrations.join(",");
-    const url = pulumi.secret(
-      pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(args.password).apply(encodeURIComponent)}@${args.dbHost}:${args.dbPort ?? 5432}/${args.database}`,
-    );
-    const containerName = `${name}-${args.manifestHash.slice(0, 12)}`;
-    const job = new docker.Container(
+    this.files = args.migrations;
+    this.manifestHash = args.manifestHash;
+    this.status = opsJob(
       `${name}-job`,
       {
-        name: containerName,
-        image: args.opsImage,
-        command: [
-          ...(args.cli ?? ["jarvis-data"]),
-          "migrate",
-          "apply",
-          "--json",
-          "--expect",
-          args.manifestHash,
-          "--lock-wait",
-          String(args.lockWaitSeconds ?? 300),
-          ...(args.restorePoint ? ["--restore-point"] : []),
+        config: args.config,
+        stack: args.stack,
+        service: "migrations",
+        containerName: `${name}-${args.manifestHash.slice(0, 12)}`,
+        network: args.network,
+        opsImage: args.opsImage,
+        cli: args.cli,
+        opsUid: args.opsUid,
+        args: ["migrate", "apply", "--json", "--expect", args.manifestHash, "--lock-wait", String(args.lockWaitSeconds ?? 300), ...(args.restorePoint ? ["--restore-point"] : [])],
+        envs: [`JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
+        files: [{ file: MIGRATIONS_URL_FILE, content: databaseUrl(args.user ?? "postgres", args.password, args.dbHost, args.dbPort ?? 5432, args.database) }],
+        labels: [
+          { label: "jarvis.migrations", value: list },
+          { label: "jarvis.migrations.sha256", value: args.manifestHash },
         ],
-        envs: [`JARVIS_ENVIRONMENT=${cfg.environment}`, `JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
-        uploads: [{ file: MIGRATIONS_URL_FILE, content: url, owner: uid, group: uid, permissions: "0400" }],
-        networksAdvanced: [{ name: args.network }],
-        // Run once, wait for the exit code, keep the logs in the state.
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
-        ...containerLimits(256, 0.5),
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: [...common.labels, { label: "jarvis.migrations", value: list }, { label: "jarvis.migrations.sha256", value: args.manifestHash }],
+        what: "the migration job",
       },
       { parent: this },
     );
-    this.files = args.migrations;
-    this.manifestHash = args.manifestHash;
-    this.status = job.exitCode.apply((code) => {
-      if (code !== undefined && code !== null && code !== 0) {
-        throw new Error(`the migration job ${containerName} exited with ${code}: see \`docker logs ${containerName}\` (JSON: the failing file and the fix), then run \`pulumi up\` again`);
-      }
-      return "applied";
-    });
     this.registerOutputs({ files: this.files, manifestHash: this.manifestHash, status: this.status });
   }
 }

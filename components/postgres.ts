@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
+import { opsJob } from "./ops-job.ts";
 import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
 import {
   POSTGRES_DATA_DIR,
@@ -140,41 +141,29 @@ export class PostgresRoles extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:database:PostgresRoles", name, {}, opts);
     const cfg = args.config;
-    const common = containerCommon(cfg, args.stack, "postgres-roles");
-    const uid = args.opsUid ?? "1000";
-    const secretFile = (file: string, content: pulumi.Input<string>) => ({ file, content: pulumi.secret(content), owner: uid, group: uid, permissions: "0400" });
-    const roleFiles = (Object.entries(args.passwords) as [string, pulumi.Input<string>][]).map(([k, v]) => secretFile(`${ROLE_PASSWORDS_DIR}/jarvis_${k}`, v));
-    const job = new docker.Container(
+    const roleFiles = (Object.entries(args.passwords) as [string, pulumi.Input<string>][]).map(([k, v]) => ({ file: `${ROLE_PASSWORDS_DIR}/jarvis_${k}`, content: v }));
+    this.status = opsJob(
       name,
       {
-        name,
-        image: args.opsImage,
-        command: [...(args.cli ?? ["jarvis-data"]), "roles", "apply", "--json"],
+        config: cfg,
+        stack: args.stack,
+        service: "postgres-roles",
+        containerName: name,
+        network: args.network,
+        opsImage: args.opsImage,
+        cli: args.cli,
+        opsUid: args.opsUid,
+        args: ["roles", "apply", "--json"],
         envs: [
           `DATABASE_URL=postgresql://postgres@${args.server.host}:${args.server.port}/${args.server.database}`,
           "PGPASSWORD_FILE=/run/secrets/postgres_password",
           `JARVIS_ROLE_PASSWORDS_DIR=${ROLE_PASSWORDS_DIR}`,
         ],
-        uploads: [secretFile("/run/secrets/postgres_password", args.superuserPassword), ...roleFiles],
-        networksAdvanced: [{ name: args.network }],
-        // Run once and wait for the exit code.
-        mustRun: false,
-        attach: true,
-        logs: true,
-        restart: "no",
-        ...containerLimits(256, 0.5),
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: common.labels,
+        files: [{ file: "/run/secrets/postgres_password", content: args.superuserPassword }, ...roleFiles],
+        what: "the roles job",
       },
       { parent: this, dependsOn: [args.server] },
     );
-    this.status = job.exitCode.apply((code) => {
-      if (code !== undefined && code !== null && code !== 0) {
-        throw new Error(`the roles job (${name}) exited with ${code}: see \`docker logs ${name}\`, fix the cause and run \`pulumi up\` again`);
-      }
-      return "applied";
-    });
     this.registerOutputs({ status: this.status });
   }
 }
