@@ -19,6 +19,7 @@ import { OpsImage } from "./components/ops-image.ts";
 import { SchemaMigrations } from "./components/migrations.ts";
 import { loadMigrations, manifestHash, migrationManifest } from "./core/migrate/files.ts";
 import { CronSchedules } from "./components/cron-schedules.ts";
+import { OpsAgent } from "./components/ops-agent.ts";
 import { cronJobs, cronDatabase } from "./settings/cron.ts";
 
 const cfg = loadStackConfig(); // throws, listing every problem, before any resource exists
@@ -152,6 +153,31 @@ export const redisConnection = { host: redisServer.host, port: redisServer.port,
 export const redisPasswords = pulumi.secret({ admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor });
 export const chromaConnection = { url: chromaServer.internalUrl, published: chromaServer.published ?? null, tokenHeader: "x-chroma-token" };
 export const chromaToken = pulumi.secret(sv.chromaToken);
+
+// The ops agent (docs/backup-restore.md): scheduled backups and recovery drills, /metrics for Prometheus.
+const opsAgent = new OpsAgent(
+  `${prefix}-ops-agent`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    opsImage: ops.repoDigest,
+    cli: ops.cli,
+    opsUid: ops.uid,
+    // Drills create and drop scratch databases: the superuser, over the private network only.
+    postgresUrl: pulumi.interpolate`postgresql://postgres:${sv.postgresSuperuser}@${pgServer.host}:${pgServer.port}/${pgServer.database}`,
+    redisBackupUrl: pulumi.interpolate`redis://backup:${sv.redisBackup}@${redisServer.host}:${redisServer.port}`,
+    chromaUrl: chromaServer.internalUrl,
+    chromaToken: sv.chromaToken,
+    bucket: vault.backupBucket,
+    s3Endpoint: devS3?.internalEndpoint,
+    s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
+    s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
+    s3CaCert: devS3?.caCertPem,
+  },
+  { ...onDocker, dependsOn: [schema, redisServer, chromaServer, ops] },
+);
+export const opsAgentContainer = opsAgent.containerName;
 
 // Monitoring and alerting (docs/monitoring.md): exporters, Prometheus with the generated rules, Alertmanager.
 const monitoring = new Monitoring(

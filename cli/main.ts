@@ -8,9 +8,20 @@ import { createLogger, redactText } from "../core/log.ts";
 import type { Command } from "./command.ts";
 import { connectionsFromEnv } from "./env.ts";
 import { configCheck } from "./commands/config.ts";
+import { rolesApply } from "./commands/roles.ts";
+import { chromaGateway } from "./commands/chroma-gateway.ts";
+import { MIGRATE_COMMANDS } from "./commands/migrate.ts";
+import { status } from "./commands/status.ts";
+import { cronApply, cronPlan, cronStatusCommand } from "./commands/cron.ts";
+import { retentionRun } from "./commands/retention.ts";
+import { backup, backupsList } from "./commands/backup.ts";
+import { restore } from "./commands/restore.ts";
+import { verify } from "./commands/verify.ts";
+import { drillCommand } from "./commands/drill.ts";
+import { agent } from "./commands/agent.ts";
 
 /** Every command, in help order. Later features register here. */
-export const COMMANDS: Command[] = [configCheck];
+export const COMMANDS: Command[] = [configCheck, rolesApply, chromaGateway, ...MIGRATE_COMMANDS, status, cronPlan, cronApply, cronStatusCommand, retentionRun, backup, backupsList, restore, verify, drillCommand, agent];
 
 const COMMON = {
   json: { type: "boolean" },

@@ -1,0 +1,162 @@
+/**
+ * Backup and restore benchmark, side by side in one run, against the audit's scripts:
+ *   baseline backup:  pg_dump --clean --if-exists > a.sql; pg_dump -Fc > b.backup; pg_dump --data-only > c.sql; gzip a.sql
+ *   baseline restore: psql < a.sql (the audit's restore of its SQL dump), then the same vector query
+ *   ours:             jarvis-data's logical backup (pg_dump -Fd -j, uploaded to S3 with a manifest)
+ *                     and restore (download, check, pg_restore -j, analyze), and pgBackRest full + restore
+ * Usage:
+ *   DATABASE_URL=... npm run bench:data -- --scale 100   builds the dataset in DATABASE_URL and exits
+ *   npm run bench:backup -- --scale 100 [--jobs 2] [--skip-baseline]
+ * Prints JSON figures (seconds, bytes, ratios). Runs on the throwaway servers of the test harness.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, readdirSync, openSync, closeSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startPostgres, startS3, createDatabase, freePort, testConfig, PG_BIN } from "../../test/harness/servers.ts";
+import { PgBackRest, restorePhysical } from "../../core/backup/pgbackrest.ts";
+import { osUser } from "../../core/backup/proc.ts";
+import { pgbackrestConf } from "../../settings/pgbackrest.ts";
+import { postgresArgs } from "../../settings/postgres.ts";
+import { buildDataset } from "./dataset.ts";
+import { BackupStore } from "../../core/backup/store.ts";
+import { backupPostgresLogical, restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
+import { pgEnv } from "../../core/backup/proc.ts";
+import { vectorProbe } from "../../core/backup/pg-inspect.ts";
+import { withClient } from "../../core/pg.ts";
+
+const { values } = parseArgs({ options: { scale: { type: "string" }, jobs: { type: "string" }, "skip-baseline": { type: "boolean" }, "data-only": { type: "boolean" } } });
+const scale = Number(values.scale ?? 100);
+const jobs = Number(values.jobs ?? 2);
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, out?: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const fd = out ? openSync(out, "w") : "ignore";
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", fd, "pipe"] });
+    let err = "";
+    c.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
+    c.on("exit", (code) => {
+      if (typeof fd === "number") closeSync(fd);
+      code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(" ")}: ${err}`));
+    });
+  });
+}
+const time = async (fn: () => Promise<unknown>) => {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+};
+const dirSize = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? dirSize(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+
+if (values["data-only"]) {
+  // bench:data: build the dataset in an existing database (a superuser URL: the migrations create extensions).
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    console.error("bench:data: set DATABASE_URL to the (empty) database to fill, e.g. postgresql://postgres:...@127.0.0.1:5432/jarvis_bench");
+    process.exit(2);
+  }
+  const t = await time(() => buildDataset(url, scale));
+  console.log(JSON.stringify({ scale, ...(await withClient(url, async (c) => ({ databaseBytes: Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s) }))), seconds: t }));
+  process.exit(0);
+}
+
+const work = mkdtempSync(join(tmpdir(), "jarvis-bench-"));
+// pgBackRest (posix repository here: the benchmark measures pgBackRest, not the S3 server) runs as
+// the cluster's owner; its config directory exists before the server starts archiving into it.
+const ids = process.getuid?.() === 0 ? osUser("postgres") : undefined;
+const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
+own(work);
+for (const d of ["conf", "repo", "log", "lock", "spool"]) {
+  mkdirSync(join(work, d));
+  own(join(work, d));
+}
+const pgbr = new PgBackRest({ configPath: join(work, "conf"), stanza: "jarvis", ...ids });
+const pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
+writeFileSync(
+  join(work, "conf", "pgbackrest.conf"),
+  pgbackrestConf(testConfig(), { pgPath: pg.dataDir, pgPort: pg.port, pgSocketPath: pg.socketDir, repo: { type: "posix", path: join(work, "repo") }, processMax: jobs, logPath: join(work, "log"), lockPath: join(work, "lock"), spoolPath: join(work, "spool") }),
+);
+own(join(work, "conf", "pgbackrest.conf"));
+await pgbr.stanzaCreate();
+const s3 = await startS3();
+try {
+  const src = await createDatabase(pg, "bench");
+  const built = await time(() => buildDataset(src.url, scale));
+  const size = await withClient(src.url, async (c) => Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s));
+  console.error(`dataset: scale ${scale}, ${(size / 1e6).toFixed(0)} MB, built in ${built.toFixed(0)} s`);
+  const figures: Record<string, unknown> = { scale, databaseBytes: size, jobs };
+
+  // Ours: logical backup to S3 and restore to a queryable database.
+  const bucket = `bench-${randomBytes(4).toString("hex")}`;
+  const s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
+  const store = new BackupStore({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  let id = "";
+  let bytes = 0;
+  const oursBackup = await time(async () => {
+    const r = await backupPostgresLogical({ url: src.url, store, jobs });
+    id = r.id;
+    bytes = r.bytes;
+  });
+  const dst = await createDatabase(pg, "benchdst");
+  const oursRestore = await time(async () => {
+    await restorePostgresLogical({ store, id, targetUrl: dst.url, jobs });
+    await withClient(dst.url, vectorProbe);
+  });
+  figures.ours = { backupSeconds: oursBackup, backupBytes: bytes, restoreSeconds: oursRestore };
+
+  // Ours, physical: pgBackRest full backup, restore into a new data directory, start, query.
+  const physBackup = await time(() => pgbr.backup("full"));
+  const physDir = join(work, "restored");
+  mkdirSync(physDir, { mode: 0o700 });
+  own(physDir);
+  let child: ReturnType<typeof spawn> | undefined;
+  const physRestore = await time(async () => {
+    await restorePhysical(pgbr, { pgPath: physDir });
+    const port = await freePort();
+    child = spawn(join(PG_BIN, "postgres"), ["-D", physDir, ...postgresArgs({ ...pg.settings, port: String(port), unix_socket_directories: work, archive_mode: "off" })], { ...ids, stdio: "ignore" });
+    const url = src.url.replace(`:${pg.port}/`, `:${port}/`);
+    for (;;) {
+      const ok = await withClient(url, async (c) => (await c.query("select pg_is_in_recovery() r")).rows[0].r === false).catch(() => false);
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await withClient(url, vectorProbe);
+  });
+  child?.kill("SIGINT");
+  figures.physical = { backupSeconds: physBackup, restoreSeconds: physRestore, repoBytes: dirSize(join(work, "repo")) };
+
+  if (!values["skip-baseline"]) {
+    // The audit's scripts, as written (docker exec removed: same server, same machine).
+    const env = pgEnv(src.url);
+    const base = await time(async () => {
+      await sh(join(PG_BIN, "pg_dump"), ["--verbose", "--clean", "--if-exists"], env, join(work, "a.sql"));
+      await sh(join(PG_BIN, "pg_dump"), ["--verbose", "--format=custom"], env, join(work, "b.backup"));
+      await sh(join(PG_BIN, "pg_dump"), ["--verbose", "--data-only"], env, join(work, "c.sql"));
+      await sh("gzip", [join(work, "a.sql")], {});
+    });
+    const baseBytes = ["a.sql.gz", "b.backup", "c.sql"].reduce((a, f) => a + statSync(join(work, f)).size, 0);
+    const dst2 = await createDatabase(pg, "benchbase");
+    const baseRestore = await time(async () => {
+      await sh("sh", ["-c", `gzip -dc '${join(work, "a.sql.gz")}' | '${join(PG_BIN, "psql")}' -q -v ON_ERROR_STOP=0`], pgEnv(dst2.url));
+      await withClient(dst2.url, vectorProbe);
+    });
+    figures.audit = { backupSeconds: base, backupBytes: baseBytes, restoreSeconds: baseRestore };
+    figures.ratios = {
+      logicalBackupSpeedup: base / oursBackup,
+      logicalRestoreSpeedup: baseRestore / oursRestore,
+      physicalBackupSpeedup: base / physBackup,
+      physicalRestoreSpeedup: baseRestore / physRestore,
+    };
+  }
+  console.log(JSON.stringify(figures, null, 2));
+  store.destroy();
+  s3c.destroy();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  await s3.stop();
+  await pg.stop();
+}

@@ -1,0 +1,49 @@
+/**
+ * `jarvis-data agent`: the ops agent (the container of components/ops-agent.ts runs it). Runs the
+ * backups and drills on the schedules of config.backup.schedules and serves /metrics.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { decodeConfigMap } from "../../config/pulumi.ts";
+import { parseConfig } from "../../config/schema.ts";
+import { readStackFile } from "../../config/stackfile.ts";
+import { UsageError } from "../../core/errors.ts";
+import { startAgent } from "../../core/ops/agent.ts";
+import { runBackup, runDrill } from "../../core/ops/jobs.ts";
+import { agentJobs, type AgentSchedule } from "../../core/ops/schedule.ts";
+import type { Command } from "../command.ts";
+import { opsFromEnv } from "./backup.ts";
+
+function loadSchedule(opts: Record<string, unknown>, stack: string | undefined): AgentSchedule {
+  const file = opts["schedule-file"] as string | undefined;
+  if (file) {
+    if (!existsSync(file)) throw new UsageError(`no schedule file ${file}`);
+    return JSON.parse(readFileSync(file, "utf8")) as AgentSchedule;
+  }
+  const cfgFile = (opts.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  const cfg = cfgFile ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config)) : parseConfig({ environment: "dev" });
+  return { schedules: cfg.backup.schedules, physical: Boolean(process.env.JARVIS_PGBACKREST_CONFIG_PATH) };
+}
+
+export const agent: Command = {
+  name: "agent",
+  summary: "run the ops agent: scheduled backups and drills, /metrics in Prometheus format",
+  usage: "jarvis-data agent [<stack>] [--config FILE | --schedule-file FILE] [--host 127.0.0.1] [--port 9187]",
+  description: "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`.",
+  options: { config: { type: "string" }, "schedule-file": { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+  async run(ctx) {
+    const schedule = loadSchedule(ctx.options, ctx.args[0]);
+    const env = { ...process.env, JARVIS_OPS_STATE: process.env.JARVIS_OPS_STATE ?? "/var/lib/jarvis-ops/state.json" };
+    const deps = opsFromEnv(ctx, env);
+    const jobs = agentJobs(schedule, {
+      backup: (store, kind, type) => runBackup(deps, store, { kind, physicalType: type }),
+      drill: () => runDrill(deps, ["postgres", "redis", "chroma"]),
+    });
+    const a = await startAgent({ jobs, stateFile: deps.stateFile!, host: (ctx.options.host as string | undefined) ?? "0.0.0.0", port: Number(ctx.options.port ?? 9187), log: ctx.log });
+    await new Promise<void>((done) => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void a.stop().then(done));
+    });
+    deps.store.destroy();
+    return 0;
+  },
+};

@@ -1,0 +1,75 @@
+/**
+ * `jarvis-data restore <store> --backup ID --target URL [--time T | --name N] [--confirm NAME]`.
+ * A target that is not empty is refused unless --confirm names it; what would be overwritten is
+ * printed first, in every case.
+ */
+import { restoreChroma } from "../../core/backup/chroma.ts";
+import { restorePhysical } from "../../core/backup/pgbackrest.ts";
+import { restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
+import { restoreRedis } from "../../core/backup/redis.ts";
+import { EXIT, UsageError } from "../../core/errors.ts";
+import type { Command } from "../command.ts";
+import { opsFromEnv, parseStore } from "./backup.ts";
+
+/** A target URL without credentials borrows them from the matching connection variable. */
+export function withCredentials(target: string, from: string | undefined): string {
+  const t = new URL(target);
+  if (t.username || t.password || !from) return target;
+  const f = new URL(from);
+  t.username = f.username;
+  t.password = f.password;
+  return t.toString();
+}
+
+export const restore: Command = {
+  name: "restore",
+  summary: "restore a backup into a target, refusing a non-empty one unless --confirm names it",
+  usage: "jarvis-data restore <postgres|redis|chroma> --backup ID --target URL [--kind logical|physical] [--time T | --name N] [--confirm NAME] [--json]",
+  description: [
+    "postgres (logical): --target postgresql://host:port/db (credentials from DATABASE_URL when absent); the database is",
+    "  created when missing; pg_cron is left out unless the target is the server's cron.database_name.",
+    "postgres (physical): --kind physical --target /path/to/stopped/data-dir [--time '2026-11-01 02:13:00+00' | --name POINT];",
+    "  --backup is a pgBackRest label (optional). Start the server afterwards: it replays WAL and promotes.",
+    "redis: --target redis://host:port (the admin user; credentials from REDIS_URL when absent); --confirm host:port.",
+    "chroma: --target http://host:port[/database] (CHROMA_TOKEN); --confirm <database>.",
+    "Without --backup, the latest complete backup is used.",
+  ].join("\n"),
+  options: { backup: { type: "string" }, target: { type: "string" }, time: { type: "string" }, name: { type: "string" }, confirm: { type: "string" }, kind: { type: "string" } },
+  async run(ctx) {
+    const [store] = parseStore(ctx.args[0], false);
+    const target = ctx.options.target as string | undefined;
+    if (!target) throw new UsageError("--target is required: where to restore (see --help)");
+    const id = ctx.options.backup as string | undefined;
+    const confirm = ctx.options.confirm as string | undefined;
+    const physical = ctx.options.kind === "physical" || ctx.options.time !== undefined || ctx.options.name !== undefined;
+    const deps = opsFromEnv(ctx);
+    const showPlan = (plan: object) => {
+      const overwrites = (plan as { overwrites: unknown }).overwrites;
+      ctx.log.warn(overwrites ? "this restore overwrites the target's current contents" : "the target is empty; nothing will be overwritten", { plan: JSON.stringify(plan) });
+    };
+    try {
+      let result: object;
+      if (store === "postgres" && physical) {
+        if (!deps.pgbackrest) throw new UsageError("a physical restore needs JARVIS_PGBACKREST_CONFIG_PATH (the directory of pgbackrest.conf)");
+        const dir = target.startsWith("file://") ? new URL(target).pathname : target;
+        const t = ctx.options.time ? { type: "time" as const, time: ctx.options.time as string } : ctx.options.name ? { type: "name" as const, name: ctx.options.name as string } : { type: "latest" as const };
+        result = { store, kind: "physical", target: dir, ...(await restorePhysical(deps.pgbackrest, { pgPath: dir, set: id, target: t, confirm, onPlan: showPlan })) };
+      } else if (store === "postgres") {
+        const r = await restorePostgresLogical({ store: deps.store, id, targetUrl: withCredentials(target, deps.postgresUrl), confirm, jobs: deps.jobs, log: ctx.log, onPlan: showPlan });
+        result = { store, kind: "logical", ...r };
+      } else if (store === "redis") {
+        const r = await restoreRedis({ store: deps.store, id, targetUrl: withCredentials(target, ctx.env.redisUrl), confirm, log: ctx.log, onPlan: showPlan });
+        result = { store, ...r };
+      } else {
+        const u = new URL(target);
+        const database = u.pathname.replace(/^\//, "") || undefined;
+        const r = await restoreChroma({ store: deps.store, id, target: { url: u.origin, token: deps.chroma?.token, database }, confirm, createDatabase: true, log: ctx.log, onPlan: showPlan });
+        result = { store, ...r };
+      }
+      ctx.print(result, `restored ${store} into ${(result as { target: string }).target} in ${((result as { durationSeconds: number }).durationSeconds ?? 0).toFixed(1)} s`);
+      return EXIT.ok;
+    } finally {
+      deps.store.destroy();
+    }
+  },
+};

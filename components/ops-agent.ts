@@ -1,0 +1,113 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { JarvisConfig } from "../config/schema.ts";
+import { agentSchedule } from "../core/ops/schedule.ts";
+import { containerCommon, publishedPorts } from "../settings/containers.ts";
+
+/** The agent's port on the private network (Prometheus scrapes ops-agent:9187, settings/monitoring.ts). */
+export const OPS_AGENT_PORT = 9187;
+export const OPS_AGENT_HOST = "ops-agent";
+const SECRETS_DIR = "/run/secrets/jarvis";
+const SCHEDULE_FILE = "/etc/jarvis/agent-schedule.json";
+const CA_FILE = "/etc/jarvis/s3-ca.pem";
+const STATE_DIR = "/var/lib/jarvis-ops";
+
+export interface OpsAgentArgs {
+  /** The validated stack config: schedules (backup.schedules) and the published port. */
+  config: JarvisConfig;
+  /** The stack's name, for labels. */
+  stack: string;
+  /** The private network the stores are on. */
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts): its digest, so a rebuild rolls the agent. */
+  opsImage: pulumi.Input<string>;
+  /** The command that runs the CLI in the image. */
+  cli: string[];
+  /** The image's user; secret files are owned by it. */
+  opsUid: string;
+  /** postgresql://...: a role with CREATEDB for drills and read access for logical backups (secret). */
+  postgresUrl: pulumi.Input<string>;
+  /** redis://backup:...@redis:6379 (secret). */
+  redisBackupUrl: pulumi.Input<string>;
+  /** Chroma (through its token gateway) on the private network, and its token (secret). */
+  chromaUrl: pulumi.Input<string>;
+  chromaToken: pulumi.Input<string>;
+  /** The backup bucket, the S3 endpoint as containers reach it (absent: AWS) and credentials (secret). */
+  bucket: pulumi.Input<string>;
+  s3Endpoint?: pulumi.Input<string>;
+  s3AccessKeyId: pulumi.Input<string>;
+  s3SecretAccessKey: pulumi.Input<string>;
+  /** PEM of the CA that signed a dev S3 server's certificate. */
+  s3CaCert?: pulumi.Input<string>;
+}
+
+/**
+ * The ops agent: a container of the ops image running `jarvis-data agent`, which takes the
+ * backups and runs the recovery drills on the config's schedules and serves /metrics. Credentials
+ * reach it as uploaded files (read through the CLI's *_FILE variables), never as environment
+ * values. /metrics is published only when `ports.publish.opsAgent` is set, on the loopback address.
+ */
+export class OpsAgent extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  /** Where Prometheus scrapes it on the private network. */
+  public readonly metricsTarget: string = `${OPS_AGENT_HOST}:${OPS_AGENT_PORT}`;
+
+  constructor(name: string, args: OpsAgentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jarvis:ops:OpsAgent", name, {}, opts);
+    const cfg = args.config;
+    const common = containerCommon(cfg, args.stack, "ops-agent");
+    // Physical (pgBackRest) backups run next to the server, not from this container: see docs/backup-restore.md.
+    const schedule = agentSchedule(cfg, false);
+    const secret = (file: string, content: pulumi.Input<string>) => ({ file: `${SECRETS_DIR}/${file}`, content: pulumi.secret(content), owner: args.opsUid, group: args.opsUid, permissions: "0400" });
+    const state = new docker.Volume(`${name}-state`, { name: `${name}-state`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const container = new docker.Container(
+      name,
+      {
+        name,
+        image: args.opsImage,
+        command: [...args.cli, "agent", "--schedule-file", SCHEDULE_FILE, "--host", "0.0.0.0", "--port", String(OPS_AGENT_PORT)],
+        envs: pulumi.all([args.bucket, args.s3Endpoint, args.chromaUrl]).apply(([bucket, endpoint, chromaUrl]) => [
+          `JARVIS_BACKUP_BUCKET=${bucket}`,
+          ...(endpoint ? [`JARVIS_S3_ENDPOINT=${endpoint}`] : []),
+          `AWS_REGION=${cfg.backup.storage.region}`,
+          `CHROMA_URL=${chromaUrl}`,
+          `JARVIS_OPS_STATE=${STATE_DIR}/state.json`,
+          `JARVIS_ENVIRONMENT=${cfg.environment}`,
+          `JARVIS_DATABASE_URL_FILE=${SECRETS_DIR}/database_url`,
+          `JARVIS_REDIS_BACKUP_URL_FILE=${SECRETS_DIR}/redis_backup_url`,
+          `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
+          `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
+          `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
+          ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
+        ]),
+        uploads: [
+          { file: SCHEDULE_FILE, content: JSON.stringify(schedule, null, 2), permissions: "0444" },
+          ...(args.s3CaCert ? [{ file: CA_FILE, content: args.s3CaCert, permissions: "0444" }] : []),
+          secret("database_url", args.postgresUrl),
+          secret("redis_backup_url", args.redisBackupUrl),
+          secret("chroma_token", args.chromaToken),
+          secret("s3_access_key_id", args.s3AccessKeyId),
+          secret("s3_secret_access_key", args.s3SecretAccessKey),
+        ],
+        volumes: [{ volumeName: state.name, containerPath: STATE_DIR }],
+        networksAdvanced: [{ name: args.network, aliases: [OPS_AGENT_HOST] }],
+        ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
+        healthcheck: {
+          tests: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${OPS_AGENT_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+          interval: "30s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "20s",
+        },
+        memory: 1024,
+        restart: common.restart,
+        logDriver: common.logDriver,
+        logOpts: common.logOpts,
+        labels: common.labels,
+      },
+      { parent: this },
+    );
+    this.containerName = container.name;
+    this.registerOutputs({ containerName: this.containerName });
+  }
+}

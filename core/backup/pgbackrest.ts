@@ -1,0 +1,127 @@
+/**
+ * PostgreSQL physical backups with pgBackRest: stanza creation, full/differential backups, WAL
+ * archiving (archive_command = archive-push, see settings/postgres.ts), and restores to the
+ * latest WAL, to a time, or to a named restore point. pgBackRest runs as the OS user that owns
+ * the cluster (it refuses otherwise), with the config settings/pgbackrest.ts generates.
+ *
+ * Backup ids of this kind are pgBackRest's labels (20261101-020000F, ..._20261102-020000D).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { JarvisError, RefusedError } from "../errors.ts";
+import { silentLogger, type Logger } from "../log.ts";
+import { run } from "./proc.ts";
+
+export interface PgBackRestRunner {
+  /** Directory holding pgbackrest.conf and conf.d/ (the secrets file): pgBackRest's --config-path. */
+  configPath: string;
+  stanza: string;
+  /** Run as this OS user (the cluster's owner) when the caller is root. */
+  uid?: number;
+  gid?: number;
+  bin?: string;
+  log?: Logger;
+}
+
+export interface PgBackRestBackupInfo {
+  label: string;
+  type: "full" | "diff" | "incr";
+  start: Date;
+  stop: Date;
+  /** Bytes in the repository (compressed). */
+  repoSize: number;
+  /** Bytes of the cluster it restores. */
+  size: number;
+  walStart: string;
+  walStop: string;
+}
+
+export class PgBackRest {
+  readonly log: Logger;
+  constructor(readonly r: PgBackRestRunner) {
+    this.log = r.log ?? silentLogger;
+  }
+
+  /** The archive_command that pushes WAL with this config. */
+  archiveCommand(): string {
+    return `${this.r.bin ?? "pgbackrest"} --config-path=${this.r.configPath} --stanza=${this.r.stanza} archive-push %p`;
+  }
+
+  async exec(command: string, args: string[] = [], fix = "see pgBackRest's log (log-path) for details"): Promise<string> {
+    const argv = [`--config-path=${this.r.configPath}`, `--stanza=${this.r.stanza}`, ...args, command];
+    const { stdout } = await run(this.r.bin ?? "pgbackrest", argv, { uid: this.r.uid, gid: this.r.gid, fix, cwd: "/", label: `pgbackrest ${command}` });
+    return stdout;
+  }
+
+  stanzaCreate(): Promise<string> {
+    return this.exec("stanza-create", [], "check that the server runs, pg1-path/pg1-port/pg1-socket-path match it and the repository is reachable");
+  }
+
+  check(): Promise<string> {
+    return this.exec("check", [], "WAL archiving is not working: check archive_command (settings/postgres.ts) and the repository");
+  }
+
+  async backup(type: "full" | "diff" | "incr"): Promise<PgBackRestBackupInfo> {
+    const t0 = performance.now();
+    await this.exec("backup", [`--type=${type}`], "check the repository and that archiving works (jarvis-data verify postgres --kind physical)");
+    const all = await this.info();
+    const last = all.at(-1);
+    if (!last) throw new JarvisError("JARVIS_PGBACKREST", "pgBackRest reported success but lists no backup; check its log");
+    this.log.info("pgBackRest backup complete", { label: last.label, type, seconds: ((performance.now() - t0) / 1000).toFixed(1), repoBytes: last.repoSize });
+    return last;
+  }
+
+  async info(): Promise<PgBackRestBackupInfo[]> {
+    const out = await this.exec("info", ["--output=json"]);
+    const parsed = JSON.parse(out) as { name: string; status: { code: number; message: string }; backup?: any[] }[];
+    const st = parsed.find((s) => s.name === this.r.stanza);
+    return (st?.backup ?? []).map((b) => ({
+      label: b.label,
+      type: b.type,
+      start: new Date(b.timestamp.start * 1000),
+      stop: new Date(b.timestamp.stop * 1000),
+      repoSize: b.info?.repository?.delta ?? b.info?.repository?.size ?? 0,
+      size: b.info?.size ?? 0,
+      walStart: b.archive?.start ?? "",
+      walStop: b.archive?.stop ?? "",
+    }));
+  }
+
+  /** pgBackRest's own verification of the repository (checksums of backups and WAL). */
+  verify(): Promise<string> {
+    return this.exec("verify", [], "the repository has damaged or missing files: take a new full backup");
+  }
+}
+
+export interface PhysicalRestoreOptions {
+  /** Data directory to restore into. The server on it must be stopped. */
+  pgPath: string;
+  /** A backup label; absent: pgBackRest picks the newest one that reaches the target. */
+  set?: string;
+  /** Recovery target: the latest WAL (default), a time, or a restore point made with pg_create_restore_point. */
+  target?: { type: "latest" } | { type: "time"; time: string } | { type: "name"; name: string };
+  /** Must equal pgPath when the directory is not empty (the restore then uses --delta). */
+  confirm?: string;
+  onPlan?: (plan: { store: "postgres"; kind: "physical"; target: string; overwrites: string[] | null; recovery: string }) => void;
+}
+
+/** Restores a cluster's data directory. Start the server afterwards: it replays WAL up to the target and promotes. */
+export async function restorePhysical(pgbr: PgBackRest, o: PhysicalRestoreOptions): Promise<{ durationSeconds: number }> {
+  const t0 = performance.now();
+  if (existsSync(`${o.pgPath}/postmaster.pid`)) {
+    throw new RefusedError(`refusing to restore into ${o.pgPath}: a server is running on it (postmaster.pid); stop it first`);
+  }
+  const entries = existsSync(o.pgPath) ? readdirSync(o.pgPath) : [];
+  const target = o.target ?? { type: "latest" };
+  const recovery = target.type === "latest" ? "latest WAL" : target.type === "time" ? `time ${target.time}` : `restore point ${target.name}`;
+  o.onPlan?.({ store: "postgres", kind: "physical", target: o.pgPath, overwrites: entries.length ? entries.slice(0, 20) : null, recovery });
+  if (entries.length && o.confirm !== o.pgPath) {
+    throw new RefusedError(`refusing to restore into ${o.pgPath}: it is not empty (${entries.length} entries); its files would be replaced. To do it anyway, pass --confirm ${o.pgPath}`);
+  }
+  const args = [`--pg1-path=${o.pgPath}`];
+  if (entries.length) args.push("--delta");
+  if (o.set) args.push(`--set=${o.set}`);
+  if (target.type === "time") args.push("--type=time", `--target=${target.time}`, "--target-action=promote");
+  if (target.type === "name") args.push("--type=name", `--target=${target.name}`, "--target-action=promote");
+  await pgbr.exec("restore", args, "check the label (jarvis-data backups list) and the target; the data directory must be owned by the cluster's OS user");
+  return { durationSeconds: (performance.now() - t0) / 1000 };
+}

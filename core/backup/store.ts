@@ -1,0 +1,273 @@
+/**
+ * The backup store: one S3 bucket (AWS S3 in prod, the stack's S3 container in dev), laid out as
+ *
+ *   <prefix><store>/<kind>/<tier>/<id>/<files...>
+ *   <prefix><store>/<kind>/<tier>/<id>/manifest.json      written LAST
+ *
+ * Every call gets bounded retries with exponential backoff on transient failures (network
+ * errors, 5xx, throttling) and then one clear error naming the operation, the object and the fix.
+ * Client errors (403, 404) are not retried.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { JarvisError, EXIT } from "../errors.ts";
+import { redactText, silentLogger, type Logger } from "../log.ts";
+
+export interface StoreOptions {
+  /** S3 endpoint (dev, tests); absent means AWS S3 in `region`. */
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Key prefix inside the bucket, e.g. "jarvis/". */
+  prefix?: string;
+  /** Attempts per operation (first try included). Default 4. */
+  attempts?: number;
+  /** First backoff delay; doubles each retry. Default 200 ms. */
+  baseDelayMs?: number;
+  /** Per-request timeout. Default 120 s. */
+  requestTimeoutMs?: number;
+  log?: Logger;
+}
+
+export class StoreError extends JarvisError {
+  constructor(
+    readonly operation: string,
+    readonly key: string,
+    readonly attempts: number,
+    cause: unknown,
+    retryable: boolean,
+  ) {
+    const c = cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = c?.$metadata?.httpStatusCode;
+    super(
+      "JARVIS_BACKUP_STORE_FAILED",
+      `S3 ${operation} of ${key} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}` +
+        ` (${[status ? `HTTP ${status}` : "", c?.name ?? "", redactText(c?.message ?? String(cause))].filter(Boolean).join(" ")}); ` +
+        (retryable
+          ? "the store kept failing: check that the S3 endpoint is up and reachable (JARVIS_S3_ENDPOINT), then retry"
+          : "check the bucket name (JARVIS_BACKUP_BUCKET), the credentials (AWS_*) and that the object exists"),
+      status && status < 500 ? EXIT.failed : EXIT.unavailable,
+    );
+  }
+}
+
+export interface StoredObject {
+  key: string;
+  size: number;
+  lastModified?: Date;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isRetryable(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const status = err?.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
+  if (err?.$retryable) return true;
+  // No HTTP status: the request never got an answer (refused, reset, timeout, DNS).
+  return !["NoSuchKey", "NotFound", "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"].includes(err?.name ?? "");
+}
+
+/** sha256 and size of a local file. */
+export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const h = createHash("sha256");
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    h.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: h.digest("hex"), size };
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+export class BackupStore {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly attempts: number;
+  private readonly baseDelayMs: number;
+  private readonly client: S3Client;
+  private readonly log: Logger;
+
+  constructor(opts: StoreOptions) {
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix ?? "";
+    this.attempts = Math.max(1, opts.attempts ?? 4);
+    this.baseDelayMs = opts.baseDelayMs ?? 200;
+    this.log = opts.log ?? silentLogger;
+    this.client = new S3Client({
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      ...(opts.accessKeyId && opts.secretAccessKey
+        ? { credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } }
+        : {}),
+      // Retries are ours (bounded, logged, one clear error), not the SDK's.
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: opts.requestTimeoutMs ?? 120_000, connectionTimeout: 10_000 },
+    });
+  }
+
+  /** `s3://bucket/key` for messages. */
+  url(key: string): string {
+    return `s3://${this.bucket}/${this.prefix}${key}`;
+  }
+
+  private async retry<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        last = e;
+        if (!isRetryable(e)) throw new StoreError(operation, this.url(key), attempt, e, false);
+        if (attempt < this.attempts) {
+          const delay = this.baseDelayMs * 2 ** (attempt - 1);
+          this.log.warn(`S3 ${operation} failed, retrying`, { key: this.url(key), attempt, of: this.attempts, delayMs: delay, error: (e as Error).message });
+          await sleep(delay);
+        }
+      }
+    }
+    throw new StoreError(operation, this.url(key), this.attempts, last, true);
+  }
+
+  async putBuffer(key: string, body: Buffer | string, contentType = "application/octet-stream"): Promise<void> {
+    await this.retry("PutObject", key, () =>
+      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType })),
+    );
+  }
+
+  /** Uploads a local file (multipart above 16 MB), re-reading it on each attempt. */
+  async putFile(key: string, path: string): Promise<void> {
+    const { size } = await stat(path);
+    if (size < 16 << 20) {
+      const { readFile } = await import("node:fs/promises");
+      const body = await readFile(path);
+      return this.putBuffer(key, body);
+    }
+    await this.retry("Upload", key, async () => {
+      const up = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: this.prefix + key, Body: createReadStream(path, { highWaterMark: 1 << 20 }) },
+        partSize: 16 << 20,
+        queueSize: 4,
+        leavePartsOnError: false,
+      });
+      await up.done();
+    });
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    return this.retry("GetObject", key, async () => {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      return Buffer.from(await r.Body!.transformToByteArray());
+    });
+  }
+
+  /** Downloads to `path`, returning the sha256 and size of what arrived. */
+  async getFile(key: string, path: string): Promise<{ sha256: string; size: number }> {
+    await mkdir(dirname(path), { recursive: true });
+    return this.retry("GetObject", key, async () => {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const h = createHash("sha256");
+      let size = 0;
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          h.update(chunk);
+          size += chunk.length;
+          cb(null, chunk);
+        },
+      });
+      await pipeline(r.Body as Readable, tap, createWriteStream(path));
+      return { sha256: h.digest("hex"), size };
+    });
+  }
+
+  /** sha256 and size of a stored object, streamed (nothing kept in memory or on disk). */
+  async hashObject(key: string): Promise<{ sha256: string; size: number }> {
+    return this.retry("GetObject", key, async () => {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+      const h = createHash("sha256");
+      let size = 0;
+      for await (const chunk of r.Body as Readable) {
+        h.update(chunk as Buffer);
+        size += (chunk as Buffer).length;
+      }
+      return { sha256: h.digest("hex"), size };
+    });
+  }
+
+  /** True when the object exists. */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.retry("HeadObject", key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+      return true;
+    } catch (e) {
+      if (e instanceof StoreError && /NotFound|404/.test(e.message)) return false;
+      throw e;
+    }
+  }
+
+  /** Every object under `keyPrefix` (relative to the store prefix). */
+  async list(keyPrefix: string): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.retry("ListObjectsV2", keyPrefix, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + keyPrefix, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        out.push({ key: o.Key!.slice(this.prefix.length), size: o.Size ?? 0, lastModified: o.LastModified });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  /** Deletes every object under `keyPrefix` (used to clean up a failed, manifest-less backup). */
+  async deletePrefix(keyPrefix: string): Promise<number> {
+    const objects = await this.list(keyPrefix);
+    for (let i = 0; i < objects.length; i += 1000) {
+      const batch = objects.slice(i, i + 1000);
+      await this.retry("DeleteObjects", keyPrefix, () =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((o) => ({ Key: this.prefix + o.key })) } })),
+      );
+    }
+    return objects.length;
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+

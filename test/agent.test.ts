@@ -1,0 +1,87 @@
+/**
+ * The ops agent: the cron matcher, the schedule from config, and a real Redis backup run on its
+ * schedule, reported on /metrics (success, then a failure turning the status to 0).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startRedis, testConfig, useServices } from "./harness/index.ts";
+import { cronMatches, nextRun } from "../core/ops/cron.ts";
+import { startAgent } from "../core/ops/agent.ts";
+import { agentJobs, agentSchedule } from "../core/ops/schedule.ts";
+import { runBackup } from "../core/ops/jobs.ts";
+import { BackupStore } from "../core/backup/store.ts";
+import { listBackups } from "../core/backup/manifest.ts";
+
+const { s3 } = await useServices("s3");
+
+test("the cron matcher follows cron's rules, in UTC", () => {
+  const at = (s: string) => new Date(`${s}Z`);
+  assert.equal(cronMatches("0 2 * * 0", at("2026-11-01T02:00:00")), true); // a Sunday
+  assert.equal(cronMatches("0 2 * * 0", at("2026-11-02T02:00:00")), false);
+  assert.equal(cronMatches("0 2 * * 1-6", at("2026-11-02T02:00:00")), true);
+  assert.equal(cronMatches("*/15 * * * *", at("2026-11-02T02:45:00")), true);
+  assert.equal(cronMatches("*/15 * * * *", at("2026-11-02T02:46:00")), false);
+  assert.equal(cronMatches("0 5 1 * *", at("2026-12-01T05:00:00")), true);
+  assert.equal(cronMatches("0 0 * * 7", at("2026-11-01T00:00:00")), true); // 7 is Sunday too
+  // Both day fields restricted: either one matches (cron's OR rule).
+  assert.equal(cronMatches("0 0 13 * 5", at("2026-11-06T00:00:00")), true); // a Friday, not the 13th
+  assert.equal(nextRun("0 5 1 * *", at("2026-11-15T10:00:00"))?.toISOString(), "2026-12-01T05:00:00.000Z");
+  assert.throws(() => cronMatches("0 2 * *", new Date()), /has 4 fields; use 5/);
+});
+
+test("the agent's jobs come from config.backup.schedules: Sunday 02:00 is the full, Monday 02:00 the differential", () => {
+  const cfg = testConfig();
+  const names = (d: string) =>
+    agentJobs(agentSchedule(cfg, true), { backup: async () => {}, drill: async () => [] })
+      .filter((j) => cronMatches(j.cron, new Date(d)))
+      .map((j) => j.name);
+  assert.deepEqual(names("2026-11-01T02:00:00Z"), ["postgres-full"]);
+  assert.deepEqual(names("2026-11-02T02:00:00Z"), ["postgres-diff"]);
+  assert.deepEqual(names("2026-11-02T03:00:00Z"), ["redis"]);
+  assert.deepEqual(names("2026-12-01T05:00:00Z"), ["drill"]);
+  assert.ok(!agentJobs(agentSchedule(cfg, false), { backup: async () => {}, drill: async () => [] }).some((j) => j.name.startsWith("postgres-full")));
+});
+
+test("the agent runs a due Redis backup and serves its result on /metrics; a failure sets the status to 0", async () => {
+  const bucket = `a-${randomBytes(5).toString("hex")}`;
+  const c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  await c.send(new CreateBucketCommand({ Bucket: bucket }));
+  c.destroy();
+  const redis = await startRedis();
+  after(() => redis.stop());
+  const work = mkdtempSync(join(tmpdir(), "jarvis-agent-"));
+  after(() => rmSync(work, { recursive: true, force: true }));
+  const store = new BackupStore({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, attempts: 1 });
+  after(() => store.destroy());
+  const stateFile = join(work, "state.json");
+  let redisUrl = redis.url("backup");
+  const jobs = agentJobs(agentSchedule(testConfig(), false), {
+    backup: (s) => runBackup({ store, redisBackupUrl: redisUrl, stateFile }, s),
+    drill: async () => [],
+  });
+  const agent = await startAgent({ jobs: jobs.filter((j) => j.name === "redis"), stateFile, port: 0, clock: false });
+  after(() => agent.stop());
+
+  assert.deepEqual(await agent.tick(new Date("2026-11-02T02:59:00Z")), []);
+  assert.deepEqual(await agent.tick(new Date("2026-11-02T03:00:00Z")), [{ job: "redis", ok: true }]);
+  assert.equal((await listBackups(store, "redis")).length, 1);
+  let metrics = await (await fetch(`${agent.url}/metrics`)).text();
+  assert.match(metrics, /# TYPE jarvis_backup_last_success_timestamp_seconds gauge/);
+  assert.match(metrics, /jarvis_backup_last_status\{store="redis"\} 1/);
+  assert.match(metrics, /jarvis_backup_last_size_bytes\{store="redis"\} [1-9]\d*/);
+  const success = /jarvis_backup_last_success_timestamp_seconds\{store="redis"\} (\S+)/.exec(metrics)![1];
+
+  redisUrl = redisUrl.replace(/:[^:@/]+@/, ":wrong-password@");
+  const [r] = await agent.tick(new Date("2026-11-03T03:00:00Z"));
+  assert.equal(r!.ok, false);
+  assert.match(r!.error!, /refused the backup user/);
+  metrics = await (await fetch(`${agent.url}/metrics`)).text();
+  assert.match(metrics, /jarvis_backup_last_status\{store="redis"\} 0/);
+  // The last success is still reported, so the alert on its age keeps counting.
+  assert.match(metrics, new RegExp(`jarvis_backup_last_success_timestamp_seconds\\{store="redis"\\} ${success!.replace(".", "\\.")}`));
+});

@@ -1,0 +1,149 @@
+/**
+ * The CLI end to end on real servers: `backup all`, `backups list`, `verify`, `restore` refusing
+ * without --confirm, and `drill`, whose failure is loud (a metric and a non-zero exit).
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createDatabase, startRedis, useServices } from "./harness/index.ts";
+import { buildDataset } from "../bench/backup/dataset.ts";
+import { ChromaApi } from "../core/backup/chroma.ts";
+import { renderMetrics, loadState } from "../core/ops/metrics.ts";
+import { withClient } from "../core/pg.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
+
+const bucket = `d-${randomBytes(5).toString("hex")}`;
+const s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
+after(() => s3c.destroy());
+
+const db = await createDatabase(postgres, "dsrc");
+after(() => db.drop());
+await buildDataset(db.url, 0.05);
+const redis = await startRedis();
+after(() => redis.stop());
+const chromaDb = new ChromaApi({ url: chroma.url, token: chroma.token, database: `drill_src_${randomBytes(3).toString("hex")}` });
+await chromaDb.createDatabase();
+after(() => chromaDb.deleteDatabase().catch(() => {}));
+const col = await chromaDb.create("memories", null, { hnsw: { space: "cosine" } });
+await chromaDb.add(col, {
+  ids: ["m1", "m2", "m3"],
+  embeddings: [1, 2, 3].map((k) => Array.from({ length: 384 }, (_, d) => Math.cos(k * (d + 1)))),
+  documents: ["one", "two", "three"],
+  metadatas: [{ a: 1 }, { a: 2 }, { a: 3 }],
+});
+const { createClient } = await import("redis");
+const rc = createClient({ url: redis.url("admin") });
+await rc.connect();
+for (let i = 0; i < 50; i++) await rc.set(`k:${i}`, String(i));
+await rc.quit();
+
+const work = mkdtempSync(join(tmpdir(), "jarvis-drill-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+const stateFile = join(work, "state.json");
+const env = {
+  ...process.env,
+  DATABASE_URL: db.url,
+  REDIS_URL: redis.url("admin"),
+  JARVIS_REDIS_BACKUP_URL: redis.url("backup"),
+  CHROMA_URL: chroma.url,
+  CHROMA_TOKEN: chroma.token,
+  JARVIS_CHROMA_DATABASE: chromaDb.database,
+  JARVIS_S3_ENDPOINT: s3.endpoint,
+  JARVIS_BACKUP_BUCKET: bucket,
+  AWS_ACCESS_KEY_ID: s3.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  AWS_REGION: s3.region,
+  JARVIS_OPS_STATE: stateFile,
+  JARVIS_PGBACKREST_CONFIG_PATH: "",
+};
+
+function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args, "--json"], { cwd: ROOT, env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("exit", (code) => {
+      let out: unknown = null;
+      try {
+        out = JSON.parse(stdout);
+      } catch {}
+      ok({ code: code ?? -1, out, stdout, stderr });
+    });
+  });
+}
+
+test("backup all, list, verify, drill: the CLI end to end, with RTO and RPO in /metrics", async () => {
+  const b = await cli("backup", "all");
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(b.out.backups.map((x: any) => x.store), ["postgres", "redis", "chroma"]);
+  for (const x of b.out.backups) assert.match(x.id, /^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
+  assert.ok(b.out.backups.every((x: any) => x.bytes > 0));
+
+  const list = await cli("backups", "list");
+  assert.equal(list.code, 0, list.stderr);
+  assert.deepEqual(list.out.backups.map((x: any) => x.id).sort(), b.out.backups.map((x: any) => x.id).sort());
+
+  const v = await cli("verify", "all");
+  assert.equal(v.code, 0, v.stderr);
+  assert.ok(v.out.results.every((r: any) => r.ok));
+
+  const d = await cli("drill");
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.equal(d.out.ok, true);
+  for (const r of d.out.results) {
+    assert.ok(r.rtoSeconds > 0 && r.rpoSeconds >= 0, JSON.stringify(r));
+    assert.ok(r.checks.length >= 2);
+  }
+  const pgChecks = d.out.results.find((r: any) => r.store === "postgres").checks.map((c: any) => c.name);
+  assert.deepEqual(pgChecks, ["manifest checksums", "row counts", "constraints valid", "migration version", "vector query"]);
+  assert.match(d.out.results.find((r: any) => r.store === "postgres").checks[4].detail, /memory_entries\.embedding: 5 nearest rows/);
+  const metrics = renderMetrics(loadState(stateFile));
+  for (const s of ["postgres", "redis", "chroma"]) {
+    assert.match(metrics, new RegExp(`jarvis_backup_last_status\\{store="${s}"\\} 1`));
+    assert.match(metrics, new RegExp(`jarvis_drill_last_status\\{store="${s}"\\} 1`));
+    assert.match(metrics, new RegExp(`jarvis_drill_rto_seconds\\{store="${s}"\\} [0-9.]+`));
+    assert.match(metrics, new RegExp(`jarvis_backup_last_size_bytes\\{store="${s}"\\} [1-9]`));
+  }
+});
+
+test("a corrupt object fails verify naming it, and fails the drill loudly (metric 0, exit 1)", async () => {
+  const b = await cli("backup", "redis");
+  assert.equal(b.code, 0, b.stderr);
+  const key = `redis/rdb/redis/${b.out.id}/dump.rdb`;
+  await s3c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from("REDIS0011 garbage") }));
+  const v = await cli("verify", "redis", "--backup", b.out.id);
+  assert.equal(v.code, 1);
+  assert.equal(v.out.ok, false);
+  assert.deepEqual(v.out.problems.map((p: any) => p.object), [`s3://${bucket}/${key}`]);
+  const d = await cli("drill", "--store", "redis");
+  assert.equal(d.code, 1);
+  assert.equal(d.out.results[0].ok, false);
+  assert.match(d.out.results[0].checks[0].detail, new RegExp(key.replace(/\//g, "\\/")));
+  const state = JSON.parse(readFileSync(stateFile, "utf8"));
+  assert.equal(state.drill.redis.lastStatus, 0);
+  assert.match(renderMetrics(loadState(stateFile)), /jarvis_drill_last_status\{store="redis"\} 0/);
+});
+
+test("restore refuses a non-empty target without --confirm (exit 4) and restores with it", async () => {
+  const target = await createDatabase(postgres, "dtgt");
+  after(() => target.drop());
+  await withClient(target.url, (c) => c.query("create table keep_me (id int)"));
+  const noCreds = target.url.replace(/\/\/[^@]+@/, "//");
+  const refused = await cli("restore", "postgres", "--target", noCreds);
+  assert.equal(refused.code, 4, refused.stderr);
+  assert.equal(refused.out.error.code, "JARVIS_REFUSED");
+  assert.match(refused.stderr, /keep_me/); // what would be overwritten, printed first
+  const ok = await cli("restore", "postgres", "--target", noCreds, "--confirm", target.name);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.ok(ok.out.rowCounts["public.memory_entries"] > 0);
+});

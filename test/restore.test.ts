@@ -1,0 +1,246 @@
+/**
+ * Restores against real servers: Redis (replication-protocol snapshot, AOF on) and Chroma (export
+ * and import) round trips, refusal of a non-empty target without --confirm, pg_cron left out of
+ * a restore into another database.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { createClient } from "redis";
+import { createDatabase, startPostgres, startRedis, useServices, type S3Server } from "./harness/index.ts";
+import { BackupStore } from "../core/backup/store.ts";
+import { backupRedis, prepareRedisDataDir, restoreRedis } from "../core/backup/redis.ts";
+import { backupChroma, ChromaApi, chromaContents, restoreChroma } from "../core/backup/chroma.ts";
+import { backupPostgresLogical, restorePostgresLogical, type PgRestorePlan } from "../core/backup/postgres-logical.ts";
+import { findBackup, readManifest } from "../core/backup/manifest.ts";
+import { tableChecksums } from "../core/backup/pg-inspect.ts";
+import { RefusedError } from "../core/errors.ts";
+import { withClient } from "../core/pg.ts";
+import { buildDataset } from "../bench/backup/dataset.ts";
+
+const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
+
+async function newStore(server: S3Server): Promise<BackupStore> {
+  const bucket = `r-${randomBytes(5).toString("hex")}`;
+  const c = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  await c.send(new CreateBucketCommand({ Bucket: bucket }));
+  c.destroy();
+  const store = new BackupStore({ endpoint: server.endpoint, bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
+  after(() => store.destroy());
+  return store;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type RedisClient = any;
+async function redis(url: string): Promise<RedisClient> {
+  const c = createClient({ url, socket: { reconnectStrategy: false } });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+/** Every key with its type, value and whether it expires, so equal maps mean identical datasets. */
+async function snapshot(c: RedisClient): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const keys of c.scanIterator({ COUNT: 500 })) {
+    for (const k of ([] as string[]).concat(keys)) {
+      const type = await c.type(k);
+      const value =
+        type === "string" ? await c.get(k)
+        : type === "hash" ? Object.entries(await c.hGetAll(k)).sort()
+        : type === "list" ? await c.lRange(k, 0, -1)
+        : type === "set" ? (await c.sMembers(k)).sort()
+        : type === "zset" ? await c.zRangeWithScores(k, 0, -1)
+        : "?";
+      out[k] = `${type}:${JSON.stringify(value)}:${(await c.ttl(k)) > 0 ? "expires" : "persistent"}`;
+    }
+  }
+  return out;
+}
+
+async function seedRedis(c: RedisClient) {
+  for (let i = 0; i < 300; i++) await c.set(`cache:${i}`, `value-${i}-${"x".repeat(i % 50)}`);
+  await c.hSet("user:1", { name: "Tony", city: "Malibu" });
+  await c.rPush("queue:jobs", ["a", "b", "c"]);
+  await c.sAdd("tags", ["x", "y", "z"]);
+  await c.zAdd("scores", [{ score: 1, value: "one" }, { score: 2, value: "two" }]);
+  await c.set("temp:session", "s", { EX: 3600 });
+}
+
+test("a Redis snapshot fetched over the replication protocol restores identically into a server with AOF on", async () => {
+  const store = await newStore(s3);
+  const [src, dst] = await Promise.all([startRedis(), startRedis()]);
+  after(() => Promise.all([src.stop(), dst.stop()]));
+  const a = await redis(src.url("admin"));
+  await seedRedis(a);
+  const r = await backupRedis({ url: src.url("backup"), store });
+  assert.deepEqual(r.manifest.keys, { db0: 305 });
+  const m = await readManifest(store, await findBackup(store, "redis"));
+  assert.equal(m.files[0]!.path, "dump.rdb");
+
+  const b = await redis(dst.url("admin"));
+  await b.set("stale", "will be replaced");
+  // Not empty: refused without --confirm, untouched.
+  await assert.rejects(restoreRedis({ store, targetUrl: dst.url("admin") }), (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm 127.0.0.1:${dst.port}`));
+  assert.equal(await b.get("stale"), "will be replaced");
+
+  let plan: unknown;
+  await restoreRedis({ store, targetUrl: dst.url("admin"), confirm: `127.0.0.1:${dst.port}`, onPlan: (p) => (plan = p) });
+  assert.deepEqual((plan as { overwrites: unknown }).overwrites, { db0: 1 });
+  assert.deepEqual(await snapshot(b), await snapshot(a));
+  assert.equal(await b.get("stale"), null);
+  // The target is a primary again, AOF still on and rewritten from the restored data.
+  const info = String(await b.sendCommand(["INFO"]));
+  assert.match(info, /role:master/);
+  assert.match(info, /aof_enabled:1/);
+  assert.match(info, /aof_last_bgrewrite_status:ok/);
+  await a.quit();
+  await b.quit();
+});
+
+test("the offline Redis procedure (dump.rdb in place, AOF set aside, then re-enabled) restores the data", async () => {
+  const store = await newStore(s3);
+  const src = await startRedis();
+  after(() => src.stop());
+  const a = await redis(src.url("admin"));
+  await seedRedis(a);
+  const expected = await snapshot(a);
+  await a.quit();
+  const r = await backupRedis({ url: src.url("backup"), store });
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-redis-offline-"));
+  after(() => rm(dir, { recursive: true, force: true }));
+  // A stopped server's data dir with an old AOF in it.
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  mkdirSync(join(dir, "appendonlydir"));
+  writeFileSync(join(dir, "appendonlydir", "appendonly.aof.1.base.rdb"), "old");
+  await store.getFile(`redis/rdb/redis/${r.id}/dump.rdb`, join(dir, "restore.rdb"));
+  const { movedAside } = await prepareRedisDataDir(join(dir, "restore.rdb"), dir);
+  assert.ok(movedAside && existsSync(movedAside));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "no", "--save", ""], { stdio: "ignore" });
+  after(() => child.kill("SIGKILL"));
+  let c: RedisClient | undefined;
+  for (let i = 0; i < 100 && !c; i++) {
+    c = await redis(`redis://127.0.0.1:${port}`).catch(async () => (await new Promise((ok) => setTimeout(ok, 100)), undefined));
+  }
+  assert.deepEqual(await snapshot(c!), expected);
+  await c!.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
+  for (let i = 0; i < 100; i++) {
+    if (/aof_rewrite_in_progress:0/.test(String(await c!.sendCommand(["INFO", "persistence"]))) && existsSync(join(dir, "appendonlydir"))) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  assert.ok(readdirSync(join(dir, "appendonlydir")).some((f) => f.endsWith(".base.rdb")), "a fresh AOF base was written");
+  await c!.quit();
+});
+
+async function seedChroma(api: ChromaApi, name: string, n: number) {
+  const col = await api.create(name, { owner: "jarvis", n }, { hnsw: { space: "cosine" } });
+  for (let i = 0; i < n; i += 500) {
+    const ids = Array.from({ length: Math.min(500, n - i) }, (_, j) => `${name}-${i + j}`);
+    await api.add(col, {
+      ids,
+      embeddings: ids.map((_, j) => Array.from({ length: 384 }, (_, d) => Math.sin((i + j + 1) * (d + 1)))),
+      documents: ids.map((id) => `memory ${id}`),
+      metadatas: ids.map((id, j) => ({ category: ["knowledge", "patterns"][j % 2]!, importance: (j % 10) / 10, id })),
+    });
+  }
+}
+
+/** Same collections, same ids, documents and metadatas byte for byte, embeddings equal to float32 precision. */
+async function assertSameChroma(a: ChromaApi, b: ChromaApi) {
+  const [fa, fb] = await Promise.all([chromaContents(a), chromaContents(b)]);
+  assert.deepEqual(fb.map((f) => [f.name, f.count, f.checksum]), fa.map((f) => [f.name, f.count, f.checksum]));
+  for (const ca of await a.collections()) {
+    const cb = (await b.collections()).find((c) => c.name === ca.name)!;
+    const [ra, rb] = await Promise.all([a.get(ca, 0, 100000), b.get(cb, 0, 100000)]);
+    const byId = new Map(rb.ids.map((id, i) => [id, rb.embeddings[i]!]));
+    ra.ids.forEach((id, i) => {
+      const ea = ra.embeddings[i]!;
+      const eb = byId.get(id)!;
+      assert.equal(eb.length, ea.length);
+      ea.forEach((v, d) => assert.ok(Math.abs(v - eb[d]!) <= Math.abs(v) * 3e-7 + 1e-12, `${ca.name}/${id}[${d}]: ${v} vs ${eb[d]}`));
+    });
+  }
+}
+
+test("a Chroma export imports into an empty database identically, and a non-empty one is refused without --confirm", async () => {
+  const store = await newStore(s3);
+  const src = new ChromaApi({ url: chroma.url, token: chroma.token, database: `src_${randomBytes(4).toString("hex")}` });
+  await src.createDatabase();
+  after(() => src.deleteDatabase().catch(() => {}));
+  await seedChroma(src, "memories", 2300);
+  await seedChroma(src, "preferences", 40);
+  const r = await backupChroma({ source: src.target, store, batchSize: 1000 });
+  assert.deepEqual(r.manifest.collections!.map((c) => [c.name, c.count]), [["memories", 2300], ["preferences", 40]]);
+  assert.equal(r.manifest.files.filter((f) => f.path.startsWith("collections/memories/batch-")).length, 3);
+
+  const dst = new ChromaApi({ url: chroma.url, token: chroma.token, database: `dst_${randomBytes(4).toString("hex")}` });
+  after(() => dst.deleteDatabase().catch(() => {}));
+  await restoreChroma({ store, target: dst.target, createDatabase: true });
+  await assertSameChroma(src, dst);
+  const [cfg] = (await dst.collections()).filter((c) => c.name === "memories");
+  assert.deepEqual(cfg!.metadata, { owner: "jarvis", n: 2300 });
+
+  // Now it is not empty: refused, named, untouched.
+  await assert.rejects(restoreChroma({ store, target: dst.target }), (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm ${dst.database}`) && e.message.includes("memories: 2300"));
+  assert.equal((await dst.collections()).length, 2);
+  await restoreChroma({ store, target: dst.target, confirm: dst.database });
+  await assertSameChroma(src, dst);
+});
+
+test("refuses a restore into a non-empty database without --confirm, printing what would be overwritten", async () => {
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "rsrc");
+  const dst = await createDatabase(postgres, "rdst");
+  after(() => Promise.all([src.drop(), dst.drop()]));
+  await buildDataset(src.url, 0.05);
+  await withClient(dst.url, (c) => c.query("create table precious (id int); insert into precious values (1), (2)"));
+  const r = await backupPostgresLogical({ url: src.url, store });
+  let plan: PgRestorePlan | undefined;
+  await assert.rejects(restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, onPlan: (p) => (plan = p) }), (e: unknown) => {
+    assert.ok(e instanceof RefusedError);
+    assert.equal(e.exitCode, 4);
+    assert.match(e.message, new RegExp(`pass --confirm ${dst.name}`));
+    return true;
+  });
+  assert.deepEqual(plan!.overwrites!.tables.map((t) => t.table), ["public.precious"]);
+  assert.equal(await withClient(dst.url, async (c) => (await c.query("select count(*)::int n from precious")).rows[0].n), 2);
+  // A wrong name is refused too; the right one replaces the database.
+  await assert.rejects(restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: "jarvis" }), RefusedError);
+  await restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: dst.name });
+  const [a, b] = await Promise.all([withClient(src.url, tableChecksums), withClient(dst.url, tableChecksums)]);
+  assert.deepEqual(b, a);
+  assert.equal(b["public.precious"], undefined);
+});
+
+test("a backup of the pg_cron database restores into another database without pg_cron", async () => {
+  const own = await startPostgres();
+  after(() => own.stop());
+  const store = await newStore(s3);
+  const cronDb = own.url("jarvis");
+  await withClient(cronDb, async (c) => {
+    await c.query("create extension if not exists pg_cron");
+    await c.query("select cron.schedule('jarvis-test', '0 3 * * *', 'select 1')");
+    await c.query("create table notes (id int primary key, body text); insert into notes select g, 'n' || g from generate_series(1, 50) g");
+  });
+  const r = await backupPostgresLogical({ url: cronDb, store });
+  let plan: PgRestorePlan | undefined;
+  await restorePostgresLogical({ store, id: r.id, targetUrl: own.url("elsewhere"), onPlan: (p) => (plan = p) });
+  assert.equal(plan!.pgCron, "left out");
+  await withClient(own.url("elsewhere"), async (c) => {
+    assert.equal((await c.query("select count(*)::int n from notes")).rows[0].n, 50);
+    assert.equal((await c.query("select count(*)::int n from pg_extension where extname = 'pg_cron'")).rows[0].n, 0);
+  });
+  // Back into the cron database itself (after confirming), pg_cron and its job come back.
+  await restorePostgresLogical({ store, id: r.id, targetUrl: cronDb, confirm: "jarvis", onPlan: (p) => (plan = p) });
+  assert.equal(plan!.pgCron, "kept");
+  await withClient(cronDb, async (c) => {
+    assert.equal((await c.query("select count(*)::int n from cron.job where jobname = 'jarvis-test'")).rows[0].n, 1);
+  });
+});
