@@ -8,7 +8,9 @@ import { containerCommon } from "./settings/containers.ts";
 import { backupStorageProvider, dockerProvider } from "./components/providers.ts";
 import { StackSecrets } from "./components/secrets.ts";
 import { PrivateNetwork } from "./components/network.ts";
-import { PostgresRoles, PostgresServer } from "./components/postgres.ts";
+import { PostgresRoles, PostgresServer, POSTGRES_SOCKET_DIR } from "./components/postgres.ts";
+import { POSTGRES_DATA_DIR, POSTGRES_UID } from "./settings/postgres.ts";
+import { databaseUrl } from "./components/ops-job.ts";
 import { RedisServer } from "./components/redis.ts";
 import { ChromaServer } from "./components/chroma.ts";
 import { ROLE_NAMES } from "./core/postgres/roles.ts";
@@ -62,7 +64,12 @@ export const devS3CaCert = devS3?.caCertPem;
 // The three stores (docs/services.md): private network only, ports on loopback in dev, none in prod.
 // The ops image ships the jarvis-data CLI (roles job, Chroma token gateway).
 const sv = secrets.values;
-const pgServer = new PostgresServer(`${prefix}-postgres`, { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser }, onDocker);
+// WAL archiving and physical backups go to the pgBackRest bucket: the dev S3 container over TLS
+// with the stack's CA and its root user, or AWS with the repository writer's key.
+const pgbackrest = devS3
+  ? { bucket: vault.repositoryBucket, endpoint: "s3:9000", uriStyle: "path" as const, caCertPem: devS3.caCertPem, accessKeyId: DEV_S3_ROOT_USER, secretAccessKey: sv.s3RootPassword, cipherPass: sv.pgbackrestCipher }
+  : { bucket: vault.repositoryBucket, endpoint: `s3.${cfg.backup.storage.region}.amazonaws.com`, uriStyle: "host" as const, accessKeyId: vault.repositoryWriter!.accessKeyId, secretAccessKey: vault.repositoryWriter!.secretAccessKey, cipherPass: sv.pgbackrestCipher };
+const pgServer = new PostgresServer(`${prefix}-postgres`, { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser, pgbackrest }, onDocker);
 const ops = new OpsImage(`${prefix}-ops`, { postgresImage: pgServer.imageName }, onDocker);
 const opsImage: pulumi.Input<string> = ops.imageName;
 const pgRoles = new PostgresRoles(
@@ -165,7 +172,7 @@ const opsAgent = new OpsAgent(
     cli: ops.cli,
     opsUid: ops.uid,
     // Drills create and drop scratch databases: the superuser, over the private network only.
-    postgresUrl: pulumi.interpolate`postgresql://postgres:${sv.postgresSuperuser}@${pgServer.host}:${pgServer.port}/${pgServer.database}`,
+    postgresUrl: databaseUrl("postgres", sv.postgresSuperuser, pgServer.host, pgServer.port, pgServer.database),
     redisBackupUrl: pulumi.interpolate`redis://backup:${sv.redisBackup}@${redisServer.host}:${redisServer.port}`,
     chromaUrl: chromaServer.internalUrl,
     chromaToken: sv.chromaToken,
@@ -174,6 +181,15 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
     s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
     s3CaCert: devS3?.caCertPem,
+    // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
+    physical: {
+      dataVolume: pgServer.volumeName,
+      dataDir: POSTGRES_DATA_DIR,
+      socketVolume: pgServer.socketVolumeName,
+      socketDir: POSTGRES_SOCKET_DIR,
+      files: pgServer.pgbackrestFiles,
+      uid: POSTGRES_UID,
+    },
   },
   { ...onDocker, dependsOn: [schema, redisServer, chromaServer, ops] },
 );

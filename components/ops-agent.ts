@@ -39,6 +39,20 @@ export interface OpsAgentArgs {
   s3SecretAccessKey: pulumi.Input<string>;
   /** PEM of the CA that signed a dev S3 server's certificate. */
   s3CaCert?: pulumi.Input<string>;
+  /**
+   * pgBackRest beside the server: the agent mounts the cluster's volume read-only and shares its
+   * socket directory, runs as the server's user, and takes the scheduled full and differential
+   * backups itself (PostgresServer.socketVolumeName / volumeName / pgbackrestFiles).
+   */
+  physical?: {
+    dataVolume: pulumi.Input<string>;
+    dataDir: string;
+    socketVolume: pulumi.Input<string>;
+    socketDir: string;
+    files: { file: string; content: pulumi.Input<string>; secret: boolean }[];
+    /** The server's uid: the data files are readable by it only. */
+    uid: string;
+  };
 }
 
 /**
@@ -56,9 +70,11 @@ export class OpsAgent extends pulumi.ComponentResource {
     super("jarvis:ops:OpsAgent", name, {}, opts);
     const cfg = args.config;
     const common = containerCommon(cfg, args.stack, "ops-agent");
-    // Physical (pgBackRest) backups run next to the server, not from this container: see docs/backup-restore.md.
-    const schedule = agentSchedule(cfg, false);
-    const secret = (file: string, content: pulumi.Input<string>) => ({ file: `${SECRETS_DIR}/${file}`, content: pulumi.secret(content), owner: args.opsUid, group: args.opsUid, permissions: "0400" });
+    // With `physical`, the agent is pgBackRest's sidecar and runs the full/diff schedules too.
+    const physical = args.physical;
+    const schedule = agentSchedule(cfg, Boolean(physical));
+    const uid = physical?.uid ?? args.opsUid;
+    const secret = (file: string, content: pulumi.Input<string>) => ({ file: `${SECRETS_DIR}/${file}`, content: pulumi.secret(content), owner: uid, group: uid, permissions: "0400" });
     const state = new docker.Volume(`${name}-state`, { name: `${name}-state`, labels: common.labels }, { parent: this, retainOnDelete: true });
     const container = new docker.Container(
       name,
@@ -79,7 +95,9 @@ export class OpsAgent extends pulumi.ComponentResource {
           `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
           `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
           ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
+          ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
         ]),
+        ...(physical ? { user: `${physical.uid}:${physical.uid}` } : {}),
         uploads: [
           { file: SCHEDULE_FILE, content: JSON.stringify(schedule, null, 2), permissions: "0444" },
           ...(args.s3CaCert ? [{ file: CA_FILE, content: args.s3CaCert, permissions: "0444" }] : []),
@@ -88,8 +106,17 @@ export class OpsAgent extends pulumi.ComponentResource {
           secret("chroma_token", args.chromaToken),
           secret("s3_access_key_id", args.s3AccessKeyId),
           secret("s3_secret_access_key", args.s3SecretAccessKey),
+          ...(physical?.files ?? []).map((f) => ({ file: f.file, content: f.secret ? pulumi.secret(f.content) : f.content, owner: uid, group: uid, permissions: f.secret ? "0400" : "0444" })),
         ],
-        volumes: [{ volumeName: state.name, containerPath: STATE_DIR }],
+        volumes: [
+          { volumeName: state.name, containerPath: STATE_DIR },
+          ...(physical
+            ? [
+                { volumeName: physical.dataVolume, containerPath: physical.dataDir, readOnly: true },
+                { volumeName: physical.socketVolume, containerPath: physical.socketDir },
+              ]
+            : []),
+        ],
         networksAdvanced: [{ name: args.network, aliases: [OPS_AGENT_HOST] }],
         ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
         healthcheck: {

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
 import { opsJob } from "./ops-job.ts";
+import { PGBACKREST_CONF, PGBACKREST_SECRETS_CONF, pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
 import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
 import {
   POSTGRES_DATA_DIR,
@@ -27,7 +28,29 @@ export interface PostgresArgs {
   network: pulumi.Input<string>;
   /** The `postgres` superuser's password (secret); it reaches the container as a file. */
   superuserPassword: pulumi.Input<string>;
+  /** Where WAL and physical backups go: the pgBackRest repository bucket (components/backup-vault.ts). */
+  pgbackrest: PgBackRestTarget;
 }
+
+/** The pgBackRest repository as the container reaches it. */
+export interface PgBackRestTarget {
+  bucket: pulumi.Input<string>;
+  /** host[:port] of the S3 endpoint on the container's network, without scheme (always TLS). */
+  endpoint: string;
+  /** "path" for the dev S3 container, "host" for AWS. */
+  uriStyle: "path" | "host";
+  /** dev: the CA that signed the S3 container's certificate. */
+  caCertPem?: pulumi.Input<string>;
+  accessKeyId: pulumi.Input<string>;
+  /** Secret. */
+  secretAccessKey: pulumi.Input<string>;
+  /** Repository encryption passphrase (secret). */
+  cipherPass: pulumi.Input<string>;
+}
+
+const PGBACKREST_CA_FILE = "/etc/pgbackrest/s3-ca.pem";
+/** The server's Unix socket directory (the official image's). */
+export const POSTGRES_SOCKET_DIR = "/var/run/postgresql";
 
 /**
  * PostgreSQL 16 + pgvector, pg_cron, pg_partman and pgBackRest: an image built by the stack from
@@ -42,6 +65,10 @@ export class PostgresServer extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** Name of the data volume (kept on `pulumi destroy`). */
   public readonly volumeName: pulumi.Output<string>;
+  /** The server's Unix socket directory, shared with the ops agent (pgBackRest runs beside the server). */
+  public readonly socketVolumeName: pulumi.Output<string>;
+  /** pgBackRest's files, as the server's container gets them; the ops agent gets the same ones. */
+  public readonly pgbackrestFiles: { file: string; content: pulumi.Input<string>; secret: boolean }[];
   /** Host name and port on the private network. */
   public readonly host: string = POSTGRES_HOST;
   public readonly port: number = POSTGRES_PORT;
@@ -66,6 +93,27 @@ export class PostgresServer extends pulumi.ComponentResource {
     );
     this.imageName = image.imageName;
     const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const socketVolume = new docker.Volume(`${name}-socket`, { name: `${name}-socket`, labels: common.labels }, { parent: this });
+    const pgbr = args.pgbackrest;
+    const pgbackrestFiles = [
+      {
+        file: PGBACKREST_CONF,
+        secret: false,
+        content: pulumi.output(pgbr.bucket).apply((bucket) =>
+          pgbackrestConf(cfg, {
+            pgPath: POSTGRES_DATA_DIR,
+            pgSocketPath: POSTGRES_SOCKET_DIR,
+            repo: { type: "s3", bucket, endpoint: pgbr.endpoint, region: cfg.backup.storage.region, uriStyle: pgbr.uriStyle, ...(pgbr.caCertPem ? { caFile: PGBACKREST_CA_FILE } : {}) },
+          }),
+        ),
+      },
+      {
+        file: PGBACKREST_SECRETS_CONF,
+        secret: true,
+        content: pulumi.all([pgbr.accessKeyId, pgbr.secretAccessKey, pgbr.cipherPass]).apply(([s3Key, s3KeySecret, cipherPass]) => pgbackrestSecretsConf({ s3Key, s3KeySecret, cipherPass })),
+      },
+      ...(pgbr.caCertPem ? [{ file: PGBACKREST_CA_FILE, secret: false, content: pgbr.caCertPem }] : []),
+    ];
     const container = new docker.Container(
       name,
       {
@@ -79,8 +127,16 @@ export class PostgresServer extends pulumi.ComponentResource {
           `PGDATA=${POSTGRES_DATA_DIR}`,
         ],
         // The superuser password reaches the entrypoint as a file readable by postgres only.
-        uploads: [{ file: POSTGRES_PASSWORD_FILE, content: args.superuserPassword, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: "0400" }],
-        volumes: [{ volumeName: volume.name, containerPath: POSTGRES_DATA_DIR }],
+        // pgBackRest's config (no secrets), its secrets file and the dev CA, from settings/pgbackrest.ts:
+        // the same functions the PITR tests run pgBackRest with.
+        uploads: [
+          { file: POSTGRES_PASSWORD_FILE, content: args.superuserPassword, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: "0400" },
+          ...pgbackrestFiles.map((f) => ({ file: f.file, content: f.secret ? pulumi.secret(f.content) : f.content, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: f.secret ? "0400" : "0444" })),
+        ],
+        volumes: [
+          { volumeName: volume.name, containerPath: POSTGRES_DATA_DIR },
+          { volumeName: socketVolume.name, containerPath: POSTGRES_SOCKET_DIR },
+        ],
         networksAdvanced: [{ name: args.network, aliases: [POSTGRES_HOST] }],
         ports: publishedPorts(cfg, "postgres", POSTGRES_PORT),
         healthcheck: { tests: postgresHealthcheck(cfg), ...healthcheckTiming("60s") },
@@ -101,6 +157,8 @@ export class PostgresServer extends pulumi.ComponentResource {
     this.image = image.repoDigest;
     this.containerName = container.name;
     this.volumeName = volume.name;
+    this.socketVolumeName = socketVolume.name;
+    this.pgbackrestFiles = pgbackrestFiles;
     this.database = cfg.postgres.database;
     const hostPort = cfg.ports.publish.postgres;
     this.published = hostPort === undefined ? undefined : { host: cfg.ports.bindAddress, port: hostPort };

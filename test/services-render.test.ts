@@ -59,6 +59,23 @@ const container = (rs: Resource[], name: string) => {
   assert.ok(c, `container ${name} is rendered`);
   return c!;
 };
+test("the ops agent takes physical backups beside the server: the data volume read-only, the socket shared", () => {
+  for (const [stack, rs] of Object.entries(stacks)) {
+    const pg = container(rs, `jarvis-${stack}-postgres`);
+    const agent = container(rs, `jarvis-${stack}-ops-agent`);
+    const socket = pg.inputs.volumes.find((v: any) => v.containerPath === "/var/run/postgresql");
+    assert.ok(socket, "the server's socket directory is a volume");
+    assert.deepEqual(
+      agent.inputs.volumes.filter((v: any) => v.volumeName.startsWith(`jarvis-${stack}-postgres-`)).map((v: any) => [v.volumeName, v.containerPath, Boolean(v.readOnly)]).sort(),
+      [
+        [`jarvis-${stack}-postgres-data`, "/var/lib/postgresql/data", true],
+        [`jarvis-${stack}-postgres-socket`, "/var/run/postgresql", false],
+      ],
+    );
+    assert.equal(agent.inputs.user, "999:999", "the agent reads the data files as the server's user");
+  }
+});
+
 const STORES = (stack: string) => [`jarvis-${stack}-postgres`, `jarvis-${stack}-redis`, `jarvis-${stack}-chroma`];
 
 for (const [stack, rs] of Object.entries(stacks)) {
@@ -70,8 +87,9 @@ for (const [stack, rs] of Object.entries(stacks)) {
       const c = container(rs, name);
       assert.ok(Array.isArray(c.inputs.healthcheck?.tests) && c.inputs.healthcheck.tests.length > 1, `${name} has a healthcheck`);
       assert.equal(c.inputs.restart, "unless-stopped", `${name} restarts`);
-      assert.equal(c.inputs.volumes?.length, 1, `${name} has one named volume`);
-      assert.ok(c.inputs.volumes[0].volumeName.endsWith("-data"));
+      const data = (c.inputs.volumes ?? []).filter((v: any) => v.volumeName.endsWith("-data"));
+      assert.equal(data.length, 1, `${name} has one named data volume`);
+      assert.ok(!data[0].readOnly);
       assert.deepEqual(c.inputs.networksAdvanced.map((n: any) => n.name), [`jarvis-${stack}-net`]);
       assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${name} has memory and CPU limits`);
       assert.equal(c.inputs.logDriver, "json-file");

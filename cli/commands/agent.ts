@@ -35,6 +35,11 @@ export const agent: Command = {
     const schedule = loadSchedule(ctx.options, ctx.args[0]);
     const env = { ...process.env, JARVIS_OPS_STATE: process.env.JARVIS_OPS_STATE ?? "/var/lib/jarvis-ops/state.json" };
     const deps = opsFromEnv(ctx, env);
+    if (schedule.physical && deps.pgbackrest) {
+      // Idempotent: creates the repository's stanza on first start, checks it afterwards. A
+      // failure is logged and the physical backups then fail loudly (metric + alert), the rest runs.
+      await deps.pgbackrest.stanzaCreate().catch((e: Error) => ctx.log.error(`pgBackRest stanza-create failed: ${e.message}`));
+    }
     const jobs = agentJobs(schedule, {
       backup: (store, kind, type) => runBackup(deps, store, { kind, physicalType: type }),
       drill: () => runDrill(deps, ["postgres", "redis", "chroma"]),
