@@ -3,6 +3,7 @@
  * with a firing case for every alert (and silent cases around the thresholds), for the default
  * config and for one with other thresholds. The exporter's custom queries run on real PostgreSQL.
  */
+import { ensureRoles } from "../core/postgres/roles.ts";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -512,7 +513,9 @@ test("postgres_exporter's custom queries run as jarvis_monitor and report a fail
   // Without sql/migrations/0005_monitoring_access.sql the monitor role sees no cron rows at all (row-level security).
   await admin.query("revoke usage on schema cron from jarvis_monitor; alter role jarvis_monitor nobypassrls");
   await assert.rejects(asMonitor(queries.jarvis_cron_job!.query), /permission denied for schema cron/);
+  // The stack grants it in two places: the migration (schema USAGE) and the roles job (BYPASSRLS).
   await admin.query(readFileSync(join(ROOT, "sql/migrations/0005_monitoring_access.sql"), "utf8"));
+  await ensureRoles(admin, postgres.roles);
   const cron = await asMonitor(queries.jarvis_cron_job!.query);
   const mine = cron.rows.find((r) => r.jobname === `job_${jobid}`);
   assert.ok(mine, `the failed run of job ${jobid} is visible to jarvis_monitor: ${JSON.stringify(cron.rows)}`);

@@ -46,7 +46,10 @@ export const ROLE_SPECS: Record<RoleKey, RoleSpec> = {
     settings: [["default_transaction_read_only", "on"]],
   },
   backup: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT", memberOf: ["pg_read_all_data"], settings: [] },
-  monitor: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT", memberOf: ["pg_monitor"], settings: [] },
+  // BYPASSRLS: pg_cron keeps its run history behind row-level security (username = current_user),
+  // and the CronJobFailed alert needs every job's runs. It lifts only the row filter on tables the
+  // role may already read: jarvis_monitor has no grant on the application's tables.
+  monitor: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS INHERIT", memberOf: ["pg_monitor"], settings: [] },
 };
 
 export class RolesError extends JarvisError {

@@ -1,5 +1,4 @@
--- Revokes the schema grant. The BYPASSRLS attribute is cluster-wide and other databases of the
--- cluster may rely on it, so it stays; without USAGE on cron it opens nothing here.
+-- Revokes the schema grant (the role's attributes belong to core/postgres/roles.ts).
 DO $$
 BEGIN
   IF to_regnamespace('cron') IS NOT NULL THEN

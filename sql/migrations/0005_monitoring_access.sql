@@ -1,11 +1,10 @@
 -- What jarvis_monitor needs beyond pg_monitor, for postgres_exporter's custom queries
 -- (settings/monitoring.ts, postgresExporterQueries: jarvis_cron_job_*).
 --
--- pg_cron keeps cron.job and cron.job_run_details behind row-level security (username =
--- current_user) and grants no USAGE on its schema to PUBLIC, so without this the monitor role
--- sees no run at all and CronJobFailed could never fire. BYPASSRLS only lifts the row filter on
--- tables the role may already SELECT: jarvis_monitor has no grant on the application's tables,
--- so it still reads none of the user's data.
+-- pg_cron grants no USAGE on its schema to PUBLIC, so without this the monitor role cannot read
+-- cron.job_run_details and CronJobFailed could never fire. Its rows also sit behind row-level
+-- security: the role's BYPASSRLS attribute is declared with the other role attributes in
+-- core/postgres/roles.ts (the roles job owns role attributes, migrations own grants).
 --
 -- pg_cron exists only in cron.database_name; in any other database the grant is skipped.
 DO $$
@@ -15,4 +14,3 @@ BEGIN
   END IF;
 END
 $$;
-ALTER ROLE jarvis_monitor BYPASSRLS;
