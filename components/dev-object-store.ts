@@ -128,10 +128,8 @@ export class DevObjectStore extends pulumi.ComponentResource {
         },
         memory: 512,
         cpus: "1",
-        restart: common.restart,
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: common.labels,
+        // restart policy, json-file log rotation (S12), labels
+        ...common,
         wait: true,
         waitTimeout: 120,
       },

@@ -104,10 +104,8 @@ export class Monitoring extends pulumi.ComponentResource {
           networksAdvanced: [{ name: args.network, aliases: [MONITORING_HOSTS[s]] }],
           memory: MONITORING_LIMITS[s].memoryMb,
           cpus: MONITORING_LIMITS[s].cpus,
-          restart: common.restart,
-          logDriver: common.logDriver,
-          logOpts: common.logOpts,
-          labels: common.labels,
+          // restart policy, json-file log rotation (S12), labels
+          ...common,
           wait: true,
           waitTimeout: 120,
           ...spec,

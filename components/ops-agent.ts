@@ -127,10 +127,8 @@ export class OpsAgent extends pulumi.ComponentResource {
           startPeriod: "20s",
         },
         memory: 1024,
-        restart: common.restart,
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: common.labels,
+        // restart policy, json-file log rotation (S12), labels
+        ...common,
       },
       { parent: this },
     );

@@ -145,10 +145,8 @@ export class PostgresServer extends pulumi.ComponentResource {
         shmSize: Math.min(1024, Math.max(128, cfg.postgres.sharedBuffersMb)),
         // The image stops with SIGINT (fast shutdown); give it time to checkpoint.
         stopTimeout: 120,
-        restart: common.restart,
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: common.labels,
+        // restart policy, json-file log rotation (S12), labels
+        ...common,
         wait: true,
         waitTimeout: 600,
       },

@@ -58,10 +58,8 @@ export class RedisServer extends pulumi.ComponentResource {
         healthcheck: { tests: redisHealthcheck({ port: REDIS_PORT }), ...healthcheckTiming("20s") },
         ...containerLimits(cfg.redis.memoryMb, cfg.redis.cpus),
         stopTimeout: 60,
-        restart: common.restart,
-        logDriver: common.logDriver,
-        logOpts: common.logOpts,
-        labels: common.labels,
+        // restart policy, json-file log rotation (S12), labels
+        ...common,
         wait: true,
         waitTimeout: 180,
       },
