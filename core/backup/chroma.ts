@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, writeManifest, type Manifest, type ManifestFile } from "./manifest.ts";
+import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type Manifest, type ManifestFile } from "./manifest.ts";
 import { RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { sha256, type BackupStore } from "./store.ts";
 
@@ -229,25 +229,20 @@ export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupRes
       log.info("chroma collection exported", { collection: c.name, records: digest.count, batches: n });
     }
     await opts.beforeManifest?.(id);
-    const bytes = files.reduce((a, f) => a + f.size, 0);
-    const durationSeconds = (performance.now() - t0) / 1000;
-    const manifest: Manifest = {
-      format: 1,
+    const manifest = await completeBackup(opts.store, {
       id,
       store: "chroma",
       kind: "export",
       tier,
-      startedAt: started.toISOString(),
-      finishedAt: new Date(started.getTime() + durationSeconds * 1000).toISOString(),
-      durationSeconds,
+      started,
+      t0,
       files,
-      totalBytes: bytes,
       schemaVersion: null,
       collections,
       source: { url: new URL(opts.source.url).origin, tenant: api.tenant, database: api.database },
       tools: { export: "jarvis-data (Chroma v2 API)" },
-    };
-    await writeManifest(opts.store, manifest);
+    });
+    const { totalBytes: bytes, durationSeconds } = manifest;
     return { id, store: "chroma", kind: "export", tier, files: files.length, bytes, durationSeconds, manifest };
   } catch (e) {
     await opts.store.deletePrefix(dir).catch(() => {});

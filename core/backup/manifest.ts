@@ -131,6 +131,29 @@ export async function readManifest(store: BackupStore, ref: BackupRef): Promise<
   return m;
 }
 
+/** What a backup knows when its data is stored; `completeBackup` turns it into the manifest. */
+export type BackupParts = Omit<Manifest, "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes"> & {
+  started: Date;
+  /** performance.now() when the backup started. */
+  t0: number;
+};
+
+/** Builds the manifest (duration, total size) and writes it: the last step of every backup. */
+export async function completeBackup(store: BackupStore, parts: BackupParts): Promise<Manifest> {
+  const { started, t0, ...rest } = parts;
+  const durationSeconds = (performance.now() - t0) / 1000;
+  const manifest: Manifest = {
+    ...rest,
+    format: MANIFEST_FORMAT,
+    startedAt: started.toISOString(),
+    finishedAt: new Date(started.getTime() + durationSeconds * 1000).toISOString(),
+    durationSeconds,
+    totalBytes: parts.files.reduce((a, f) => a + f.size, 0),
+  };
+  await writeManifest(store, manifest);
+  return manifest;
+}
+
 /** Writes the manifest: the last step of every backup. */
 export async function writeManifest(store: BackupStore, m: Manifest): Promise<void> {
   await store.putBuffer(backupDir(m.store, m.kind, m.tier, m.id) + MANIFEST_FILE, JSON.stringify(m, null, 2) + "\n", "application/json");

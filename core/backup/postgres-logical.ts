@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { RefusedError, JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { connect, ident, withClient } from "../pg.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, writeManifest, type BackupRef, type Manifest } from "./manifest.ts";
+import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type BackupRef, type Manifest } from "./manifest.ts";
 import { describeDatabase, rowCounts, schemaVersion, userTables } from "./pg-inspect.ts";
 import { databaseOf, pgBinary, pgEnv, run, withDatabase } from "./proc.ts";
 import { hashFile, mapLimit, type BackupStore } from "./store.ts";
@@ -73,25 +73,20 @@ export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promi
     });
     uploaded = true;
     await opts.beforeManifest?.(id);
-    const bytes = files.reduce((a, f) => a + f.size, 0);
-    const durationSeconds = (performance.now() - t0) / 1000;
-    const manifest: Manifest = {
-      format: 1,
+    const manifest = await completeBackup(opts.store, {
       id,
       store: "postgres",
       kind: "logical",
       tier,
-      startedAt: started.toISOString(),
-      finishedAt: new Date(started.getTime() + durationSeconds * 1000).toISOString(),
-      durationSeconds,
+      started,
+      t0,
       files,
-      totalBytes: bytes,
       schemaVersion: version,
       rowCounts: counts,
       source: { host: new URL(opts.url).hostname, port: Number(new URL(opts.url).port || 5432), database: databaseOf(opts.url), serverVersion: server },
       tools: { pg_dump: (await run(pgBinary("pg_dump"), ["--version"])).stdout.trim() },
-    };
-    await writeManifest(opts.store, manifest);
+    });
+    const { totalBytes: bytes, durationSeconds } = manifest;
     log.info("postgres logical backup complete", { id, files: files.length, bytes, seconds: durationSeconds.toFixed(1) });
     return { id, store: "postgres", kind: "logical", tier, files: files.length, bytes, durationSeconds, manifest };
   } catch (e) {

@@ -22,7 +22,7 @@ import tls from "node:tls";
 import { createClient } from "redis";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { redactText, silentLogger, type Logger } from "../log.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, writeManifest, type Manifest } from "./manifest.ts";
+import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type Manifest } from "./manifest.ts";
 import { downloadBackup, RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { ToolError } from "./proc.ts";
 import { type BackupStore } from "./store.ts";
@@ -217,25 +217,21 @@ export async function backupRedis(opts: RedisBackupOptions): Promise<BackupResul
     checkRdb(file);
     await opts.store.putFile(`${dir}dump.rdb`, file);
     await opts.beforeManifest?.(id);
-    const durationSeconds = (performance.now() - t0) / 1000;
     const r = parseRedisUrl(opts.url);
-    const manifest: Manifest = {
-      format: 1,
+    const manifest = await completeBackup(opts.store, {
       id,
       store: "redis",
       kind: "rdb",
       tier,
-      startedAt: started.toISOString(),
-      finishedAt: new Date(started.getTime() + durationSeconds * 1000).toISOString(),
-      durationSeconds,
+      started,
+      t0,
       files: [{ path: "dump.rdb", size: got.size, sha256: got.sha256 }],
-      totalBytes: got.size,
       schemaVersion: null,
       keys: got.keys,
       source: { host: r.host, port: r.port },
       tools: { fetch: "jarvis-data (replication protocol)" },
-    };
-    await writeManifest(opts.store, manifest);
+    });
+    const { durationSeconds } = manifest;
     log.info("redis backup complete", { id, bytes: got.size, keys: got.keys });
     return { id, store: "redis", kind: "rdb", tier, files: 1, bytes: got.size, durationSeconds, manifest };
   } finally {
