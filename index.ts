@@ -11,6 +11,7 @@ import { PrivateNetwork } from "./components/network.ts";
 import { PostgresRoles, PostgresServer, POSTGRES_SOCKET_DIR } from "./components/postgres.ts";
 import { POSTGRES_DATA_DIR, POSTGRES_UID } from "./settings/postgres.ts";
 import { databaseUrl } from "./components/ops-job.ts";
+import { watchedContainers } from "./settings/monitoring.ts";
 import { RedisServer } from "./components/redis.ts";
 import { ChromaServer } from "./components/chroma.ts";
 import { ROLE_NAMES } from "./core/postgres/roles.ts";
@@ -181,6 +182,8 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
     s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
     s3CaCert: devS3?.caCertPem,
+    // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
+    watchedContainers: watchedContainers(cfg, stack),
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
     physical: {
       dataVolume: pgServer.volumeName,

@@ -15,6 +15,8 @@ export interface Connections {
   chromaToken?: string;
   /** JARVIS_OPS_URL: the ops agent (its /metrics tells the last backup and drill). */
   opsUrl?: string;
+  /** JARVIS_DOCKER_URL: the Docker API (a read-only socket proxy) the agent reads container states from. */
+  dockerUrl?: string;
   /** JARVIS_ROLE_PASSWORDS_DIR and PGPASSWORD_FILE: how the roles job receives its secrets, as files. */
   rolePasswordsDir?: string;
   pgPasswordFile?: string;
@@ -45,6 +47,7 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
     chromaUrl: env.CHROMA_URL,
     chromaToken: env.CHROMA_TOKEN,
     opsUrl: env.JARVIS_OPS_URL,
+    dockerUrl: env.JARVIS_DOCKER_URL,
     rolePasswordsDir: env.JARVIS_ROLE_PASSWORDS_DIR,
     pgPasswordFile: env.PGPASSWORD_FILE,
     s3: {

@@ -11,6 +11,9 @@ const SECRETS_DIR = "/run/secrets/jarvis";
 const SCHEDULE_FILE = "/etc/jarvis/agent-schedule.json";
 const CA_FILE = "/etc/jarvis/s3-ca.pem";
 const STATE_DIR = "/var/lib/jarvis-ops";
+/** A read-only Docker API proxy (haproxy) that exposes only the endpoints its env allows. */
+const DOCKER_PROXY_IMAGE = "tecnativa/docker-socket-proxy:0.3.0";
+const DOCKER_PROXY_HOST = "docker-proxy";
 
 export interface OpsAgentArgs {
   /** The validated stack config: schedules (backup.schedules) and the published port. */
@@ -44,6 +47,8 @@ export interface OpsAgentArgs {
    * socket directory, runs as the server's user, and takes the scheduled full and differential
    * backups itself (PostgresServer.socketVolumeName / volumeName / pgbackrestFiles).
    */
+  /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
+  watchedContainers?: string[];
   physical?: {
     dataVolume: pulumi.Input<string>;
     dataDir: string;
@@ -72,7 +77,30 @@ export class OpsAgent extends pulumi.ComponentResource {
     const common = containerCommon(cfg, args.stack, "ops-agent");
     // With `physical`, the agent is pgBackRest's sidecar and runs the full/diff schedules too.
     const physical = args.physical;
-    const schedule = agentSchedule(cfg, Boolean(physical));
+    const schedule = agentSchedule(cfg, Boolean(physical), args.watchedContainers ?? []);
+    // The Docker API, for container states only: a socket proxy that answers GET /containers and
+    // refuses everything else (no exec, no create, no POST), on the private network, no port.
+    const proxyImage = args.watchedContainers?.length
+      ? new docker.RemoteImage(`${name}-docker-proxy-image`, { name: DOCKER_PROXY_IMAGE, keepLocally: true }, { parent: this })
+      : undefined;
+    const proxy = proxyImage
+      ? new docker.Container(
+          `${name}-docker-proxy`,
+          {
+            name: `${name}-docker-proxy`,
+            image: proxyImage.imageId,
+            envs: ["CONTAINERS=1", "POST=0", "INFO=0", "IMAGES=0", "NETWORKS=0", "VOLUMES=0", "EXEC=0"],
+            volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }],
+            networksAdvanced: [{ name: args.network, aliases: [DOCKER_PROXY_HOST] }],
+            healthcheck: { tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:2375/containers/json || exit 1"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s" },
+            memory: 64,
+            memorySwap: 64,
+            cpus: "0.2",
+            ...containerCommon(cfg, args.stack, "docker-proxy"),
+          },
+          { parent: this },
+        )
+      : undefined;
     const uid = physical?.uid ?? args.opsUid;
     const secret = (file: string, content: pulumi.Input<string>) => ({ file: `${SECRETS_DIR}/${file}`, content: pulumi.secret(content), owner: uid, group: uid, permissions: "0400" });
     const state = new docker.Volume(`${name}-state`, { name: `${name}-state`, labels: common.labels }, { parent: this, retainOnDelete: true });
@@ -96,6 +124,7 @@ export class OpsAgent extends pulumi.ComponentResource {
           `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
           ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
           ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
+          ...(proxy ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:2375`] : []),
         ]),
         ...(physical ? { user: `${physical.uid}:${physical.uid}` } : {}),
         uploads: [

@@ -85,3 +85,47 @@ test("the agent runs a due Redis backup and serves its result on /metrics; a fai
   // The last success is still reported, so the alert on its age keeps counting.
   assert.match(metrics, new RegExp(`jarvis_backup_last_success_timestamp_seconds\\{store="redis"\\} ${success!.replace(".", "\\.")}`));
 });
+
+test("container states: running and healthy is up; stopped, unhealthy or missing is down", async () => {
+  const { containerUpStates, renderContainerMetrics } = await import("../core/ops/containers.ts");
+  const states = containerUpStates(
+    ["jarvis-dev-postgres", "jarvis-dev-redis", "jarvis-dev-chroma", "jarvis-api", "jarvis-voice"],
+    [
+      { Names: ["/jarvis-dev-postgres"], State: "running", Status: "Up 3 hours (healthy)" },
+      { Names: ["/jarvis-dev-redis"], State: "running", Status: "Up 2 minutes (unhealthy)" },
+      { Names: ["/jarvis-dev-chroma"], State: "exited", Status: "Exited (137) 5 minutes ago" },
+      { Names: ["/jarvis-api"], State: "running", Status: "Up 1 hour" },
+      { Names: ["/someone-else"], State: "running", Status: "Up 1 hour" },
+    ],
+  );
+  assert.deepEqual(states, { "jarvis-dev-postgres": 1, "jarvis-dev-redis": 0, "jarvis-dev-chroma": 0, "jarvis-api": 1, "jarvis-voice": 0 });
+  const text = renderContainerMetrics(states);
+  assert.match(text, /^jarvis_container_up\{container="jarvis-voice"\} 0$/m);
+  assert.match(text, /^jarvis_container_up\{container="jarvis-dev-postgres"\} 1$/m);
+  assert.ok(!text.includes("someone-else"), "only watched containers are exported");
+});
+
+test("/metrics carries jarvis_container_up from the container states read at scrape time", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-agent-c-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let reads = 0;
+  const a = await startAgent({
+    jobs: [],
+    stateFile: join(dir, "state.json"),
+    port: 0,
+    clock: false,
+    containerStates: async () => {
+      reads++;
+      return { "jarvis-dev-postgres": 1, "jarvis-api": 0 };
+    },
+  });
+  try {
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    assert.equal(reads, 1);
+    assert.match(text, /^jarvis_container_up\{container="jarvis-api"\} 0$/m);
+    assert.match(text, /^jarvis_container_up\{container="jarvis-dev-postgres"\} 1$/m);
+    assert.match(text, /^# TYPE jarvis_backup_last_status gauge$/m, "the backup metrics are still there");
+  } finally {
+    await a.stop();
+  }
+});

@@ -9,6 +9,7 @@ import { parseConfig } from "../../config/schema.ts";
 import { readStackFile } from "../../config/stackfile.ts";
 import { UsageError } from "../../core/errors.ts";
 import { startAgent } from "../../core/ops/agent.ts";
+import { readContainerStates } from "../../core/ops/containers.ts";
 import { runBackup, runDrill } from "../../core/ops/jobs.ts";
 import { agentJobs, type AgentSchedule } from "../../core/ops/schedule.ts";
 import type { Command } from "../command.ts";
@@ -29,7 +30,7 @@ export const agent: Command = {
   name: "agent",
   summary: "run the ops agent: scheduled backups and drills, /metrics in Prometheus format",
   usage: "jarvis-data agent [<stack>] [--config FILE | --schedule-file FILE] [--host 127.0.0.1] [--port 9187]",
-  description: "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`.",
+  description: "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up for the schedule file's containers.",
   options: { config: { type: "string" }, "schedule-file": { type: "string" }, host: { type: "string" }, port: { type: "string" } },
   async run(ctx) {
     const schedule = loadSchedule(ctx.options, ctx.args[0]);
@@ -44,7 +45,10 @@ export const agent: Command = {
       backup: (store, kind, type) => runBackup(deps, store, { kind, physicalType: type }),
       drill: () => runDrill(deps, ["postgres", "redis", "chroma"]),
     });
-    const a = await startAgent({ jobs, stateFile: deps.stateFile!, host: (ctx.options.host as string | undefined) ?? "0.0.0.0", port: Number(ctx.options.port ?? 9187), log: ctx.log });
+    const dockerUrl = ctx.env.dockerUrl;
+    const watched = schedule.containers ?? [];
+    const containerStates = dockerUrl && watched.length ? () => readContainerStates(dockerUrl, watched, { log: ctx.log }) : undefined;
+    const a = await startAgent({ jobs, stateFile: deps.stateFile!, containerStates, host: (ctx.options.host as string | undefined) ?? "0.0.0.0", port: Number(ctx.options.port ?? 9187), log: ctx.log });
     await new Promise<void>((done) => {
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void a.stop().then(done));
     });

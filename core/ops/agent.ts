@@ -7,6 +7,7 @@ import http from "node:http";
 import { silentLogger, type Logger } from "../log.ts";
 import { cronMatches, parseCron, type CronSpec } from "./cron.ts";
 import { loadState, renderMetrics } from "./metrics.ts";
+import { renderContainerMetrics } from "./containers.ts";
 
 export interface ScheduledJob {
   name: string;
@@ -23,6 +24,8 @@ export interface AgentOptions {
   log?: Logger;
   /** Ticks every minute on the wall clock unless false (tests drive `tick` themselves). */
   clock?: boolean;
+  /** Container states for jarvis_container_up, read at each scrape (core/ops/containers.ts). */
+  containerStates?: () => Promise<Record<string, 0 | 1> | null>;
 }
 
 export interface Agent {
@@ -58,7 +61,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   const server = http.createServer((req, res) => {
     if (req.url === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(loadState(o.stateFile)));
+      void (async () => {
+        const containers = o.containerStates ? renderContainerMetrics(await o.containerStates()) : "";
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(loadState(o.stateFile)) + containers);
+      })();
     } else if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     } else {

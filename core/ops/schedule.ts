@@ -10,10 +10,12 @@ export interface AgentSchedule {
   schedules: JarvisConfig["backup"]["schedules"];
   /** pgBackRest is set up where the agent runs: run the physical full/diff schedules. */
   physical: boolean;
+  /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
+  containers?: string[];
 }
 
-export function agentSchedule(cfg: JarvisConfig, physical = true): AgentSchedule {
-  return { schedules: cfg.backup.schedules, physical };
+export function agentSchedule(cfg: JarvisConfig, physical = true, containers: string[] = []): AgentSchedule {
+  return { schedules: cfg.backup.schedules, physical, containers };
 }
 
 export interface JobRunners {
