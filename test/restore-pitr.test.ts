@@ -168,3 +168,31 @@ test("a physical restore refuses a non-empty data directory without --confirm, a
   assert.equal(readFileSync(join(dir, "PG_VERSION"), "utf8"), "15\n");
   await assert.rejects(restorePhysical(pgbr, { pgPath: pg.dataDir, confirm: pg.dataDir }), (e: unknown) => e instanceof RefusedError && /a server is running/.test(e.message));
 });
+
+test("RPO: with the stack's archive_timeout, a write reaches the archive unaided within it, and a restore to latest brings it back", async () => {
+  const timeout = Number(pg.settings.archive_timeout);
+  assert.equal(timeout, testConfig().postgres.archiveTimeoutSeconds, "the server runs the stack's archive_timeout");
+  const { lsnFile, t0 } = await withClient(pg.url("jarvis"), async (c) => {
+    await c.query("create table if not exists rpo_marks (id int primary key, written_at timestamptz not null default now())");
+    await c.query("insert into rpo_marks (id) values (1)");
+    const r = await c.query("select pg_walfile_name(pg_current_wal_lsn()) as f");
+    return { lsnFile: r.rows[0].f as string, t0: performance.now() };
+  });
+  // No pg_switch_wal here: only archive_timeout may ship the segment.
+  let rpoSeconds = Infinity;
+  while ((performance.now() - t0) / 1000 < timeout + 30) {
+    const last = await withClient(pg.url("postgres"), async (c) => (await c.query("select coalesce(last_archived_wal, '') as w from pg_stat_archiver")).rows[0].w as string);
+    if (last >= lsnFile) {
+      rpoSeconds = (performance.now() - t0) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  console.log(`measured RPO: ${rpoSeconds.toFixed(1)} s (archive_timeout ${timeout} s)`);
+  assert.ok(rpoSeconds <= timeout + 5, `the write was archived after ${rpoSeconds.toFixed(1)} s; the promise is archive_timeout (${timeout} s)`);
+  const dir = emptyDir();
+  await restorePhysical(pgbr, { pgPath: dir });
+  const srv = await startRestored(dir);
+  assert.deepEqual(await withClient(srv.url("jarvis"), async (c) => (await c.query("select id from rpo_marks")).rows.map((r) => r.id)), [1]);
+  await srv.stop();
+});
