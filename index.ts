@@ -73,15 +73,12 @@ const pgbackrest = devS3
 const pgServer = new PostgresServer(`${prefix}-postgres`, { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser, pgbackrest }, onDocker);
 const ops = new OpsImage(`${prefix}-ops`, { postgresImage: pgServer.imageName }, onDocker);
 const opsImage: pulumi.Input<string> = ops.imageName;
+/** What every one-shot job of the ops image shares: config, network, image, CLI and user. */
+const onNetwork = { config: cfg, stack, network: network.name, opsImage, cli: ops.cli, opsUid: ops.uid };
 const pgRoles = new PostgresRoles(
   `${prefix}-postgres-roles`,
   {
-    config: cfg,
-    stack,
-    network: network.name,
-    opsImage,
-    cli: ops.cli,
-    opsUid: ops.uid,
+    ...onNetwork,
     server: pgServer,
     superuserPassword: sv.postgresSuperuser,
     passwords: { owner: sv.postgresOwner, app: sv.postgresApp, readonly: sv.postgresReadonly, backup: sv.postgresBackup, monitor: sv.postgresMonitor },
@@ -94,12 +91,7 @@ const migrationSet = loadMigrations();
 const schema = new SchemaMigrations(
   `${prefix}-migrations`,
   {
-    config: cfg,
-    stack,
-    network: network.name,
-    opsImage,
-    cli: ops.cli,
-    opsUid: ops.uid,
+    ...onNetwork,
     migrations: migrationManifest(migrationSet),
     manifestHash: manifestHash(migrationSet),
     dbHost: pgServer.host,
@@ -116,12 +108,7 @@ export const schemaMigrations = { files: schema.files, manifestHash: schema.mani
 const cron = new CronSchedules(
   `${prefix}-cron`,
   {
-    config: cfg,
-    stack,
-    network: network.name,
-    opsImage,
-    cli: ops.cli,
-    opsUid: ops.uid,
+    ...onNetwork,
     jobs: cronJobs(cfg),
     dbHost: pgServer.host,
     dbPort: pgServer.port,

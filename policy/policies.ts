@@ -13,6 +13,7 @@ import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidat
 import { FORBIDDEN_WRITER_ACTIONS, REPOSITORY_DENIED_DELETES, ROLE_TAG, VAULT_DENIED_DELETES, type PolicyStatement } from "../settings/bucket-policy.ts";
 import { ABORT_MULTIPART_DAYS } from "../settings/lifecycle.ts";
 
+/** Pulumi type tokens of the resources the policies (and the storage tests) look at. */
 export const T = {
   bucket: "aws:s3/bucket:Bucket",
   versioning: "aws:s3/bucketVersioning:BucketVersioning",
@@ -22,8 +23,11 @@ export const T = {
   policy: "aws:s3/bucketPolicy:BucketPolicy",
   lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   lock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+  kmsKey: "aws:kms/key:Key",
   user: "aws:iam/user:User",
   userPolicy: "aws:iam/userPolicy:UserPolicy",
+  accessKey: "aws:iam/accessKey:AccessKey",
 } as const;
 
 // ---------------------------------------------------------------------------------------------

@@ -19,22 +19,8 @@ import {
   transitionPlan,
 } from "../settings/lifecycle.ts";
 import { ofType, renderRaw, stackFile, type Rendered } from "./support/render.ts";
+import { T } from "../policy/policies.ts";
 
-const T = {
-  bucket: "aws:s3/bucket:Bucket",
-  versioning: "aws:s3/bucketVersioning:BucketVersioning",
-  sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-  publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-  policy: "aws:s3/bucketPolicy:BucketPolicy",
-  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
-  lock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
-  replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
-  kmsKey: "aws:kms/key:Key",
-  user: "aws:iam/user:User",
-  userPolicy: "aws:iam/userPolicy:UserPolicy",
-  accessKey: "aws:iam/accessKey:AccessKey",
-};
 
 const stackConfig = (stack: "dev" | "prod"): Record<string, any> => YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")).config;
 const with_ = (stack: "dev" | "prod", backup: Record<string, any>) => {
