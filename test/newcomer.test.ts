@@ -106,6 +106,27 @@ test("the quick start works: test servers installed, lockfile in step, README's 
   const pkgFull = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   assert.deepEqual(lock.packages[""].dependencies, pkgFull.dependencies);
   assert.deepEqual(lock.packages[""].devDependencies, pkgFull.devDependencies);
+  // npm ci refuses a lockfile where a package's dependency (optional ones included) has no entry
+  const entries = lock.packages as Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peer?: boolean }>;
+  const missing: string[] = [];
+  for (const [path, entry] of Object.entries(entries)) {
+    if (path === "") continue;
+    for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
+      let dir = path;
+      let found = false;
+      for (;;) {
+        if (entries[`${dir}/node_modules/${dep}`] || entries[`node_modules/${dep}`]) {
+          found = true;
+          break;
+        }
+        const up = dir.lastIndexOf("/node_modules/");
+        if (up < 0) break;
+        dir = dir.slice(0, up);
+      }
+      if (!found) missing.push(`${dep} (needed by ${path})`);
+    }
+  }
+  assert.deepEqual(missing, [], "package-lock.json lacks entries npm ci requires");
   // npm test is what CI runs; render dev prints the desired state
   const r = await exec(process.execPath, ["--import", "tsx", "scripts/render.ts", "dev"], { cwd: ROOT, maxBuffer: 64 << 20 });
   const resources = JSON.parse(r.stdout) as { type: string }[];
