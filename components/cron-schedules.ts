@@ -1,34 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { JarvisConfig } from "../config/schema.ts";
-import { databaseUrl, opsJob } from "./ops-job.ts";
+import { databaseUrl, opsJob, type DatabaseJobArgs } from "./ops-job.ts";
 import { cronJobsHash, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../settings/cron.ts";
 
-export interface CronSchedulesArgs {
-  /** The validated stack config. */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
-  stack: string;
-  /** The private network the database is on. */
-  network: pulumi.Input<string>;
-  /** The ops image (components/ops-image.ts), which ships the CLI. */
-  opsImage: pulumi.Input<string>;
-  /** CLI entry point inside the ops image. */
-  cli?: string[];
-  /** UID the ops image runs as; the uploaded files are readable by it only. */
-  opsUid?: string;
+/** The job connects to pg_cron's database (cron.database_name) as a superuser, which the jobs run as (docs/retention.md). */
+export interface CronSchedulesArgs extends DatabaseJobArgs {
   /** The declared jobs (settings/cron.ts cronJobs): the resource's inputs, so a preview shows a schedule change. */
   jobs: CronJobSpec[];
   /** Name prefix of the stack's jobs; jobs outside it are never touched. */
   prefix?: string;
-  /** Database host on the private network (the postgres container's alias). */
-  dbHost: pulumi.Input<string>;
-  dbPort?: pulumi.Input<number>;
-  /** pg_cron's database (cron.database_name). */
-  database: pulumi.Input<string>;
-  /** Role that applies the jobs, and that they run as: a superuser (see docs/retention.md). */
-  user?: string;
-  /** Its password (secret): reaches the job only inside an uploaded file. */
-  password: pulumi.Input<string>;
 }
 
 /** Where the job finds its connection URL and the jobs. */

@@ -1,32 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { JarvisConfig } from "../config/schema.ts";
-import { databaseUrl, opsJob } from "./ops-job.ts";
+import { databaseUrl, opsJob, type DatabaseJobArgs } from "./ops-job.ts";
 
-export interface SchemaMigrationsArgs {
-  /** The validated stack config. */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
-  stack: string;
-  /** The private network the database is on. */
-  network: pulumi.Input<string>;
-  /** The ops image (components/ops-image.ts), which ships the CLI and sql/migrations. */
-  opsImage: pulumi.Input<string>;
-  /** CLI entry point inside the ops image. */
-  cli?: string[];
-  /** UID the ops image runs as; the connection file is readable by it only. */
-  opsUid?: string;
+/** The job connects as a superuser (extensions, roles, restore points). */
+export interface SchemaMigrationsArgs extends DatabaseJobArgs {
   /** `file@sha256` of every migration, in order (core/migrate migrationManifest). */
   migrations: string[];
   /** One hash of the whole set, up and down files (core/migrate manifestHash). */
   manifestHash: string;
-  /** Database host on the private network (the postgres container's alias). */
-  dbHost: pulumi.Input<string>;
-  dbPort?: pulumi.Input<number>;
-  database: pulumi.Input<string>;
-  /** Role that runs the migrations: a superuser (extensions, roles, restore points). */
-  user?: string;
-  /** Its password (secret): reaches the job only inside an uploaded file. */
-  password: pulumi.Input<string>;
   /** Record pg_create_restore_point('jarvis-pre-migrate-NNNN') before applying (prod). */
   restorePoint: boolean;
   /** Seconds to wait for another runner's migration lock. */

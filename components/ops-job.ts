@@ -35,6 +35,30 @@ export interface OpsJobArgs {
   what: string;
 }
 
+/** What a job that talks to PostgreSQL from the ops image needs (migrations, cron schedules). */
+export interface DatabaseJobArgs {
+  /** The validated stack config. */
+  config: JarvisConfig;
+  /** The stack's name, for labels. */
+  stack: string;
+  /** The private network the database is on. */
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts), which ships the CLI and sql/. */
+  opsImage: pulumi.Input<string>;
+  /** CLI entry point inside the ops image. */
+  cli?: string[];
+  /** UID the ops image runs as; the uploaded files are readable by it only. */
+  opsUid?: string;
+  /** Database host on the private network (the postgres container's alias). */
+  dbHost: pulumi.Input<string>;
+  dbPort?: pulumi.Input<number>;
+  database: pulumi.Input<string>;
+  /** The role the job connects as (default postgres: a superuser, see each job's docs). */
+  user?: string;
+  /** Its password (secret): reaches the job only inside an uploaded file. */
+  password: pulumi.Input<string>;
+}
+
 /** The connection URL a job gets as a file (secret as a whole). */
 export function databaseUrl(user: string, password: pulumi.Input<string>, host: pulumi.Input<string>, port: pulumi.Input<number>, database: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.secret(pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${database}`);
