@@ -71,6 +71,8 @@ test("conversation retention drops expired partitions, keeps important conversat
     assert.deepEqual(report.conversations, { processed: 30, deleted: 24, kept: 6 });
     // 90 messages in expired partitions, 18 of them rescued; plus c11-5's recent message deleted.
     assert.deepEqual(report.messages, { processed: 91, deleted: 73, kept: 18 });
+    // Never analyzed, so counted (count(*)): the counts are exact and say so.
+    assert.equal(report.countsEstimated, false);
     const left = (await c.query("select title from conversations order by title")).rows.map((r) => r.title);
     assert.deepEqual(left, ["c10-1", "c10-2", "c11-1", "c11-2", "c9-1", "c9-2", "fresh1", "fresh2", "fresh3", "fresh4"]);
     const msgs = (await c.query("select c.title, count(*)::int as n from messages m join conversations c on c.id = m.conversation_id and c.created_at = m.conversation_created_at group by 1 order by 1")).rows;
@@ -95,6 +97,27 @@ test("conversation retention drops expired partitions, keeps important conversat
     // A second run finds nothing more to purge.
     const again = Object.values((await c.query(command("conversation-retention"))).rows[0])[0] as any;
     assert.deepEqual(again.conversations, { processed: 6, deleted: 0, kept: 6 });
+  } finally {
+    await done();
+  }
+});
+
+test("conversation retention counts analyzed partitions from the catalogue and says so", async () => {
+  const { client: c, done } = await migratedDb();
+  try {
+    await c.query(`select partman.create_partition_time('public.conversations', array[${monthsAgo(10)}])`);
+    await c.query(`select partman.create_partition_time('public.messages', array[${monthsAgo(10)}])`);
+    await c.query("insert into users (username) values ('bob')");
+    await c.query(`insert into conversations (user_id, title, importance, created_at)
+                   select 1, 'c' || i, case when i = 1 then 0.9 else 0.1 end, ${monthsAgo(10)} + interval '2 days' from generate_series(1, 40) i`);
+    await c.query(`insert into messages (conversation_id, conversation_created_at, role, content, created_at)
+                   select id, created_at, 'user', 'm' || k, created_at + make_interval(mins => k) from conversations, generate_series(1, 5) k`);
+    await c.query("analyze conversations, messages");
+    const report = Object.values((await c.query(command("conversation-retention"))).rows[0])[0] as any;
+    // ANALYZE sampled every page of these small partitions, so the catalogue's counts are exact.
+    assert.deepEqual(report.conversations, { processed: 40, deleted: 39, kept: 1 });
+    assert.deepEqual(report.messages, { processed: 200, deleted: 195, kept: 5 });
+    assert.equal(report.countsEstimated, true);
   } finally {
     await done();
   }

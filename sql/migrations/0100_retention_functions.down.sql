@@ -8,6 +8,7 @@ DROP FUNCTION jarvis.vacuum_size_before();
 DROP PROCEDURE jarvis.prune_audit_log(integer, integer);
 DROP PROCEDURE jarvis.purge_memory_entries(text, integer, double precision, integer);
 DROP FUNCTION jarvis.purge_expired_conversations(integer, double precision);
+DROP FUNCTION jarvis.partition_rows(regclass);
 DROP FUNCTION jarvis.recreate_partition(regclass, text, text, regrole, aclitem[]);
 DROP FUNCTION jarvis.time_partitions(regclass);
 DROP TABLE jarvis.maintenance_runs;

@@ -69,6 +69,26 @@ AS $$
    WHERE i.inhparent = p_parent
 $$;
 
+-- The row count of a partition about to be dropped whole, without reading it: the count that
+-- VACUUM or ANALYZE last stored in the catalogue (pg_class.reltuples; exact when ANALYZE could
+-- sample every page, i.e. up to 300 x default_statistics_target pages, and otherwise an estimate
+-- from a sample), and count(*) only for a partition never vacuumed or analyzed. Expired partitions
+-- are months old and no longer written, so autovacuum has counted them. Reading them to count
+-- would make the purge cost follow the rows expired, which is what dropping partitions avoids.
+CREATE FUNCTION jarvis.partition_rows(p_partition regclass, OUT n bigint, OUT estimated boolean)
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog
+AS $$
+BEGIN
+  SELECT c.reltuples::bigint INTO n FROM pg_class c WHERE c.oid = p_partition AND c.reltuples >= 0;
+  estimated := n IS NOT NULL;
+  IF n IS NULL THEN
+    EXECUTE format('SELECT count(*) FROM %s', p_partition) INTO n;
+  END IF;
+END
+$$;
+
 -- Re-creates a dropped partition under the same name and bounds, with the owner and grants it had.
 CREATE FUNCTION jarvis.recreate_partition(p_parent regclass, p_name text, p_bound text, p_owner regrole, p_acl aclitem[])
 RETURNS regclass
@@ -108,9 +128,11 @@ $$;
 -- pg_cron jobs of the stack are.
 --
 -- Foreign keys: a partition of conversations can only be detached when nothing references its
--- rows, so messages of doomed conversations outside the dropped message partitions are deleted
--- (ON DELETE CASCADE), memories that point at them are unlinked (ON DELETE SET NULL), and
--- references to kept conversations are moved aside and restored.
+-- rows. Where DETACH finds such rows, messages of doomed conversations outside the dropped
+-- message partitions are deleted (ON DELETE CASCADE), memories that point at them are unlinked
+-- (ON DELETE SET NULL), and references to kept conversations are moved aside and restored.
+--
+-- Counts: expired partitions are not read to be counted (jarvis.partition_rows).
 --
 -- Rows of the default partition (timestamps no partition covers) are purged row by row; there
 -- should be few. Partitions that straddle the cutoff wait for a later run, so a row lives at most
@@ -134,7 +156,11 @@ DECLARE
   v_msg_default regclass;
   p record;
   v_part regclass;
+  v_upper timestamptz;
+  v_refs regclass[] := '{}';
   n bigint;
+  v_estimated boolean := false;
+  est boolean;
   c_expired bigint := 0;
   c_kept bigint := 0;
   c_default_deleted bigint := 0;
@@ -190,9 +216,12 @@ BEGIN
 
   -- 1. Conversations kept although expired: those at or above the threshold.
   FOREACH v_part IN ARRAY v_conv_parts LOOP
-    EXECUTE format('SELECT count(*) FROM %s', v_part) INTO n;
+    SELECT r.n, r.estimated INTO n, est FROM jarvis.partition_rows(v_part) r;
     c_expired := c_expired + n;
-    EXECUTE format('INSERT INTO _jarvis_kept_conv SELECT * FROM %s WHERE importance >= $1', v_part) USING p_threshold;
+    v_estimated := v_estimated OR est;
+    EXECUTE format('INSERT INTO _jarvis_kept_conv SELECT * FROM %s WHERE importance >= $1 ORDER BY id', v_part) USING p_threshold;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    c_kept := c_kept + n;
   END LOOP;
   IF v_conv_default IS NOT NULL THEN
     EXECUTE format('INSERT INTO _jarvis_doomed_default SELECT id, created_at FROM %s WHERE created_at < $1 AND importance < $2', v_conv_default)
@@ -200,7 +229,6 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %s WHERE created_at < $1', v_conv_default) INTO c_default_old USING v_cutoff;
     c_expired := c_expired + c_default_old;
   END IF;
-  SELECT count(*) INTO c_kept FROM _jarvis_kept_conv;
   ANALYZE _jarvis_kept_conv;
 
   -- 2. Messages of surviving conversations found in expired message partitions: rescued. The
@@ -212,21 +240,29 @@ BEGIN
     PERFORM set_config('enable_hashjoin', 'off', true);
     PERFORM set_config('enable_mergejoin', 'off', true);
     FOREACH v_part IN ARRAY v_msg_parts LOOP
-      EXECUTE format('SELECT count(*) FROM %s', v_part) INTO n;
+      SELECT r.n, r.estimated INTO n, est FROM jarvis.partition_rows(v_part) r;
       m_expired := m_expired + n;
+      v_estimated := v_estimated OR est;
+      -- A conversation's messages are never older than it: only conversations started before
+      -- the partition's end can have messages in it.
+      SELECT t.upper_bound INTO v_upper FROM jarvis.time_partitions('public.messages') t WHERE t.partition = v_part;
       EXECUTE format($q$
         INSERT INTO _jarvis_kept_msg
         SELECT m.* FROM _jarvis_kept_conv k JOIN %s m ON m.conversation_id = k.id AND m.conversation_created_at = k.created_at
-      $q$, v_part);
+         WHERE k.created_at < $1
+      $q$, v_part) USING v_upper;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      m_rescued := m_rescued + n;
       IF v_conv_default IS NOT NULL THEN
         EXECUTE format($q$
           INSERT INTO _jarvis_kept_msg
           SELECT m.* FROM %s m JOIN %s c ON c.id = m.conversation_id AND c.created_at = m.conversation_created_at
            WHERE c.created_at < $1 AND NOT EXISTS (SELECT 1 FROM _jarvis_doomed_default d WHERE d.id = c.id AND d.created_at = c.created_at)
         $q$, v_part, v_conv_default) USING v_msg_upper;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        m_rescued := m_rescued + n;
       END IF;
     END LOOP;
-    SELECT count(*) INTO m_rescued FROM _jarvis_kept_msg;
     PERFORM set_config('enable_hashjoin', 'on', true);
     PERFORM set_config('enable_mergejoin', 'on', true);
   END IF;
@@ -245,35 +281,48 @@ BEGIN
     EXECUTE format('DROP TABLE %s', v_part);
   END LOOP;
 
-  -- 4. References into the expired conversation partitions from rows that stay: messages of the
-  -- remaining partitions (kept ones moved aside, doomed ones deleted), and memories (unlinked;
-  -- kept ones relinked at the end). Then those partitions can be detached and dropped.
-  IF cardinality(v_conv_parts) > 0 THEN
-    WITH gone AS (
-      DELETE FROM public.messages m USING public.conversations c
-       WHERE m.conversation_id = c.id AND m.conversation_created_at = c.created_at
-         AND c.tableoid = ANY (v_conv_parts::oid[])
-      RETURNING m.*, c.importance >= p_threshold AS keep
-    ), kept AS (
-      INSERT INTO _jarvis_kept_msg SELECT id, conversation_id, conversation_created_at, role, content, metadata, created_at FROM gone WHERE keep
-    )
-    SELECT count(*) FILTER (WHERE NOT keep) INTO n FROM gone;
+  -- 4. The expired conversation partitions are detached and dropped. DETACH checks that no row
+  -- that stays (messages of the remaining partitions, memories) references them, so that check is
+  -- the fast path: such references are rare (a conversation still being written to when its
+  -- month ends) and looking for them would read every remaining message. Where DETACH finds one,
+  -- the references into that partition are handled, then it is detached: messages of doomed
+  -- conversations deleted (ON DELETE CASCADE) and of kept ones moved aside; memories unlinked
+  -- (ON DELETE SET NULL), kept ones relinked at the end.
+  FOREACH v_part IN ARRAY v_conv_parts LOOP
+    BEGIN
+      EXECUTE format('ALTER TABLE public.conversations DETACH PARTITION %s', v_part);
+    EXCEPTION WHEN foreign_key_violation THEN
+      v_refs := v_refs || v_part;
+    END;
+  END LOOP;
+  FOREACH v_part IN ARRAY v_refs LOOP
+    EXECUTE format($q$
+      WITH gone AS (
+        DELETE FROM public.messages m USING %s c
+         WHERE m.conversation_id = c.id AND m.conversation_created_at = c.created_at
+        RETURNING m.*, c.importance >= $1 AS keep
+      ), kept AS (
+        INSERT INTO _jarvis_kept_msg SELECT id, conversation_id, conversation_created_at, role, content, metadata, created_at FROM gone WHERE keep
+      )
+      SELECT count(*) FILTER (WHERE NOT keep) FROM gone
+    $q$, v_part) INTO n USING p_threshold;
     m_outside_deleted := m_outside_deleted + n;
-    WITH unlinked AS (
-      UPDATE public.memory_entries me SET conversation_id = NULL, conversation_created_at = NULL
-        FROM public.conversations c
-       WHERE me.conversation_id = c.id AND me.conversation_created_at = c.created_at
-         AND c.tableoid = ANY (v_conv_parts::oid[])
-      RETURNING me.id, c.id AS conversation_id, c.created_at AS conversation_created_at, c.importance >= p_threshold AS keep
-    ), kept AS (
-      INSERT INTO _jarvis_mem_refs SELECT id, conversation_id, conversation_created_at FROM unlinked WHERE keep
-    )
-    SELECT count(*) FILTER (WHERE NOT keep) INTO n FROM unlinked;
+    EXECUTE format($q$
+      WITH unlinked AS (
+        UPDATE public.memory_entries me SET conversation_id = NULL, conversation_created_at = NULL
+          FROM %s c
+         WHERE me.conversation_id = c.id AND me.conversation_created_at = c.created_at
+        RETURNING me.id, c.id AS conversation_id, c.created_at AS conversation_created_at, c.importance >= $1 AS keep
+      ), kept AS (
+        INSERT INTO _jarvis_mem_refs SELECT id, conversation_id, conversation_created_at FROM unlinked WHERE keep
+      )
+      SELECT count(*) FILTER (WHERE NOT keep) FROM unlinked
+    $q$, v_part) INTO n USING p_threshold;
     mem_unlinked := mem_unlinked + n;
-  END IF;
+    EXECUTE format('ALTER TABLE public.conversations DETACH PARTITION %s', v_part);
+  END LOOP;
   FOREACH v_part IN ARRAY v_conv_parts LOOP
     v_dropped := v_dropped || (SELECT d.name FROM _jarvis_dropped d WHERE d.oid = v_part::oid);
-    EXECUTE format('ALTER TABLE public.conversations DETACH PARTITION %s', v_part);
     EXECUTE format('DROP TABLE %s', v_part);
   END LOOP;
 
@@ -315,6 +364,8 @@ BEGIN
     'importanceThreshold', p_threshold,
     'conversations', jsonb_build_object('processed', c_expired, 'deleted', c_deleted, 'kept', c_expired - c_deleted),
     'messages', jsonb_build_object('processed', m_expired + m_outside_deleted, 'deleted', m_expired - m_rescued + m_outside_deleted, 'kept', m_rescued),
+    -- true when a dropped partition's row count came from the catalogue (jarvis.partition_rows)
+    'countsEstimated', v_estimated,
     'memoriesUnlinked', mem_unlinked,
     'partitionsDropped', to_jsonb(v_dropped),
     'partitionsRecreated', to_jsonb(v_recreated),
@@ -441,6 +492,7 @@ $$;
 
 REVOKE ALL ON FUNCTION jarvis.purge_expired_conversations(integer, double precision) FROM PUBLIC;
 REVOKE ALL ON FUNCTION jarvis.recreate_partition(regclass, text, text, regrole, aclitem[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION jarvis.partition_rows(regclass) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE jarvis.purge_memory_entries(text, integer, double precision, integer) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE jarvis.prune_audit_log(integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION jarvis.vacuum_size_before() FROM PUBLIC;
