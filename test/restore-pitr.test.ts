@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { freePort, PG_BIN, startPostgres, startS3, testConfig, type PostgresServer, type S3Server } from "./harness/index.ts";
-import { PgBackRest, restorePhysical } from "../core/backup/pgbackrest.ts";
+import { PgBackRest, restorePhysical, walSegmentsBetween, SYNC_ARCHIVE_GET_MAX_SEGMENTS } from "../core/backup/pgbackrest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { osUser } from "../core/backup/proc.ts";
 import { RefusedError } from "../core/errors.ts";
@@ -129,6 +129,9 @@ test("a physical backup restores to identical data, then PITR to a time between 
   // Latest: everything, identical.
   const latestDir = emptyDir();
   await restorePhysical(pgbr, { pgPath: latestDir });
+  // A few segments to replay: fetched one by one, without starting the async prefetch queue.
+  const restoreCommand = (dir: string) => /^restore_command = '(.*)'$/m.exec(readFileSync(join(dir, "postgresql.auto.conf"), "utf8"))?.[1];
+  assert.match(restoreCommand(latestDir) ?? "", /--no-archive-async archive-get %f "%p"$/);
   const latest = await startRestored(latestDir);
   assert.deepEqual(await withClient(latest.url("jarvis"), tableChecksums), sourceSums);
   await latest.stop();
@@ -136,6 +139,8 @@ test("a physical backup restores to identical data, then PITR to a time between 
   // To a time between the writes: the first is there, the second is not.
   const pitrDir = emptyDir();
   await restorePhysical(pgbr, { pgPath: pitrDir, target: { type: "time", time: between } });
+  // To a time, pgBackRest picks the backup: the replay's length is unknown, the config's default stays.
+  assert.doesNotMatch(restoreCommand(pitrDir) ?? "", /--no-archive-async/);
   const pitr = await startRestored(pitrDir);
   const notes = await withClient(pitr.url("jarvis"), async (c) => (await c.query("select note from pitr_marks order by id")).rows.map((r) => r.note));
   assert.deepEqual(notes, ["first write"]);
@@ -195,4 +200,12 @@ test("RPO: with the stack's archive_timeout, a write reaches the archive unaided
   const srv = await startRestored(dir);
   assert.deepEqual(await withClient(srv.url("jarvis"), async (c) => (await c.query("select id from rpo_marks")).rows.map((r) => r.id)), [1]);
   await srv.stop();
+});
+
+test("WAL segment distance spans log files and timelines, and rejects what is not a segment name", () => {
+  assert.equal(walSegmentsBetween("000000010000000000000052", "000000010000000000000052"), 0);
+  assert.equal(walSegmentsBetween("0000000100000000000000FE", "000000010000000100000001"), 3);
+  assert.equal(walSegmentsBetween("000000010000000000000052", "000000020000000100000003"), 256 + 3 - 0x52);
+  assert.ok(walSegmentsBetween("000000010000000000000000", "000000010000000000000011") > SYNC_ARCHIVE_GET_MAX_SEGMENTS);
+  assert.throws(() => walSegmentsBetween("00000002.history", "000000010000000000000001"), /not a WAL segment name/);
 });

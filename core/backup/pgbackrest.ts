@@ -71,10 +71,16 @@ export class PgBackRest {
   }
 
   async info(): Promise<PgBackRestBackupInfo[]> {
+    return (await this.stanzaInfo()).backups;
+  }
+
+  /** The stanza's backups, oldest first, and the newest WAL segment in its archive. */
+  async stanzaInfo(): Promise<{ backups: PgBackRestBackupInfo[]; archiveMax?: string }> {
     const out = await this.exec("info", ["--output=json"]);
-    const parsed = JSON.parse(out) as { name: string; status: { code: number; message: string }; backup?: any[] }[];
+    const parsed = JSON.parse(out) as { name: string; status: { code: number; message: string }; backup?: any[]; archive?: { max?: string }[] }[];
     const st = parsed.find((s) => s.name === this.r.stanza);
-    return (st?.backup ?? []).map((b) => ({
+    const archiveMax = (st?.archive ?? []).map((a) => a.max ?? "").filter(Boolean).sort().at(-1);
+    const backups = (st?.backup ?? []).map((b) => ({
       label: b.label,
       type: b.type,
       start: new Date(b.timestamp.start * 1000),
@@ -84,6 +90,20 @@ export class PgBackRest {
       walStart: b.archive?.start ?? "",
       walStop: b.archive?.stop ?? "",
     }));
+    return { backups, archiveMax };
+  }
+
+  /**
+   * The restore_command a restore writes, with archive-get synchronous: each segment fetched when
+   * PostgreSQL asks for it. The default (asynchronous, archive-async in the config) prefetches a
+   * queue of segments in parallel, which pays on a long replay but costs about half a second
+   * to start and again to find the end of the archive.
+   */
+  syncRestoreCommand(pgPath: string): string | undefined {
+    const words = [this.r.bin ?? "pgbackrest", `--config-path=${this.r.configPath}`, `--pg1-path=${pgPath}`, `--stanza=${this.r.stanza}`, "--no-archive-async", "archive-get"];
+    // Written into postgresql.auto.conf and run by a shell: anything needing quotes keeps the default.
+    if (words.some((w) => !/^[\w./=:@+-]+$/.test(w))) return undefined;
+    return `${words.join(" ")} %f "%p"`;
   }
 
   /** pgBackRest's own verification of the repository (checksums of backups and WAL). */
@@ -104,6 +124,18 @@ export interface PhysicalRestoreOptions {
   onPlan?: (plan: { store: "postgres"; kind: "physical"; target: string; overwrites: string[] | null; recovery: string }) => void;
 }
 
+/** Up to this many WAL segments to replay (256 MB), a restore fetches them one by one (see syncRestoreCommand). */
+export const SYNC_ARCHIVE_GET_MAX_SEGMENTS = 16;
+
+/** WAL segments from `from` to `to` (file names, 16 MB segments), whatever their timelines. */
+export function walSegmentsBetween(from: string, to: string): number {
+  const segno = (name: string) => {
+    if (!/^[0-9A-F]{24}/.test(name)) throw new JarvisError("JARVIS_PGBACKREST", `not a WAL segment name: ${name}`);
+    return parseInt(name.slice(8, 16), 16) * 256 + parseInt(name.slice(16, 24), 16);
+  };
+  return segno(to) - segno(from);
+}
+
 /** Restores a cluster's data directory. Start the server afterwards: it replays WAL up to the target and promotes. */
 export async function restorePhysical(pgbr: PgBackRest, o: PhysicalRestoreOptions): Promise<{ durationSeconds: number }> {
   const t0 = performance.now();
@@ -122,6 +154,17 @@ export async function restorePhysical(pgbr: PgBackRest, o: PhysicalRestoreOption
   if (o.set) args.push(`--set=${o.set}`);
   if (target.type === "time") args.push("--type=time", `--target=${target.time}`, "--target-action=promote");
   if (target.type === "name") args.push("--type=name", `--target=${target.name}`, "--target-action=promote");
+  // Little WAL to replay (the usual drill, or a restore soon after a backup): fetch it segment by
+  // segment rather than start the prefetching queue. Only where the replay's length is known:
+  // to latest, from the newest backup or a given one.
+  if (target.type === "latest" || o.set) {
+    const { backups, archiveMax } = await pgbr.stanzaInfo();
+    const from = o.set ? backups.find((b) => b.label === o.set) : backups.at(-1);
+    const command = pgbr.syncRestoreCommand(o.pgPath);
+    if (from?.walStop && archiveMax && command && walSegmentsBetween(from.walStop, archiveMax) <= SYNC_ARCHIVE_GET_MAX_SEGMENTS) {
+      args.push(`--recovery-option=restore_command=${command}`);
+    }
+  }
   await pgbr.exec("restore", args, "check the label (jarvis-data backups list) and the target; the data directory must be owned by the cluster's OS user");
   return { durationSeconds: (performance.now() - t0) / 1000 };
 }
