@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type Manifest, type ManifestFile } from "./manifest.ts";
+import { beginBackup, findBackup, readManifest, completeBackup, type Manifest, type ManifestFile } from "./manifest.ts";
 import { RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { sha256, type BackupStore } from "./store.ts";
 
@@ -195,11 +195,7 @@ export interface ChromaBackupOptions {
 
 export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupResult> {
   const log = opts.log ?? silentLogger;
-  const started = opts.now ?? new Date();
-  const t0 = performance.now();
-  const id = newBackupId(started);
-  const tier = tierFor("chroma", started);
-  const dir = backupDir("chroma", "export", tier, id);
+  const { started, t0, id, tier, dir } = beginBackup("chroma", "export", opts.now);
   const api = new ChromaApi(opts.source);
   const batchSize = opts.batchSize ?? 1000;
   const files: ManifestFile[] = [];

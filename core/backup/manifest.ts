@@ -131,6 +131,15 @@ export async function readManifest(store: BackupStore, ref: BackupRef): Promise<
   return m;
 }
 
+/** A backup's identity from its start: id, tier, the prefix its objects go under; the first step of every backup. */
+export function beginBackup(store: StoreName, kind: BackupKind, now?: Date): { started: Date; t0: number; id: string; tier: Tier; dir: string } {
+  const started = now ?? new Date();
+  const t0 = performance.now();
+  const id = newBackupId(started);
+  const tier = tierFor(store, started);
+  return { started, t0, id, tier, dir: backupDir(store, kind, tier, id) };
+}
+
 /** What a backup knows when its data is stored; `completeBackup` turns it into the manifest. */
 export type BackupParts = Omit<Manifest, "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes"> & {
   started: Date;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { RefusedError, JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { connect, ident, withClient } from "../pg.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type BackupRef, type Manifest } from "./manifest.ts";
+import { beginBackup, findBackup, readManifest, completeBackup, type BackupRef, type Manifest } from "./manifest.ts";
 import { describeDatabase, rowCounts, schemaVersion, userTables } from "./pg-inspect.ts";
 import { databaseOf, pgBinary, pgEnv, run, withDatabase } from "./proc.ts";
 import { hashFile, mapLimit, type BackupStore } from "./store.ts";
@@ -42,11 +42,7 @@ export interface BackupResult {
 
 export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promise<BackupResult> {
   const log = opts.log ?? silentLogger;
-  const started = opts.now ?? new Date();
-  const t0 = performance.now();
-  const id = newBackupId(started);
-  const tier = tierFor("postgres", started);
-  const dir = backupDir("postgres", "logical", tier, id);
+  const { started, t0, id, tier, dir } = beginBackup("postgres", "logical", opts.now);
   const tmp = await mkdtemp(join(tmpdir(), "jarvis-pgdump-"));
   const dumpDir = join(tmp, "dump");
   const client = await connect(opts.url, { applicationName: "jarvis-data-backup" });

@@ -22,7 +22,7 @@ import tls from "node:tls";
 import { createClient } from "redis";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { redactText, silentLogger, type Logger } from "../log.ts";
-import { backupDir, findBackup, newBackupId, readManifest, tierFor, completeBackup, type Manifest } from "./manifest.ts";
+import { beginBackup, findBackup, readManifest, completeBackup, type Manifest } from "./manifest.ts";
 import { downloadBackup, RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { ToolError } from "./proc.ts";
 import { type BackupStore } from "./store.ts";
@@ -205,11 +205,7 @@ export interface RedisBackupOptions {
 
 export async function backupRedis(opts: RedisBackupOptions): Promise<BackupResult> {
   const log = opts.log ?? silentLogger;
-  const started = opts.now ?? new Date();
-  const t0 = performance.now();
-  const id = newBackupId(started);
-  const tier = tierFor("redis", started);
-  const dir = backupDir("redis", "rdb", tier, id);
+  const { started, t0, id, tier, dir } = beginBackup("redis", "rdb", opts.now);
   const tmp = await mkdtemp(join(tmpdir(), "jarvis-rdb-"));
   try {
     const file = join(tmp, "dump.rdb");
