@@ -3,21 +3,20 @@
  * PostgreSQL whose archive_command pushes WAL to a pgBackRest repository on S3 (s3rver over TLS
  * with a certificate made here: pgBackRest 2.45 only speaks HTTPS to S3), encrypted.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { freePort, PG_BIN, startPostgres, startS3, testConfig, type PostgresServer, type S3Server } from "./harness/index.ts";
+import { startPostgres, startRestoredPostgres, startS3, testConfig, type PostgresServer, type S3Server } from "./harness/index.ts";
 import { PgBackRest, restorePhysical, walSegmentsBetween, SYNC_ARCHIVE_GET_MAX_SEGMENTS } from "../core/backup/pgbackrest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { osUser } from "../core/backup/proc.ts";
 import { RefusedError } from "../core/errors.ts";
 import { withClient } from "../core/pg.ts";
 import { pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
-import { postgresArgs } from "../settings/postgres.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 
 const pgUser = osUser("postgres");
@@ -75,25 +74,14 @@ after(async () => {
 
 /** Starts PostgreSQL on a restored data directory (no archiving) and waits until it has promoted. */
 async function startRestored(dataDir: string): Promise<{ url: (db: string) => string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const args = postgresArgs({ ...pg.settings, port: String(port), unix_socket_directories: work, archive_mode: "off" });
-  const logFile = `${dataDir}.log`;
-  const { openSync } = await import("node:fs");
-  const fd = openSync(logFile, "a");
-  own(logFile);
-  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...args], { ...ids, stdio: ["ignore", fd, fd] });
-  const url = (db: string) => pg.url(db).replace(`:${pg.port}/`, `:${port}/`);
+  const server = await startRestoredPostgres(pg, dataDir);
   const stop = async () => {
-    if (child.exitCode === null) await new Promise<void>((ok) => (child.once("exit", () => ok()), child.kill("SIGINT")));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   started.push({ stop });
-  for (let i = 0; i < 600 && child.exitCode === null; i++) {
-    const inRecovery = await withClient(url("postgres"), async (c) => (await c.query("select pg_is_in_recovery() as r")).rows[0].r as boolean).catch(() => null);
-    if (inRecovery === false) return { url, stop };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`restored server on ${dataDir} did not finish recovery:\n${readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n")}`);
+  await server.ready(async (c) => (await c.query("select pg_is_in_recovery() as r")).rows[0].r === false, { timeoutMs: 60_000 });
+  return { url: server.url, stop };
 }
 
 function emptyDir(): string {

@@ -19,18 +19,16 @@
  * Prints JSON figures (seconds, bytes, ratios). Runs on the throwaway servers of the test harness.
  */
 import { spawn } from "node:child_process";
-import type { Client as PgClient } from "pg";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, readdirSync, openSync, closeSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startPostgres, startS3, createDatabase, freePort, testConfig, PG_BIN } from "../../test/harness/servers.ts";
+import { startPostgres, startRestoredPostgres, startS3, createDatabase, testConfig, PG_BIN } from "../../test/harness/servers.ts";
 import { PgBackRest, restorePhysical } from "../../core/backup/pgbackrest.ts";
 import { osUser } from "../../core/backup/proc.ts";
 import { pgbackrestConf } from "../../settings/pgbackrest.ts";
-import { postgresArgs } from "../../settings/postgres.ts";
 import { buildDataset } from "./dataset.ts";
 import { BackupStore } from "../../core/backup/store.ts";
 import { backupPostgresLogical, restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
@@ -129,24 +127,16 @@ try {
   const physDir = join(work, "restored");
   mkdirSync(physDir, { mode: 0o700 });
   own(physDir);
-  let child: ReturnType<typeof spawn> | undefined;
-  const poll = async (url: string, ready: (c: PgClient) => Promise<boolean>) => {
-    for (;;) {
-      if (await withClient(url, ready).catch(() => false)) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
   const t0 = performance.now();
   await restorePhysical(pgbr, { pgPath: physDir });
   const physFiles = (performance.now() - t0) / 1000;
-  const port = await freePort();
-  child = spawn(join(PG_BIN, "postgres"), ["-D", physDir, ...postgresArgs({ ...pg.settings, port: String(port), unix_socket_directories: work, archive_mode: "off" })], { ...ids, stdio: "ignore" });
-  const url = src.url.replace(`:${pg.port}/`, `:${port}/`);
-  await poll(url, async (c) => (await vectorProbe(c)) !== null);
+  const restored = await startRestoredPostgres(pg, physDir);
+  const poll = { database: src.name, timeoutMs: 600_000, intervalMs: 20 };
+  await restored.ready(async (c) => (await vectorProbe(c)) !== null, poll);
   const physQueryable = (performance.now() - t0) / 1000;
-  await poll(url, async (c) => (await c.query("select pg_is_in_recovery() r")).rows[0].r === false);
+  await restored.ready(async (c) => (await c.query("select pg_is_in_recovery() r")).rows[0].r === false, poll);
   const physWritable = (performance.now() - t0) / 1000;
-  child.kill("SIGINT");
+  await restored.stop();
   const physRestore = physQueryable;
   figures.physical = { backupSeconds: physBackup, restoreFilesSeconds: physFiles, restoreQueryableSeconds: physQueryable, restoreWritableSeconds: physWritable, repoBytes: dirSize(join(work, "repo")) };
 

@@ -53,14 +53,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, child: ChildProcess, logFile: string | null, probe: () => Promise<boolean>, timeoutMs = 60_000) {
+async function waitFor(what: string, child: ChildProcess, logFile: string | null, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
-  let exited: number | null = null;
+  let exited: number | null = child.exitCode;
   child.once("exit", (code) => (exited = code ?? -1));
   while (Date.now() < deadline) {
     if (exited !== null) break;
     if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   const log = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
   child.kill("SIGKILL");
@@ -188,6 +188,45 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       await stopChild(child, "SIGINT");
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface RestoredPostgres {
+  url(database?: string): string;
+  /** Waits until `probe` holds on a connection to `database` (default postgres), polled every `intervalMs`; fails with the server's log if it exits. */
+  ready(probe: (c: pg.Client) => Promise<boolean>, opts?: { database?: string; timeoutMs?: number; intervalMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL on a data directory restored from `server`'s backups, with the same settings
+ * (archiving off: a copy must not push WAL into the source's archive), on a free port. It replays
+ * WAL on its own; `ready` waits for what the caller needs (queryable, promoted, ...).
+ */
+export async function startRestoredPostgres(server: PostgresServer, dataDir: string): Promise<RestoredPostgres> {
+  const ids = postgresIds();
+  const port = await freePort();
+  const logFile = `${dataDir}.log`;
+  const { openSync } = await import("node:fs");
+  const fd = openSync(logFile, "a");
+  if (ids.uid !== undefined) chownSync(logFile, ids.uid, ids.gid!);
+  const args = postgresArgs({ ...server.settings, port: String(port), unix_socket_directories: server.socketDir, archive_mode: "off" });
+  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...args], { ...ids, stdio: ["ignore", fd, fd] });
+  const url = (database = "postgres") => server.url(database).replace(`:${server.port}/`, `:${port}/`);
+  return {
+    url,
+    ready: (probe, o = {}) =>
+      waitFor(`restored server on ${dataDir}`, child, logFile, async () => {
+        const c = new pg.Client({ connectionString: url(o.database) });
+        c.on("error", () => {});
+        try {
+          await c.connect();
+          return await probe(c);
+        } finally {
+          await c.end().catch(() => {});
+        }
+      }, o.timeoutMs, o.intervalMs),
+    stop: () => stopChild(child, "SIGINT"),
   };
 }
 
