@@ -80,8 +80,13 @@ export function postgresImageBuildArgs(cfg: JarvisConfig): Record<string, string
  * initdb options of the image's entrypoint: SCRAM for every TCP login, peer (OS user = role) on
  * the Unix socket, which only processes inside the container can reach.
  */
+export function postgresInitdbOptions(): string[] {
+  return ["--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8", "--data-checksums"];
+}
+
+/** The same, as the image's POSTGRES_INITDB_ARGS. */
 export function postgresInitdbArgs(): string {
-  return "--auth-host=scram-sha-256 --auth-local=peer --encoding=UTF8 --locale=C.UTF-8 --data-checksums";
+  return postgresInitdbOptions().join(" ");
 }
 
 /** The container's healthcheck: the server accepts TCP connections to the app database. */

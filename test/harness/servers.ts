@@ -14,7 +14,7 @@ import pg from "pg";
 import { createClient } from "redis";
 import YAML from "yaml";
 import { parseConfig, SECRET_NAMES, type JarvisConfig, type SecretName } from "../../config/schema.ts";
-import { postgresArgs, postgresSettings } from "../../settings/postgres.ts";
+import { postgresArgs, postgresInitdbOptions, postgresSettings } from "../../settings/postgres.ts";
 import { redisAclUsers, redisConfig } from "../../settings/redis.ts";
 import { chromaConfig } from "../../settings/chroma.ts";
 import { startChromaGateway, tokenSha256 } from "../../core/chroma-gateway.ts";
@@ -135,7 +135,13 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   if (ids.uid !== undefined) chownSync(join(dir, "pwfile"), ids.uid, ids.gid!);
   const init = spawnSync(
     join(PG_BIN, "initdb"),
-    ["-D", dataDir, "-U", "postgres", `--pwfile=${join(dir, "pwfile")}`, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+    [
+      // The container's options (data checksums, SCRAM over TCP, peer on the socket), so what the
+      // tests prove holds for it. Peer needs the server's OS user to be "postgres" (root runs the
+      // harness as that user); otherwise the socket trusts its local user, as the role postgres.
+      ...postgresInitdbOptions().map((o) => (o === "--auth-local=peer" && ids.uid === undefined ? "--auth-local=trust" : o)),
+      "-D", dataDir, "-U", "postgres", `--pwfile=${join(dir, "pwfile")}`, "--no-sync",
+    ],
     { ...ids, encoding: "utf8", cwd: dir },
   );
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
