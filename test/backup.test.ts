@@ -3,9 +3,11 @@
  * bounded retries on S3 errors, verification naming a corrupt object.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import http from "node:http";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -154,6 +156,66 @@ async function faultyProxy(upstream: string, fail: (req: http.IncomingMessage, n
   const port = (server.address() as { port: number }).port;
   return { endpoint: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => server.close(r)) };
 }
+
+/** Writes `chunks` chunks of 1 MiB to `path`, one every `everyMs`; resolves when the file is closed. */
+async function slowWriter(path: string, chunks: number, everyMs: number): Promise<string> {
+  const f = await open(path, "w");
+  const h = createHash("sha256");
+  for (let i = 0; i < chunks; i++) {
+    const chunk = randomBytes(1 << 20);
+    h.update(chunk);
+    await f.write(chunk);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  await f.close();
+  return h.digest("hex");
+}
+
+test("a file still being written is uploaded part by part as it grows, and stored whole once closed", async () => {
+  const bucket = await newBucket(s3);
+  const proxy = await faultyProxy(s3.endpoint, () => false);
+  const store = storeFor(s3, bucket, proxy.endpoint);
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-grow-"));
+  try {
+    const path = join(dir, "4268.dat.gz");
+    await writeFile(path, "");
+    let closedAt = 0;
+    const writing = slowWriter(path, 12, 20).then((sha) => ((closedAt = proxy.seen.length), sha));
+    const stored = await store.putGrowingFile("grow/4268.dat.gz", path, writing.then(() => {}), { partSize: 5 << 20, pollMs: 10 });
+    const sha = await writing;
+    assert.deepEqual(stored, { sha256: sha, size: 12 << 20 });
+    assert.deepEqual(await store.hashObject("grow/4268.dat.gz"), stored);
+    // Streaming, not staging: parts went out before the writer closed the file.
+    const partsBeforeClose = proxy.seen.slice(0, closedAt).filter((r) => r.method === "PUT" && /partNumber=/.test(r.url));
+    assert.ok(partsBeforeClose.length >= 1, `requests before close: ${JSON.stringify(proxy.seen.slice(0, closedAt))}`);
+  } finally {
+    store.destroy();
+    await proxy.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("when the writer fails, the growing file's upload is aborted and nothing is stored", async () => {
+  const bucket = await newBucket(s3);
+  const proxy = await faultyProxy(s3.endpoint, () => false);
+  const store = storeFor(s3, bucket, proxy.endpoint);
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-grow-"));
+  try {
+    const path = join(dir, "4268.dat.gz");
+    await writeFile(path, "");
+    const writerFailed = slowWriter(path, 8, 20).then(() => {
+      throw new Error("pg_dump failed: injected");
+    });
+    await assert.rejects(store.putGrowingFile("grow/4268.dat.gz", path, writerFailed, { partSize: 5 << 20, pollMs: 10 }), /pg_dump failed: injected/);
+    assert.ok(proxy.seen.some((r) => r.method === "PUT" && /partNumber=/.test(r.url)), "a part was uploaded before the failure");
+    assert.ok(proxy.seen.some((r) => r.method === "DELETE" && /uploadId=/.test(r.url)), `multipart upload aborted: ${JSON.stringify(proxy.seen)}`);
+    assert.equal(await store.exists("grow/4268.dat.gz"), false);
+  } finally {
+    store.destroy();
+    await proxy.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test("S3 errors get bounded retries, then a clear failure and no manifest", async () => {
   const bucket = await newBucket(s3);

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { RefusedError, JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { connect, ident, withClient } from "../pg.ts";
-import { beginBackup, findBackup, readManifest, completeBackup, type BackupRef, type Manifest } from "./manifest.ts";
+import { beginBackup, findBackup, readManifest, completeBackup, type BackupRef, type Manifest, type ManifestFile } from "./manifest.ts";
 import { describeDatabase, rowCounts, schemaVersion, userTables } from "./pg-inspect.ts";
 import { databaseOf, pgBinary, pgEnv, run, withDatabase } from "./proc.ts";
-import { hashFile, mapLimit, type BackupStore } from "./store.ts";
+import { mapLimit, type BackupStore } from "./store.ts";
 
 export interface PgLogicalBackupOptions {
   /** Source database (a role that can read everything: jarvis_backup or a superuser). */
@@ -55,18 +55,8 @@ export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promi
     const version = await schemaVersion(client);
     const server = (await client.query("show server_version")).rows[0].server_version as string;
     log.info("pg_dump started", { id, database: databaseOf(opts.url), jobs: opts.jobs ?? 2 });
-    await run(
-      pgBinary("pg_dump"),
-      ["-Fd", "-j", String(opts.jobs ?? 2), "-Z", String(opts.compressLevel ?? 1), `--snapshot=${snapshot}`, "-f", dumpDir],
-      { env: pgEnv(opts.url), fix: "check that the role may read every table (jarvis_backup) and that pg_dump is at least the server's version" },
-    );
+    const files = await dumpToStore(opts, snapshot, dumpDir, `${dir}dump/`);
     await client.query("commit");
-    const names = (await readdir(dumpDir)).sort();
-    const files = await mapLimit(names, 4, async (name) => {
-      const { sha256, size } = await hashFile(join(dumpDir, name));
-      await opts.store.putFile(`${dir}dump/${name}`, join(dumpDir, name));
-      return { path: `dump/${name}`, size, sha256 };
-    });
     uploaded = true;
     await opts.beforeManifest?.(id);
     const manifest = await completeBackup(opts.store, {
@@ -94,6 +84,66 @@ export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promi
     await client.end().catch(() => {});
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * pg_dump -Fd, streamed to the store: pg_dump writes one file per table (`<dumpId>.dat.gz`) and,
+ * in parallel mode with --verbose, reports each one ("finished item <dumpId> ...") once it has
+ * closed it. Every data file is uploaded while it grows, part by part, beside the dump instead
+ * of after it; toc.dat (written last) and anything unreported once pg_dump has exited. When
+ * pg_dump fails, the uploads in flight are aborted; when an upload fails, pg_dump is stopped.
+ */
+async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpDir: string, keyPrefix: string): Promise<ManifestFile[]> {
+  const reported = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  const reportedItem = (dumpId: string) => {
+    let entry = reported.get(dumpId);
+    if (!entry) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      reported.set(dumpId, (entry = { promise, resolve }));
+    }
+    return entry;
+  };
+  const stop = new AbortController();
+  let exited = false;
+  const dump = run(
+    pgBinary("pg_dump"),
+    ["-Fd", "-j", String(opts.jobs ?? 2), "-Z", String(opts.compressLevel ?? 1), "--verbose", `--snapshot=${snapshot}`, "-f", dumpDir],
+    {
+      env: pgEnv(opts.url),
+      fix: "check that the role may read every table (jarvis_backup) and that pg_dump is at least the server's version",
+      onStderrLine: (line) => {
+        const m = /finished item (\d+) /.exec(line);
+        if (m) reportedItem(m[1]!).resolve();
+      },
+      signal: stop.signal,
+    },
+  ).finally(() => (exited = true));
+  dump.catch(() => {}); // observed below; the uploads see it through `closed`
+  const uploads = new Map<string, Promise<ManifestFile>>();
+  const upload = (name: string, closed: Promise<unknown>) => {
+    const p = opts.store.putGrowingFile(`${keyPrefix}${name}`, join(dumpDir, name), closed.then(() => {})).then(({ sha256, size }) => ({ path: `dump/${name}`, size, sha256 }));
+    p.catch((e) => stop.abort(e));
+    uploads.set(name, p);
+    return p;
+  };
+  const listing = async () => (await readdir(dumpDir).catch(() => [] as string[])).filter((n) => !uploads.has(n));
+  while (!exited) {
+    for (const name of await listing()) {
+      const m = /^(\d+)\.dat(\.gz)?$/.exec(name);
+      if (m) upload(name, Promise.race([reportedItem(m[1]!).promise, dump]));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const settled = await Promise.allSettled([dump, ...uploads.values()]);
+  const failed = settled.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+  if (stop.signal.aborted) throw stop.signal.reason; // an upload failed first: its error, not pg_dump's
+  if (failed) throw failed.reason;
+  // pg_dump has exited: the rest (toc.dat, large objects) is complete on disk.
+  const rest = await listing();
+  await mapLimit(rest, 4, (name) => upload(name, Promise.resolve()));
+  const files = await Promise.all(uploads.values());
+  return files.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 export interface PgRestorePlan {

@@ -18,6 +18,10 @@ export interface RunOptions {
   fix?: string;
   /** How to name the tool in an error (default: the command and its first argument). */
   label?: string;
+  /** Called with each line the tool writes to stderr, as it writes it. */
+  onStderrLine?: (line: string) => void;
+  /** Aborting it stops the tool (SIGTERM); the run then rejects. */
+  signal?: AbortSignal;
 }
 
 /** Runs a tool to completion; rejects with its stderr tail when it exits non-zero. */
@@ -28,13 +32,21 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       cwd: opts.cwd,
       stdio: ["ignore", "pipe", "pipe"],
       ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let stdout = "";
     let stderr = "";
+    let partial = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    child.stderr.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-20_000);
+      if (!opts.onStderrLine) return;
+      const lines = (partial + d.toString()).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) opts.onStderrLine(line);
+    });
     child.on("error", (e) =>
-      reject(new ToolError(cmd, (e as Error).message, `install it (scripts/install-test-deps.sh) or put it on PATH`, EXIT.unavailable)),
+      reject(opts.signal?.aborted ? opts.signal.reason : new ToolError(cmd, (e as Error).message, `install it (scripts/install-test-deps.sh) or put it on PATH`, EXIT.unavailable)),
     );
     child.on("close", (code, signal) => {
       if (code === 0) resolveRun({ stdout, stderr });

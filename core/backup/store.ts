@@ -10,17 +10,22 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
+  type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { JarvisError, EXIT } from "../errors.ts";
@@ -171,6 +176,70 @@ export class BackupStore {
       });
       await up.done();
     });
+  }
+
+  /**
+   * Uploads a file that another process is still writing, part by part as it grows, so the upload
+   * runs beside the writer instead of after it. `closed` resolves once the writer has closed the
+   * file (the rest is read and the upload completed) and rejects when the writer failed (the
+   * multipart upload is aborted, nothing is stored, and the writer's error is thrown). Returns the
+   * sha256 and size of exactly what was stored. A file that ends under one part is a single PUT.
+   */
+  async putGrowingFile(key: string, path: string, closed: Promise<void>, opts: { partSize?: number; pollMs?: number } = {}): Promise<{ sha256: string; size: number }> {
+    const partSize = opts.partSize ?? 16 << 20;
+    const writer: { state: "writing" | "closed" | "failed"; error?: unknown } = { state: "writing" };
+    closed.then(
+      () => (writer.state = "closed"),
+      (e) => Object.assign(writer, { state: "failed", error: e }),
+    );
+    const h = createHash("sha256");
+    const parts: CompletedPart[] = [];
+    let uploadId: string | undefined;
+    let offset = 0;
+    const file = await open(path, "r");
+    const read = async (length: number): Promise<Buffer> => {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await file.read(buf, 0, length, offset);
+      if (bytesRead !== length) throw new JarvisError("JARVIS_BACKUP_FILE", `${path} shrank while it was being uploaded (read ${bytesRead} of ${length} bytes at ${offset}); another process is writing it: run one backup at a time`);
+      offset += length;
+      h.update(buf);
+      return buf;
+    };
+    const uploadPart = async (body: Buffer): Promise<void> => {
+      uploadId ??= (await this.retry("CreateMultipartUpload", key, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key })))).UploadId!;
+      const PartNumber = parts.length + 1;
+      const r = await this.retry("UploadPart", key, () => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId, PartNumber, Body: body })));
+      // Part checksums the SDK added must be repeated when completing.
+      parts.push({ PartNumber, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C, ChecksumSHA1: r.ChecksumSHA1, ChecksumSHA256: r.ChecksumSHA256 });
+    };
+    try {
+      for (;;) {
+        // Observed before the size: once the writer has closed the file, this size is its last.
+        const final = writer.state;
+        if (final === "failed") throw writer.error;
+        const { size } = await file.stat();
+        while (size - offset >= partSize) await uploadPart(await read(partSize));
+        if (final === "closed") {
+          const rest = await read(size - offset);
+          if (uploadId === undefined) await this.putBuffer(key, rest);
+          else {
+            if (rest.length > 0) await uploadPart(rest);
+            await this.retry("CompleteMultipartUpload", key, () =>
+              this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+            );
+          }
+          return { sha256: h.digest("hex"), size: offset };
+        }
+        await sleep(opts.pollMs ?? 50);
+      }
+    } catch (e) {
+      if (uploadId !== undefined) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId })).catch(() => {});
+      }
+      throw e;
+    } finally {
+      await file.close();
+    }
   }
 
   async getBuffer(key: string): Promise<Buffer> {
