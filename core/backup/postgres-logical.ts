@@ -1,7 +1,7 @@
 /**
  * PostgreSQL logical backups: `pg_dump -Fd -j N -Z L` taken in an exported snapshot (so the row
- * counts in the manifest are exactly the dump's), uploaded file by file with checksums, manifest
- * last. Restores download and check every file, then `pg_restore -j N`, leaving pg_cron out when
+ * counts in the manifest are exactly the dump's), streamed to S3 file by file while pg_dump writes
+ * them, with checksums, manifest last. Restores download and check every file, then `pg_restore -j N`, leaving pg_cron out when
  * the target is not the server's cron.database_name (the extension can live only there).
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
