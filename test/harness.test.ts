@@ -36,6 +36,18 @@ test("postgres answers a nearest-neighbour query on the vector type, with pg_cro
   }
 });
 
+test("postgres runs with the container's initdb options: data checksums on, SCRAM over TCP", async () => {
+  const c = new pg.Client({ connectionString: postgres.url() });
+  await c.connect();
+  try {
+    assert.equal((await c.query("show data_checksums")).rows[0].data_checksums, "on");
+    const hba = await c.query("select type, auth_method from pg_hba_file_rules where type = 'host'");
+    assert.ok(hba.rows.length > 0 && hba.rows.every((r) => r.auth_method === "scram-sha-256"), JSON.stringify(hba.rows));
+  } finally {
+    await c.end();
+  }
+});
+
 test("redis stores and returns a value", async () => {
   const c = createClient({ url: redis.url("admin") });
   await c.connect();
