@@ -122,7 +122,11 @@ async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpD
   dump.catch(() => {}); // observed below; the uploads see it through `closed`
   const uploads = new Map<string, Promise<ManifestFile>>();
   const upload = (name: string, closed: Promise<unknown>) => {
-    const p = opts.store.putGrowingFile(`${keyPrefix}${name}`, join(dumpDir, name), closed.then(() => {})).then(({ sha256, size }) => ({ path: `dump/${name}`, size, sha256 }));
+    const path = join(dumpDir, name);
+    const p = opts.store.putGrowingFile(`${keyPrefix}${name}`, path, closed.then(() => {})).then(async ({ sha256, size }) => {
+      await rm(path, { force: true }); // stored: the dump never holds more than what is still on its way
+      return { path: `dump/${name}`, size, sha256 };
+    });
     p.catch((e) => stop.abort(e));
     uploads.set(name, p);
     return p;
