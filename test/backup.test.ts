@@ -171,51 +171,45 @@ async function slowWriter(path: string, chunks: number, everyMs: number): Promis
   return h.digest("hex");
 }
 
-test("a file still being written is uploaded part by part as it grows, and stored whole once closed", async () => {
-  const bucket = await newBucket(s3);
+/** An empty file in a temp dir, and a store that reaches S3 through a recording proxy. */
+async function growingFileCase(fn: (c: { store: BackupStore; seen: Awaited<ReturnType<typeof faultyProxy>>["seen"]; path: string }) => Promise<void>) {
   const proxy = await faultyProxy(s3.endpoint, () => false);
-  const store = storeFor(s3, bucket, proxy.endpoint);
+  const store = storeFor(s3, await newBucket(s3), proxy.endpoint);
   const dir = await mkdtemp(join(tmpdir(), "jarvis-grow-"));
   try {
     const path = join(dir, "4268.dat.gz");
     await writeFile(path, "");
+    await fn({ store, seen: proxy.seen, path });
+  } finally {
+    store.destroy();
+    await proxy.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test("a file still being written is uploaded part by part as it grows, and stored whole once closed", () =>
+  growingFileCase(async ({ store, seen, path }) => {
     let closedAt = 0;
-    const writing = slowWriter(path, 12, 20).then((sha) => ((closedAt = proxy.seen.length), sha));
+    const writing = slowWriter(path, 12, 20).then((sha) => ((closedAt = seen.length), sha));
     const stored = await store.putGrowingFile("grow/4268.dat.gz", path, writing.then(() => {}), { partSize: 5 << 20, pollMs: 10 });
     const sha = await writing;
     assert.deepEqual(stored, { sha256: sha, size: 12 << 20 });
     assert.deepEqual(await store.hashObject("grow/4268.dat.gz"), stored);
     // Streaming, not staging: parts went out before the writer closed the file.
-    const partsBeforeClose = proxy.seen.slice(0, closedAt).filter((r) => r.method === "PUT" && /partNumber=/.test(r.url));
-    assert.ok(partsBeforeClose.length >= 1, `requests before close: ${JSON.stringify(proxy.seen.slice(0, closedAt))}`);
-  } finally {
-    store.destroy();
-    await proxy.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+    const partsBeforeClose = seen.slice(0, closedAt).filter((r) => r.method === "PUT" && /partNumber=/.test(r.url));
+    assert.ok(partsBeforeClose.length >= 1, `requests before close: ${JSON.stringify(seen.slice(0, closedAt))}`);
+  }));
 
-test("when the writer fails, the growing file's upload is aborted and nothing is stored", async () => {
-  const bucket = await newBucket(s3);
-  const proxy = await faultyProxy(s3.endpoint, () => false);
-  const store = storeFor(s3, bucket, proxy.endpoint);
-  const dir = await mkdtemp(join(tmpdir(), "jarvis-grow-"));
-  try {
-    const path = join(dir, "4268.dat.gz");
-    await writeFile(path, "");
+test("when the writer fails, the growing file's upload is aborted and nothing is stored", () =>
+  growingFileCase(async ({ store, seen, path }) => {
     const writerFailed = slowWriter(path, 8, 20).then(() => {
       throw new Error("pg_dump failed: injected");
     });
     await assert.rejects(store.putGrowingFile("grow/4268.dat.gz", path, writerFailed, { partSize: 5 << 20, pollMs: 10 }), /pg_dump failed: injected/);
-    assert.ok(proxy.seen.some((r) => r.method === "PUT" && /partNumber=/.test(r.url)), "a part was uploaded before the failure");
-    assert.ok(proxy.seen.some((r) => r.method === "DELETE" && /uploadId=/.test(r.url)), `multipart upload aborted: ${JSON.stringify(proxy.seen)}`);
+    assert.ok(seen.some((r) => r.method === "PUT" && /partNumber=/.test(r.url)), "a part was uploaded before the failure");
+    assert.ok(seen.some((r) => r.method === "DELETE" && /uploadId=/.test(r.url)), `multipart upload aborted: ${JSON.stringify(seen)}`);
     assert.equal(await store.exists("grow/4268.dat.gz"), false);
-  } finally {
-    store.destroy();
-    await proxy.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test("S3 errors get bounded retries, then a clear failure and no manifest", async () => {
   const bucket = await newBucket(s3);
