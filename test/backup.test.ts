@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { join, resolve } from "node:path";
@@ -14,7 +14,8 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { createDatabase, useServices, type S3Server } from "./harness/index.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 import { BackupStore, StoreError } from "../core/backup/store.ts";
-import { backupPostgresLogical, restorePostgresLogical } from "../core/backup/postgres-logical.ts";
+import { backupPostgresLogical, finishedDumpItems, restorePostgresLogical } from "../core/backup/postgres-logical.ts";
+import { databaseOf, pgBinary, pgEnv, run } from "../core/backup/proc.ts";
 import { backupDir, findBackup, listBackups, readManifest, tierFor } from "../core/backup/manifest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { verifyBackup, VerifyError } from "../core/backup/verify.ts";
@@ -156,6 +157,26 @@ async function faultyProxy(upstream: string, fail: (req: http.IncomingMessage, n
   const port = (server.address() as { port: number }).port;
   return { endpoint: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => server.close(r)) };
 }
+
+test("pg_dump -j reports every table file it closes, which is when the streamed upload of that file completes", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-pgdump-"));
+  try {
+    const reported: string[] = [];
+    const lines: string[] = [];
+    const onStderrLine = (line: string) => {
+      lines.push(line);
+      reported.push(...finishedDumpItems(line));
+    };
+    await run(pgBinary("pg_dump"), ["-Fd", "-j", "2", "-Z", "1", "--verbose", "-f", join(dir, "dump"), databaseOf(source.url)], { env: pgEnv(source.url), onStderrLine });
+    const dataFiles = (await readdir(join(dir, "dump"))).flatMap((n) => /^(\d+)\.dat\.gz$/.exec(n)?.[1] ?? []).sort();
+    assert.ok(dataFiles.length >= 6, `data files: ${dataFiles.join(", ")}`);
+    // Every data file is reported (otherwise its upload would wait for pg_dump to exit).
+    assert.deepEqual(dataFiles.filter((id) => !reported.includes(id)), [], lines.filter((l) => /finished/.test(l)).join("\n"));
+    assert.deepEqual(finishedDumpItems("pg_dump: dumping contents of table \"public.users\""), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 /** Writes `chunks` chunks of 1 MiB to `path`, one every `everyMs`; resolves when the file is closed. */
 async function slowWriter(path: string, chunks: number, everyMs: number): Promise<string> {

@@ -87,6 +87,16 @@ export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promi
 }
 
 /**
+ * The dump ids of the items a `pg_dump --verbose -j N` stderr line says are finished (their
+ * files, `<id>.dat[.gz]`, are closed). Tested against pg_dump's own output.
+ */
+export function finishedDumpItems(line: string): string[] {
+  // Not anchored, and every match: pg_dump's processes share stderr and its "pg_dump: " prefix is
+  // a write of its own, so another process's output can land between a prefix and its message.
+  return [...line.matchAll(/finished item (\d+) /g)].map((m) => m[1]!);
+}
+
+/**
  * pg_dump -Fd, streamed to the store: pg_dump writes one file per table (`<dumpId>.dat.gz`) and,
  * in parallel mode with --verbose, reports each one ("finished item <dumpId> ...") once it has
  * closed it. Every data file is uploaded while it grows, part by part, beside the dump instead
@@ -113,8 +123,7 @@ async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpD
       env: pgEnv(opts.url),
       fix: "check that the role may read every table (jarvis_backup) and that pg_dump is at least the server's version",
       onStderrLine: (line) => {
-        const m = /finished item (\d+) /.exec(line);
-        if (m) reportedItem(m[1]!).resolve();
+        for (const dumpId of finishedDumpItems(line)) reportedItem(dumpId).resolve();
       },
       signal: stop.signal,
     },

@@ -49,6 +49,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       reject(opts.signal?.aborted ? opts.signal.reason : new ToolError(cmd, (e as Error).message, `install it (scripts/install-test-deps.sh) or put it on PATH`, EXIT.unavailable)),
     );
     child.on("close", (code, signal) => {
+      if (partial && opts.onStderrLine) opts.onStderrLine(partial);
       if (code === 0) resolveRun({ stdout, stderr });
       else reject(new ToolError(opts.label ?? `${cmd} ${args[0] ?? ""}`.trim(), stderr || stdout || `exit ${code ?? signal}`, opts.fix ?? "see the message above"));
     });
