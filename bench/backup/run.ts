@@ -10,7 +10,7 @@
  *                     "queryable" when the vector query answers (reads are served from the moment
  *                     recovery is consistent), "writable" once WAL is replayed to the latest and
  *                     the server promoted; and jarvis-data's logical backup (pg_dump -Fd -j,
- *                     uploaded to S3 with a manifest) and restore (download, check, pg_restore -j)
+ *                     streamed to S3, manifest last) and restore (download, check, pg_restore -j)
  * The server runs with fsync on, as in production (the tests run it off), so every tool pays for
  * durable writes.
  * Usage:
