@@ -3,7 +3,6 @@
  * and import) round trips, refusal of a non-empty target without --confirm, pg_cron left out of
  * a restore into another database.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,7 +12,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "redis";
-import { createDatabase, startPostgres, startRedis, useServices, type S3Server } from "./harness/index.ts";
+import { createDatabase, startPostgres, startRedis, startRedisOnDir, useServices, type S3Server } from "./harness/index.ts";
 import { BackupStore } from "../core/backup/store.ts";
 import { backupRedis, prepareRedisDataDir, restoreRedis } from "../core/backup/redis.ts";
 import { backupChroma, ChromaApi, chromaContents, restoreChroma } from "../core/backup/chroma.ts";
@@ -122,21 +121,17 @@ test("the offline Redis procedure (dump.rdb in place, AOF set aside, then re-ena
   await store.getFile(`redis/rdb/redis/${r.id}/dump.rdb`, join(dir, "restore.rdb"));
   const { movedAside } = await prepareRedisDataDir(join(dir, "restore.rdb"), dir);
   assert.ok(movedAside && existsSync(movedAside));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "no", "--save", ""], { stdio: "ignore" });
-  after(() => child.kill("SIGKILL"));
-  let c: RedisClient | undefined;
-  for (let i = 0; i < 100 && !c; i++) {
-    c = await redis(`redis://127.0.0.1:${port}`).catch(async () => (await new Promise((ok) => setTimeout(ok, 100)), undefined));
-  }
-  assert.deepEqual(await snapshot(c!), expected);
-  await c!.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
+  const restored = await startRedisOnDir(dir, ["--appendonly", "no", "--save", ""]);
+  after(() => restored.stop());
+  const c = await redis(restored.url);
+  assert.deepEqual(await snapshot(c), expected);
+  await c.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
   for (let i = 0; i < 100; i++) {
-    if (/aof_rewrite_in_progress:0/.test(String(await c!.sendCommand(["INFO", "persistence"]))) && existsSync(join(dir, "appendonlydir"))) break;
+    if (/aof_rewrite_in_progress:0/.test(String(await c.sendCommand(["INFO", "persistence"]))) && existsSync(join(dir, "appendonlydir"))) break;
     await new Promise((ok) => setTimeout(ok, 100));
   }
   assert.ok(readdirSync(join(dir, "appendonlydir")).some((f) => f.endsWith(".base.rdb")), "a fresh AOF base was written");
-  await c!.quit();
+  await c.quit();
 });
 
 async function seedChroma(api: ChromaApi, name: string, n: number) {

@@ -266,6 +266,18 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/** True when the Redis at `url` answers PING (one connection, no retries). */
+async function redisAnswers(url: string): Promise<boolean> {
+  const c = createClient({ url, socket: { reconnectStrategy: false } });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    return (await c.ping()) === "PONG";
+  } finally {
+    if (c.isOpen) await c.quit().catch(() => c.destroy());
+  }
+}
+
 export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record<SecretName, string> } = {}): Promise<RedisServer> {
   const bin = spawnSync("which", ["redis-server"], { encoding: "utf8" }).stdout.trim();
   if (!bin) throw new MissingDependencyError("redis-server (Redis 7)");
@@ -279,16 +291,7 @@ export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record
   const logFile = join(dir, "redis.log");
   const child = spawn(bin, [join(dir, "redis.conf"), "--logfile", logFile], { stdio: "ignore", cwd: dir });
   const url = (user: keyof typeof passwords = "admin") => `redis://${user}:${encodeURIComponent(passwords[user])}@127.0.0.1:${port}`;
-  await waitFor("Redis", child, logFile, async () => {
-    const c = createClient({ url: url(), socket: { reconnectStrategy: false } });
-    c.on("error", () => {});
-    try {
-      await c.connect();
-      return (await c.ping()) === "PONG";
-    } finally {
-      if (c.isOpen) await c.quit().catch(() => c.destroy());
-    }
-  });
+  await waitFor("Redis", child, logFile, () => redisAnswers(url()));
   return {
     host: "127.0.0.1",
     port,
@@ -301,6 +304,22 @@ export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * redis-server on an existing data directory (a restore's), with the given arguments and no ACL
+ * file (the default user), on a free port of 127.0.0.1; resolves once it answers PING and fails
+ * with its log if it exits or does not answer.
+ */
+export async function startRedisOnDir(dir: string, args: string[] = []): Promise<{ port: number; url: string; stop(): Promise<void> }> {
+  const bin = spawnSync("which", ["redis-server"], { encoding: "utf8" }).stdout.trim();
+  if (!bin) throw new MissingDependencyError("redis-server (Redis 7)");
+  const port = await freePort();
+  const logFile = join(dir, "redis.log");
+  const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--logfile", logFile, ...args], { stdio: "ignore", cwd: dir });
+  const url = `redis://127.0.0.1:${port}`;
+  await waitFor(`Redis on ${dir}`, child, logFile, () => redisAnswers(url));
+  return { port, url, stop: () => stopChild(child, "SIGTERM") };
 }
 
 export interface ChromaServer {
