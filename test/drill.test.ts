@@ -76,7 +76,9 @@ function cli(...args: string[]): Promise<{ code: number; out: any; stdout: strin
       let out: unknown = null;
       try {
         out = JSON.parse(stdout);
-      } catch {}
+      } catch {
+        // not JSON: the test reads stdout/stderr instead
+      }
       ok({ code: code ?? -1, out, stdout, stderr });
     });
   });

@@ -35,7 +35,6 @@ async function newStore(server: S3Server): Promise<BackupStore> {
   return store;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type RedisClient = any;
 async function redis(url: string): Promise<RedisClient> {
   const c = createClient({ url, socket: { reconnectStrategy: false } });

@@ -48,7 +48,8 @@ function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, out?: string): 
     c.stderr!.on("data", (d) => (err = (err + d).slice(-4000)));
     c.on("exit", (code) => {
       if (typeof fd === "number") closeSync(fd);
-      code === 0 ? ok() : fail(new Error(`${cmd} ${args.join(" ")}: ${err}`));
+      if (code === 0) ok();
+      else fail(new Error(`${cmd} ${args.join(" ")}: ${err}`));
     });
   });
 }

@@ -22,7 +22,7 @@ import tls from "node:tls";
 import { createClient } from "redis";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { redactText, silentLogger, type Logger } from "../log.ts";
-import { beginBackup, findBackup, readManifest, completeBackup, type Manifest } from "./manifest.ts";
+import { beginBackup, findBackup, readManifest, completeBackup } from "./manifest.ts";
 import { downloadBackup, RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { ToolError } from "./proc.ts";
 import { type BackupStore } from "./store.ts";

@@ -1,6 +1,7 @@
 /** Runs the offline render in a child process (Pulumi's runtime is global: one render per process). */
-import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -22,7 +23,53 @@ export interface RenderRun {
   stderr: string;
 }
 
-export async function renderRaw(args: string[]): Promise<RenderRun> {
+/**
+ * The program's sources as one hash: a render of the same arguments over the same sources is the
+ * same JSON, so test files (each its own process) share it through a cache in the temp dir.
+ */
+function sourcesHash(): string {
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "--", ":!test", ":!docs", ":!bench"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  })
+    .split("\n")
+    .filter(Boolean)
+    .sort();
+  const h = createHash("sha256");
+  for (const f of files) {
+    h.update(f);
+    try {
+      h.update(readFileSync(join(ROOT, f)));
+    } catch {
+      h.update("(missing)");
+    }
+  }
+  return h.digest("hex").slice(0, 16);
+}
+
+let hash: string | undefined;
+async function cached(args: string[], produce: () => Promise<RenderRun>): Promise<RenderRun> {
+  if (args.some((a) => a.startsWith("--config"))) return produce(); // temp files: nothing to share
+  hash ??= sourcesHash();
+  const dir = join(tmpdir(), "jarvis-render-cache");
+  const file = join(dir, `${hash}-${args.join("_")}.json`);
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as RenderRun;
+  } catch {
+    const r = await produce();
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(r));
+    renameSync(tmp, file);
+    return r;
+  }
+}
+
+export function renderRaw(args: string[]): Promise<RenderRun> {
+  return cached(args, () => renderFresh(args));
+}
+
+async function renderFresh(args: string[]): Promise<RenderRun> {
   try {
     const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "scripts/render.ts", ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };

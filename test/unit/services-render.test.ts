@@ -3,20 +3,18 @@
  * child process): network, containers, healthchecks, volumes, restart policy, ports and secrets.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { renderRaw } from "../support/render.ts";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
-import { promisify } from "node:util";
 import YAML from "yaml";
-import { decodeConfigMap } from "../config/pulumi.ts";
-import { parseConfig, SECRET_NAMES } from "../config/schema.ts";
-import { readStackFile } from "../config/stackfile.ts";
-import { postgresArgs, postgresSettings } from "../settings/postgres.ts";
+import { decodeConfigMap } from "../../config/pulumi.ts";
+import { parseConfig, SECRET_NAMES } from "../../config/schema.ts";
+import { readStackFile } from "../../config/stackfile.ts";
+import { postgresArgs, postgresSettings } from "../../settings/postgres.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../..");
 
 interface Resource {
   type: string;
@@ -27,9 +25,10 @@ interface Resource {
 const CONTAINER = "docker:index/container:Container";
 
 async function render(stack: string, configFile?: string, outputs = false): Promise<{ text: string; json: any }> {
-  const args = ["tsx", "scripts/render.ts", stack, ...(configFile ? ["--config", configFile] : []), ...(outputs ? ["--outputs"] : [])];
-  const { stdout } = await run("npx", args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
-  return { text: stdout, json: JSON.parse(stdout) };
+  const args = [stack, ...(configFile ? ["--config", configFile] : []), ...(outputs ? ["--outputs"] : [])];
+  const r = await renderRaw(args);
+  if (r.code !== 0) throw new Error(`render ${args.join(" ")} exited ${r.code}:\n${r.stderr}`);
+  return { text: r.stdout, json: JSON.parse(r.stdout) };
 }
 
 // A stack file like Pulumi.<stack>.yaml that also provides every secret, in clear, to prove none leaks.

@@ -1,18 +1,11 @@
 /** The migration resource in the offline render (Pulumi's mock runtime, in a child process). */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { resolve } from "node:path";
 import { test } from "node:test";
-import { promisify } from "node:util";
-import { loadMigrations, manifestHash, migrationManifest } from "../core/migrate/index.ts";
+import { renderStack } from "../support/render.ts";
+import { loadMigrations, manifestHash, migrationManifest } from "../../core/migrate/index.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
-const run = promisify(execFile);
 
-async function render(stack: string): Promise<{ type: string; name: string; parent: string | null; inputs: any }[]> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", "scripts/render.ts", stack], { cwd: ROOT, maxBuffer: 64 << 20 });
-  return JSON.parse(stdout);
-}
+const render = (stack: string) => renderStack(stack);
 
 const migrations = loadMigrations();
 const manifest = migrationManifest(migrations);

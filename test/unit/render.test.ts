@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import YAML from "yaml";
 import { readFileSync } from "node:fs";
-import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../config/schema.ts";
-import { renderRaw, renderStack, stackFile } from "./support/render.ts";
+import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
+import { renderRaw, renderStack, stackFile } from "../support/render.ts";
 
 const SECRETS = Object.fromEntries([...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]));
 

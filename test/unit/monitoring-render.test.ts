@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import YAML from "yaml";
-import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../config/schema.ts";
-import { ALERT_NAMES, MONITORING_IMAGES, MONITORING_PATHS } from "../settings/monitoring.ts";
-import { ofType, renderRaw, stackFile, type Rendered } from "./support/render.ts";
+import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
+import { ALERT_NAMES, MONITORING_IMAGES, MONITORING_PATHS } from "../../settings/monitoring.ts";
+import { ofType, renderRaw, stackFile, type Rendered } from "../support/render.ts";
 
 const CONTAINER = "docker:index/container:Container";
 const SERVICES = ["prometheus", "alertmanager", "postgres-exporter", "redis-exporter", "node-exporter", "blackbox-exporter"];

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { T, policies } from "../policy/policies.ts";
-import { renderStack, type Rendered } from "./support/render.ts";
+import { T, policies } from "../../policy/policies.ts";
+import { renderStack, type Rendered } from "../support/render.ts";
 
 const [devRender, prodRender] = await Promise.all([renderStack("dev"), renderStack("prod")]);
 

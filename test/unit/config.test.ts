@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, parseConfig } from "../config/schema.ts";
-import { cronProblem } from "../config/cron.ts";
-import { decodeConfigMap } from "../config/pulumi.ts";
-import { readStackFile } from "../config/stackfile.ts";
-import { renderRaw, stackFile } from "./support/render.ts";
+import { ConfigError, parseConfig } from "../../config/schema.ts";
+import { cronProblem } from "../../config/cron.ts";
+import { decodeConfigMap } from "../../config/pulumi.ts";
+import { readStackFile } from "../../config/stackfile.ts";
+import { renderRaw, stackFile } from "../support/render.ts";
 
 function problems(raw: Record<string, unknown>): string[] {
   try {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
 
-const ROOT = resolve(import.meta.dirname, "..");
+const ROOT = resolve(import.meta.dirname, "../..");
 const SQUAWK = join(ROOT, "node_modules/.bin/squawk");
 const DIR = join(ROOT, "sql/migrations");
 const files = readdirSync(DIR).filter((f) => f.endsWith(".sql")).sort();

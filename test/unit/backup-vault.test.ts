@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import YAML from "yaml";
-import { parseConfig } from "../config/schema.ts";
+import { parseConfig } from "../../config/schema.ts";
 import {
   ABORT_MULTIPART_DAYS,
   BACKUP_PREFIXES,
@@ -17,9 +17,9 @@ import {
   lifecycleRules,
   pgbackrestRetention,
   transitionPlan,
-} from "../settings/lifecycle.ts";
-import { ofType, renderRaw, stackFile, type Rendered } from "./support/render.ts";
-import { T } from "../policy/policies.ts";
+} from "../../settings/lifecycle.ts";
+import { ofType, renderRaw, stackFile, type Rendered } from "../support/render.ts";
+import { T } from "../../policy/policies.ts";
 
 
 const stackConfig = (stack: "dev" | "prod"): Record<string, any> => YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")).config;
