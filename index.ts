@@ -33,16 +33,26 @@ const dockerHost = dockerProvider(`${prefix}-docker`, cfg);
 const onDocker = { providers: [dockerHost] };
 
 const secrets = new StackSecrets(`${prefix}-secrets`, { provided: cfg.secrets });
-const network = new PrivateNetwork(prefix, { labels: containerCommon(cfg, stack, "network").labels }, onDocker);
+const network = new PrivateNetwork(
+  prefix,
+  { labels: containerCommon(cfg, stack, "network").labels },
+  onDocker,
+);
 
 const devS3 =
   cfg.backup.storage.provider === "minio"
-    ? new DevObjectStore(`${prefix}-s3`, { config: cfg, stack, network: network.name, rootPassword: secrets.values.s3RootPassword }, onDocker)
+    ? new DevObjectStore(
+        `${prefix}-s3`,
+        { config: cfg, stack, network: network.name, rootPassword: secrets.values.s3RootPassword },
+        onDocker,
+      )
     : undefined;
 const backupStorage = backupStorageProvider(
   `${prefix}-aws`,
   cfg,
-  devS3 ? { endpoint: devS3.endpoint, accessKey: DEV_S3_ROOT_USER, secretKey: secrets.values.s3RootPassword } : {},
+  devS3
+    ? { endpoint: devS3.endpoint, accessKey: DEV_S3_ROOT_USER, secretKey: secrets.values.s3RootPassword }
+    : {},
 );
 
 export const environment = cfg.environment;
@@ -50,7 +60,11 @@ export const networkName = network.name;
 export const backupEndpoint = devS3?.endpoint ?? `https://s3.${cfg.backup.storage.region}.amazonaws.com`;
 
 // Backup storage (docs/backup-storage.md): vault + pgBackRest repository, on MinIO in dev, S3 in prod.
-const vault = new BackupVault(`${prefix}-vault`, { namePrefix: prefix, backup: cfg.backup }, { providers: [backupStorage] });
+const vault = new BackupVault(
+  `${prefix}-vault`,
+  { namePrefix: prefix, backup: cfg.backup },
+  { providers: [backupStorage] },
+);
 export const backupBucket = vault.backupBucket;
 export const pgbackrestBucket = vault.repositoryBucket;
 export const backupReplicaBucket = vault.replicaBucket;
@@ -68,9 +82,28 @@ const sv = secrets.values;
 // WAL archiving and physical backups go to the pgBackRest bucket: the dev S3 container over TLS
 // with the stack's CA and its root user, or AWS with the repository writer's key.
 const pgbackrest = devS3
-  ? { bucket: vault.repositoryBucket, endpoint: "s3:9000", uriStyle: "path" as const, caCertPem: devS3.caCertPem, accessKeyId: DEV_S3_ROOT_USER, secretAccessKey: sv.s3RootPassword, cipherPass: sv.pgbackrestCipher }
-  : { bucket: vault.repositoryBucket, endpoint: `s3.${cfg.backup.storage.region}.amazonaws.com`, uriStyle: "host" as const, accessKeyId: vault.repositoryWriter!.accessKeyId, secretAccessKey: vault.repositoryWriter!.secretAccessKey, cipherPass: sv.pgbackrestCipher };
-const pgServer = new PostgresServer(`${prefix}-postgres`, { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser, pgbackrest }, onDocker);
+  ? {
+      bucket: vault.repositoryBucket,
+      endpoint: "s3:9000",
+      uriStyle: "path" as const,
+      caCertPem: devS3.caCertPem,
+      accessKeyId: DEV_S3_ROOT_USER,
+      secretAccessKey: sv.s3RootPassword,
+      cipherPass: sv.pgbackrestCipher,
+    }
+  : {
+      bucket: vault.repositoryBucket,
+      endpoint: `s3.${cfg.backup.storage.region}.amazonaws.com`,
+      uriStyle: "host" as const,
+      accessKeyId: vault.repositoryWriter!.accessKeyId,
+      secretAccessKey: vault.repositoryWriter!.secretAccessKey,
+      cipherPass: sv.pgbackrestCipher,
+    };
+const pgServer = new PostgresServer(
+  `${prefix}-postgres`,
+  { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser, pgbackrest },
+  onDocker,
+);
 const ops = new OpsImage(`${prefix}-ops`, { postgresImage: pgServer.imageName }, onDocker);
 const opsImage: pulumi.Input<string> = ops.imageName;
 /** What every one-shot job of the ops image shares: config, network, image, CLI and user. */
@@ -81,7 +114,13 @@ const pgRoles = new PostgresRoles(
     ...onNetwork,
     server: pgServer,
     superuserPassword: sv.postgresSuperuser,
-    passwords: { owner: sv.postgresOwner, app: sv.postgresApp, readonly: sv.postgresReadonly, backup: sv.postgresBackup, monitor: sv.postgresMonitor },
+    passwords: {
+      owner: sv.postgresOwner,
+      app: sv.postgresApp,
+      readonly: sv.postgresReadonly,
+      backup: sv.postgresBackup,
+      monitor: sv.postgresMonitor,
+    },
   },
   { ...onDocker, dependsOn: [ops] },
 );
@@ -102,7 +141,11 @@ const schema = new SchemaMigrations(
   },
   { ...onDocker, dependsOn: [pgRoles, ops] },
 );
-export const schemaMigrations = { files: schema.files, manifestHash: schema.manifestHash, status: schema.status };
+export const schemaMigrations = {
+  files: schema.files,
+  manifestHash: schema.manifestHash,
+  status: schema.status,
+};
 // pg_cron schedules (docs/retention.md): reconciled by name after the migrations that create the
 // functions they call; the declared jobs are the resource's inputs, so a preview shows a change.
 const cron = new CronSchedules(
@@ -117,14 +160,33 @@ const cron = new CronSchedules(
   },
   { ...onDocker, dependsOn: [schema, ops] },
 );
-export const cronSchedules = { jobs: cron.jobs.map((j) => ({ name: j.name, schedule: j.schedule, active: j.active })), status: cron.status };
+export const cronSchedules = {
+  jobs: cron.jobs.map((j) => ({ name: j.name, schedule: j.schedule, active: j.active })),
+  status: cron.status,
+};
 const redisServer = new RedisServer(
   `${prefix}-redis`,
-  { config: cfg, stack, network: network.name, passwords: { admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor } },
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    passwords: { admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor },
+  },
   onDocker,
 );
 // The gateway is a long-running service: it follows the ops image's digest, so a rebuild rolls it.
-const chromaServer = new ChromaServer(`${prefix}-chroma`, { config: cfg, stack, network: network.name, token: sv.chromaToken, opsImage: ops.repoDigest, cli: ops.cli }, onDocker);
+const chromaServer = new ChromaServer(
+  `${prefix}-chroma`,
+  {
+    config: cfg,
+    stack,
+    network: network.name,
+    token: sv.chromaToken,
+    opsImage: ops.repoDigest,
+    cli: ops.cli,
+  },
+  onDocker,
+);
 
 /** Connection details; passwords only as secrets. `published` is null when the port is not published. */
 export const postgresConnection = {
@@ -143,10 +205,26 @@ export const postgresPasswords = pulumi.secret({
   backup: sv.postgresBackup,
   monitor: sv.postgresMonitor,
 });
-export const postgresAppUrl = pulumi.secret(pulumi.interpolate`postgresql://${ROLE_NAMES.app}:${sv.postgresApp}@${pgServer.host}:${pgServer.port}/${pgServer.database}`);
-export const redisConnection = { host: redisServer.host, port: redisServer.port, published: redisServer.published ?? null, users: ["admin", "app", "backup", "monitor"] };
-export const redisPasswords = pulumi.secret({ admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor });
-export const chromaConnection = { url: chromaServer.internalUrl, published: chromaServer.published ?? null, tokenHeader: "x-chroma-token" };
+export const postgresAppUrl = pulumi.secret(
+  pulumi.interpolate`postgresql://${ROLE_NAMES.app}:${sv.postgresApp}@${pgServer.host}:${pgServer.port}/${pgServer.database}`,
+);
+export const redisConnection = {
+  host: redisServer.host,
+  port: redisServer.port,
+  published: redisServer.published ?? null,
+  users: ["admin", "app", "backup", "monitor"],
+};
+export const redisPasswords = pulumi.secret({
+  admin: sv.redisAdmin,
+  app: sv.redisApp,
+  backup: sv.redisBackup,
+  monitor: sv.redisMonitor,
+});
+export const chromaConnection = {
+  url: chromaServer.internalUrl,
+  published: chromaServer.published ?? null,
+  tokenHeader: "x-chroma-token",
+};
 export const chromaToken = pulumi.secret(sv.chromaToken);
 
 // The ops agent (docs/backup-restore.md): scheduled backups and recovery drills, /metrics for Prometheus.
@@ -160,7 +238,13 @@ const opsAgent = new OpsAgent(
     cli: ops.cli,
     opsUid: ops.uid,
     // Drills create and drop scratch databases: the superuser, over the private network only.
-    postgresUrl: databaseUrl("postgres", sv.postgresSuperuser, pgServer.host, pgServer.port, pgServer.database),
+    postgresUrl: databaseUrl(
+      "postgres",
+      sv.postgresSuperuser,
+      pgServer.host,
+      pgServer.port,
+      pgServer.database,
+    ),
     redisBackupUrl: pulumi.interpolate`redis://backup:${sv.redisBackup}@${redisServer.host}:${redisServer.port}`,
     chromaUrl: chromaServer.internalUrl,
     chromaToken: sv.chromaToken,
@@ -196,7 +280,11 @@ const monitoring = new Monitoring(
     redisMonitorPassword: sv.redisMonitor,
     alertSmtpPassword: secrets.optional.alertSmtpPassword,
     alertWebhookUrl: secrets.optional.alertWebhookUrl,
-    targets: { postgres: `${pgServer.host}:${pgServer.port}`, redis: `${redisServer.host}:${redisServer.port}`, chroma: chromaServer.internalUrl },
+    targets: {
+      postgres: `${pgServer.host}:${pgServer.port}`,
+      redis: `${redisServer.host}:${redisServer.port}`,
+      chroma: chromaServer.internalUrl,
+    },
   },
   { ...onDocker, dependsOn: [pgRoles, redisServer, chromaServer] },
 );

@@ -30,7 +30,9 @@ export interface Connections {
 }
 
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connections {
-  let databaseUrl = env.JARVIS_DATABASE_URL_FILE ? readFileSync(env.JARVIS_DATABASE_URL_FILE, "utf8").trim() : env.DATABASE_URL;
+  let databaseUrl = env.JARVIS_DATABASE_URL_FILE
+    ? readFileSync(env.JARVIS_DATABASE_URL_FILE, "utf8").trim()
+    : env.DATABASE_URL;
   if (!databaseUrl && (env.PGHOST || env.PGDATABASE || env.PGUSER)) {
     const u = new URL("postgresql://localhost");
     u.hostname = env.PGHOST ?? "localhost";
@@ -62,6 +64,7 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
 
 /** The value, or a usage error naming the variable to set. */
 export function need<T>(value: T | undefined, variable: string, example: string): T {
-  if (value === undefined || value === "") throw new UsageError(`${variable} is not set; set it, e.g. ${variable}=${example}`);
+  if (value === undefined || value === "")
+    throw new UsageError(`${variable} is not set; set it, e.g. ${variable}=${example}`);
   return value;
 }

@@ -21,7 +21,23 @@ import { drillCommand } from "./commands/drill.ts";
 import { agent } from "./commands/agent.ts";
 
 /** Every command, in help order. Later features register here. */
-export const COMMANDS: Command[] = [configCheck, rolesApply, chromaGateway, ...MIGRATE_COMMANDS, status, cronPlan, cronApply, cronStatusCommand, retentionRun, backup, backupsList, restore, verify, drillCommand, agent];
+export const COMMANDS: Command[] = [
+  configCheck,
+  rolesApply,
+  chromaGateway,
+  ...MIGRATE_COMMANDS,
+  status,
+  cronPlan,
+  cronApply,
+  cronStatusCommand,
+  retentionRun,
+  backup,
+  backupsList,
+  restore,
+  verify,
+  drillCommand,
+  agent,
+];
 
 const COMMON = {
   json: { type: "boolean" },
@@ -46,8 +62,20 @@ function topHelp(): string {
 }
 
 function commandHelp(c: Command): string {
-  const opts = Object.entries(c.options ?? {}).map(([k, o]) => `  --${k}${o.type === "string" ? " VALUE" : ""}`);
-  return [`usage: ${c.usage}`, "", c.summary, ...(c.description ? ["", c.description] : []), "", "options:", ...opts, "  --json    machine-readable output", "  --help    this help"].join("\n");
+  const opts = Object.entries(c.options ?? {}).map(
+    ([k, o]) => `  --${k}${o.type === "string" ? " VALUE" : ""}`,
+  );
+  return [
+    `usage: ${c.usage}`,
+    "",
+    c.summary,
+    ...(c.description ? ["", c.description] : []),
+    "",
+    "options:",
+    ...opts,
+    "  --json    machine-readable output",
+    "  --help    this help",
+  ].join("\n");
 }
 
 /** Finds the longest command name that prefixes argv ("migrate apply" before "migrate"). */
@@ -74,12 +102,21 @@ export async function main(argv: string[]): Promise<number> {
       return argv.length === 0 ? EXIT.usage : EXIT.ok;
     }
     const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
-    console.error(group.length ? `jarvis-data ${argv[0]}: choose one of: ${group.map((c) => c.name).join(", ")}` : `jarvis-data: unknown command "${argv.join(" ")}"; see jarvis-data --help`);
+    console.error(
+      group.length
+        ? `jarvis-data ${argv[0]}: choose one of: ${group.map((c) => c.name).join(", ")}`
+        : `jarvis-data: unknown command "${argv.join(" ")}"; see jarvis-data --help`,
+    );
     return EXIT.usage;
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...COMMON, ...(command.options ?? {}) } });
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: { ...COMMON, ...(command.options ?? {}) },
+    });
   } catch (e) {
     console.error(`${(e as Error).message}\n${commandHelp(command)}`);
     return EXIT.usage;
@@ -97,14 +134,25 @@ export async function main(argv: string[]): Promise<number> {
       env: connectionsFromEnv(),
       log,
       print(result, text) {
-        process.stdout.write(json || text === undefined ? JSON.stringify(result, null, 2) + "\n" : text + "\n");
+        process.stdout.write(
+          json || text === undefined ? JSON.stringify(result, null, 2) + "\n" : text + "\n",
+        );
       },
     });
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };
     const code = err instanceof JarvisError ? err.exitCode : EXIT.failed;
-    if (json) process.stdout.write(JSON.stringify({ error: { code: err.code ?? "JARVIS_INTERNAL", message: redactText(err.message) } }) + "\n");
-    log.error(err instanceof JarvisError ? err.message : `${err.message} (unexpected: please report with --json output)`, err instanceof JarvisError ? {} : { code: err.code });
+    if (json)
+      process.stdout.write(
+        JSON.stringify({ error: { code: err.code ?? "JARVIS_INTERNAL", message: redactText(err.message) } }) +
+          "\n",
+      );
+    log.error(
+      err instanceof JarvisError
+        ? err.message
+        : `${err.message} (unexpected: please report with --json output)`,
+      err instanceof JarvisError ? {} : { code: err.code },
+    );
     return code;
   }
 }

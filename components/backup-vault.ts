@@ -24,7 +24,6 @@ import {
   type WriterRole,
 } from "../settings/bucket-policy.ts";
 
-
 /** The provider's generated suffix is 26 characters and S3 names stop at 63. */
 const MAX_BUCKET_PREFIX = 37;
 
@@ -89,7 +88,11 @@ export class BackupVault extends pulumi.ComponentResource {
     const onAws = backup.storage.provider === "aws";
     const caps = onAws ? AWS_LIFECYCLE : S3_COMPATIBLE_LIFECYCLE;
     for (const d of transitionPlan(backup.retention, caps)) {
-      if (!d.kept) pulumi.log.warn(`backup.retention.${d.tier}: ${d.storageClass} transition at day ${d.days} left out: ${d.reason}`, this);
+      if (!d.kept)
+        pulumi.log.warn(
+          `backup.retention.${d.tier}: ${d.storageClass} transition at day ${d.days} left out: ${d.reason}`,
+          this,
+        );
     }
     const lock = objectLockRetention(backup);
 
@@ -100,7 +103,12 @@ export class BackupVault extends pulumi.ComponentResource {
         ? pulumi.output(backup.storage.kmsKeyArn)
         : new aws.kms.Key(
             `${name}-key`,
-            { description: `${namePrefix} backups`, enableKeyRotation: true, deletionWindowInDays: 30, tags: { [ROLE_TAG]: "backups" } },
+            {
+              description: `${namePrefix} backups`,
+              enableKeyRotation: true,
+              deletionWindowInDays: 30,
+              tags: { [ROLE_TAG]: "backups" },
+            },
             { parent: this },
           ).arn;
     }
@@ -125,16 +133,39 @@ export class BackupVault extends pulumi.ComponentResource {
 
     if (onAws) {
       const prefixes = TIER_NAMES.map((t) => BACKUP_PREFIXES[t]);
-      this.backupWriter = this.writer(`${name}-writer`, `${namePrefix}-backup-writer`, "backup-writer", pulumi.all([vault.bucket.arn, kmsKeyArn]).apply(([arn, key]) => backupWriterPolicy(arn, prefixes, key)));
-      this.repositoryWriter = this.writer(`${name}-pgbackrest-writer`, `${namePrefix}-pgbackrest`, "pgbackrest-writer", pulumi.all([repository.bucket.arn, kmsKeyArn]).apply(([arn, key]) => repositoryWriterPolicy(arn, key)));
+      this.backupWriter = this.writer(
+        `${name}-writer`,
+        `${namePrefix}-backup-writer`,
+        "backup-writer",
+        pulumi
+          .all([vault.bucket.arn, kmsKeyArn])
+          .apply(([arn, key]) => backupWriterPolicy(arn, prefixes, key)),
+      );
+      this.repositoryWriter = this.writer(
+        `${name}-pgbackrest-writer`,
+        `${namePrefix}-pgbackrest`,
+        "pgbackrest-writer",
+        pulumi
+          .all([repository.bucket.arn, kmsKeyArn])
+          .apply(([arn, key]) => repositoryWriterPolicy(arn, key)),
+      );
     }
 
     if (onAws && backup.storage.replicaRegion) {
       const region = backup.storage.replicaRegion;
-      const provider = new aws.Provider(`${name}-replica-region`, { region: region as aws.Region }, { parent: this });
+      const provider = new aws.Provider(
+        `${name}-replica-region`,
+        { region: region as aws.Region },
+        { parent: this },
+      );
       const replicaKey = new aws.kms.Key(
         `${name}-replica-key`,
-        { description: `${namePrefix} backups (replica in ${region})`, enableKeyRotation: true, deletionWindowInDays: 30, tags: { [ROLE_TAG]: "backups-replica" } },
+        {
+          description: `${namePrefix} backups (replica in ${region})`,
+          enableKeyRotation: true,
+          deletionWindowInDays: 30,
+          tags: { [ROLE_TAG]: "backups-replica" },
+        },
         { parent: this, provider },
       );
       const replica = this.bucket(`${name}-replica`, `${namePrefix}-replica-`, true, {
@@ -149,7 +180,12 @@ export class BackupVault extends pulumi.ComponentResource {
       });
       const role = new aws.iam.Role(
         `${name}-replication`,
-        { name: `${namePrefix}-backup-replication`, path: "/jarvis/", assumeRolePolicy: JSON.stringify(replicationTrustPolicy()), tags: { [ROLE_TAG]: "backups-replication" } },
+        {
+          name: `${namePrefix}-backup-replication`,
+          path: "/jarvis/",
+          assumeRolePolicy: JSON.stringify(replicationTrustPolicy()),
+          tags: { [ROLE_TAG]: "backups-replication" },
+        },
         { parent: this },
       );
       const rolePolicy = new aws.iam.RolePolicy(
@@ -159,7 +195,14 @@ export class BackupVault extends pulumi.ComponentResource {
           policy: pulumi
             .all([vault.bucket.arn, replica.bucket.arn, kmsKeyArn!, replicaKey.arn])
             .apply(([sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn]) =>
-              JSON.stringify(replicationRolePolicy({ sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn })),
+              JSON.stringify(
+                replicationRolePolicy({
+                  sourceBucketArn,
+                  replicaBucketArn,
+                  sourceKmsKeyArn,
+                  replicaKmsKeyArn,
+                }),
+              ),
             ),
         },
         { parent: this },
@@ -177,7 +220,10 @@ export class BackupVault extends pulumi.ComponentResource {
               // A delete marker stays in the source: the replica keeps its copy until its own lifecycle expires it.
               deleteMarkerReplication: { status: "Disabled" },
               sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
-              destination: { bucket: replica.bucket.arn, encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn } },
+              destination: {
+                bucket: replica.bucket.arn,
+                encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn },
+              },
             },
           ],
         },
@@ -209,14 +255,24 @@ export class BackupVault extends pulumi.ComponentResource {
       // Backups outlive the stack: `pulumi destroy` forgets the bucket and leaves it and its data in place.
       { ...opts, retainOnDelete: true },
     );
-    const versioning = new aws.s3.BucketVersioning(`${id}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+    const versioning = new aws.s3.BucketVersioning(
+      `${id}-versioning`,
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      opts,
+    );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${id}-sse`,
       {
         bucket: bucket.id,
         rules: [
           spec.kmsKeyArn
-            ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: spec.kmsKeyArn }, bucketKeyEnabled: true }
+            ? {
+                applyServerSideEncryptionByDefault: {
+                  sseAlgorithm: "aws:kms",
+                  kmsMasterKeyId: spec.kmsKeyArn,
+                },
+                bucketKeyEnabled: true,
+              }
             : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
         ],
       },
@@ -225,20 +281,42 @@ export class BackupVault extends pulumi.ComponentResource {
     const guards: pulumi.Resource[] = [];
     if (onAws) {
       // Not on the dev S3-compatible server: it rejects both APIs (docs/backup-storage.md).
-      const ownership = new aws.s3.BucketOwnershipControls(`${id}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+      const ownership = new aws.s3.BucketOwnershipControls(
+        `${id}-ownership`,
+        { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+        opts,
+      );
       const pab = new aws.s3.BucketPublicAccessBlock(
         `${id}-public-access`,
-        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        {
+          bucket: bucket.id,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
         { ...opts, dependsOn: [ownership] },
       );
       guards.push(ownership, pab);
     }
-    new aws.s3.BucketPolicy(`${id}-policy`, { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(spec.policy(arn))) }, { ...opts, dependsOn: guards });
-    new aws.s3.BucketLifecycleConfiguration(`${id}-lifecycle`, { bucket: bucket.id, rules: spec.rules }, { ...opts, dependsOn: [versioning] });
+    new aws.s3.BucketPolicy(
+      `${id}-policy`,
+      { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(spec.policy(arn))) },
+      { ...opts, dependsOn: guards },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${id}-lifecycle`,
+      { bucket: bucket.id, rules: spec.rules },
+      { ...opts, dependsOn: [versioning] },
+    );
     if (spec.lock) {
       new aws.s3.BucketObjectLockConfiguration(
         `${id}-lock`,
-        { bucket: bucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: spec.lock.mode, days: spec.lock.days } } },
+        {
+          bucket: bucket.id,
+          objectLockEnabled: "Enabled",
+          rule: { defaultRetention: { mode: spec.lock.mode, days: spec.lock.days } },
+        },
         { ...opts, dependsOn: [versioning] },
       );
     }
@@ -246,9 +324,22 @@ export class BackupVault extends pulumi.ComponentResource {
   }
 
   /** An IAM user with one inline policy and an access key (AWS only: the dev server has no IAM API). */
-  private writer(id: string, userName: string, role: WriterRole, policy: pulumi.Output<PolicyDocument>): WriterCredentials {
-    const user = new aws.iam.User(id, { name: userName, path: "/jarvis/", tags: { [ROLE_TAG]: role } }, { parent: this });
-    new aws.iam.UserPolicy(id, { user: user.name, policy: policy.apply((p) => JSON.stringify(p)) }, { parent: this });
+  private writer(
+    id: string,
+    userName: string,
+    role: WriterRole,
+    policy: pulumi.Output<PolicyDocument>,
+  ): WriterCredentials {
+    const user = new aws.iam.User(
+      id,
+      { name: userName, path: "/jarvis/", tags: { [ROLE_TAG]: role } },
+      { parent: this },
+    );
+    new aws.iam.UserPolicy(
+      id,
+      { user: user.name, policy: policy.apply((p) => JSON.stringify(p)) },
+      { parent: this },
+    );
     const key = new aws.iam.AccessKey(id, { user: user.name }, { parent: this });
     return { accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
   }

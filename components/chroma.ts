@@ -3,7 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import type { JarvisConfig } from "../config/schema.ts";
 import { tokenSha256 } from "../core/chroma-gateway.ts";
-import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
+import {
+  containerCommon,
+  containerLimits,
+  healthcheckTiming,
+  publishedPorts,
+} from "../settings/containers.ts";
 import {
   CHROMA_CONFIG_PATH,
   CHROMA_DATA_DIR,
@@ -52,8 +57,16 @@ export class ChromaServer extends pulumi.ComponentResource {
     super("jarvis:vector:ChromaServer", name, {}, opts);
     const cfg = args.config;
     const common = containerCommon(cfg, args.stack, "chroma");
-    const image = new docker.RemoteImage(`${name}-image`, { name: cfg.chroma.image, keepLocally: true }, { parent: this });
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: cfg.chroma.image, keepLocally: true },
+      { parent: this },
+    );
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${name}-data`, labels: common.labels },
+      { parent: this, retainOnDelete: true },
+    );
     const chroma = new docker.Container(
       name,
       {
@@ -62,12 +75,23 @@ export class ChromaServer extends pulumi.ComponentResource {
         // The image's entrypoint is `dumb-init -- chroma`.
         command: ["run", CHROMA_CONFIG_PATH],
         envs: ["CHROMA_TELEMETRY=false", "ANONYMIZED_TELEMETRY=false"],
-        uploads: [{ file: CHROMA_CONFIG_PATH, content: YAML.stringify(chromaConfig({ port: CHROMA_UPSTREAM_PORT, persistPath: CHROMA_DATA_DIR })), permissions: "0444" }],
+        uploads: [
+          {
+            file: CHROMA_CONFIG_PATH,
+            content: YAML.stringify(
+              chromaConfig({ port: CHROMA_UPSTREAM_PORT, persistPath: CHROMA_DATA_DIR }),
+            ),
+            permissions: "0444",
+          },
+        ],
         volumes: [{ volumeName: volume.name, containerPath: CHROMA_DATA_DIR }],
         networksAdvanced: [{ name: args.network, aliases: [CHROMA_UPSTREAM_HOST] }],
         // No ports: only the gateway reaches Chroma.
         ports: [],
-        healthcheck: { tests: chromaHealthcheck({ port: CHROMA_UPSTREAM_PORT }), ...healthcheckTiming("20s") },
+        healthcheck: {
+          tests: chromaHealthcheck({ port: CHROMA_UPSTREAM_PORT }),
+          ...healthcheckTiming("20s"),
+        },
         ...containerLimits(cfg.chroma.memoryMb, cfg.chroma.cpus),
         stopTimeout: 30,
         // restart policy, json-file log rotation (S12), labels
@@ -95,12 +119,23 @@ export class ChromaServer extends pulumi.ComponentResource {
           CHROMA_GATEWAY_TOKEN_SHA256_FILE,
         ],
         // sha256(token): the gateway never holds the token itself.
-        uploads: [{ file: CHROMA_GATEWAY_TOKEN_SHA256_FILE, content: pulumi.secret(pulumi.output(args.token).apply(tokenSha256)), permissions: "0444" }],
+        uploads: [
+          {
+            file: CHROMA_GATEWAY_TOKEN_SHA256_FILE,
+            content: pulumi.secret(pulumi.output(args.token).apply(tokenSha256)),
+            permissions: "0444",
+          },
+        ],
         networksAdvanced: [{ name: args.network, aliases: [CHROMA_HOST] }],
         ports: publishedPorts(cfg, "chroma", CHROMA_GATEWAY_PORT),
         // Through the gateway to Chroma's heartbeat (the one open path): healthy means both are.
         healthcheck: {
-          tests: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${CHROMA_GATEWAY_PORT}/api/v2/heartbeat').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+          tests: [
+            "CMD",
+            "node",
+            "-e",
+            `fetch('http://127.0.0.1:${CHROMA_GATEWAY_PORT}/api/v2/heartbeat').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          ],
           ...healthcheckTiming("10s"),
         },
         ...containerLimits(128, 0.5),
@@ -116,6 +151,10 @@ export class ChromaServer extends pulumi.ComponentResource {
     this.volumeName = volume.name;
     const hostPort = cfg.ports.publish.chroma;
     this.published = hostPort === undefined ? undefined : { host: cfg.ports.bindAddress, port: hostPort };
-    this.registerOutputs({ containerName: this.containerName, gatewayContainerName: this.gatewayContainerName, volumeName: this.volumeName });
+    this.registerOutputs({
+      containerName: this.containerName,
+      gatewayContainerName: this.gatewayContainerName,
+      volumeName: this.volumeName,
+    });
   }
 }

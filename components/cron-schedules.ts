@@ -33,7 +33,8 @@ export class CronSchedules extends pulumi.ComponentResource {
     super("jarvis:database:CronSchedules", name, {}, opts);
     const prefix = args.prefix ?? DEFAULT_CRON_PREFIX;
     const bad = args.jobs.filter((j) => !j.name.startsWith(prefix)).map((j) => j.name);
-    if (bad.length) throw new Error(`CronSchedules: job(s) ${bad.join(", ")} do not start with the prefix "${prefix}"`);
+    if (bad.length)
+      throw new Error(`CronSchedules: job(s) ${bad.join(", ")} do not start with the prefix "${prefix}"`);
     const hash = cronJobsHash(args.jobs);
     this.jobs = args.jobs;
     this.jobsHash = hash;
@@ -51,11 +52,23 @@ export class CronSchedules extends pulumi.ComponentResource {
         args: ["cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
         envs: [`JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
         files: [
-          { file: CRON_URL_FILE, content: databaseUrl(args.user ?? "postgres", args.password, args.dbHost, args.dbPort ?? 5432, args.database) },
+          {
+            file: CRON_URL_FILE,
+            content: databaseUrl(
+              args.user ?? "postgres",
+              args.password,
+              args.dbHost,
+              args.dbPort ?? 5432,
+              args.database,
+            ),
+          },
           { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), public: true },
         ],
         labels: [
-          { label: "jarvis.cron.jobs", value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";") },
+          {
+            label: "jarvis.cron.jobs",
+            value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";"),
+          },
           // The whole declaration, readable in a preview's diff (the uploads are secret as a whole).
           { label: "jarvis.cron.spec", value: JSON.stringify(args.jobs) },
           { label: "jarvis.cron.sha256", value: hash },

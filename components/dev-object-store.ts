@@ -46,13 +46,18 @@ export class DevObjectStore extends pulumi.ComponentResource {
     const cfg = args.config;
     const hostPort = cfg.ports.publish.s3;
     if (hostPort === undefined) {
-      throw new Error("jarvis:ports.publish.s3: required in dev, so that `pulumi up` on this workstation can reach the S3 container (e.g. 9000)");
+      throw new Error(
+        "jarvis:ports.publish.s3: required in dev, so that `pulumi up` on this workstation can reach the S3 container (e.g. 9000)",
+      );
     }
     const common = containerCommon(cfg, args.stack, "s3");
 
     // A private CA for this stack, and a server certificate for every name clients use.
     // The tls provider marks private keys secret; pulumi.secret says so here too, wherever they flow.
-    const caKeyPem = pulumi.secret(new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this }).privateKeyPem);
+    const caKeyPem = pulumi.secret(
+      new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this })
+        .privateKeyPem,
+    );
     const ca = new tls.SelfSignedCert(
       `${name}-ca`,
       {
@@ -64,7 +69,10 @@ export class DevObjectStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const serverKeyPem = pulumi.secret(new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this }).privateKeyPem);
+    const serverKeyPem = pulumi.secret(
+      new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this })
+        .privateKeyPem,
+    );
     const csr = new tls.CertRequest(
       `${name}-tls-csr`,
       {
@@ -90,14 +98,31 @@ export class DevObjectStore extends pulumi.ComponentResource {
     );
     // MinIO's built-in KMS: one static 256-bit key, `name:base64`, enough for SSE-S3 in dev.
     const kmsKey = new random.RandomId(`${name}-kms-key`, { byteLength: 32 }, { parent: this });
-    const image = new docker.RemoteImage(`${name}-image`, { name: cfg.backup.storage.minioImage, keepLocally: true }, { parent: this });
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: cfg.backup.storage.minioImage, keepLocally: true },
+      { parent: this },
+    );
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${name}-data`, labels: common.labels },
+      { parent: this, retainOnDelete: true },
+    );
     const container = new docker.Container(
       `${name}`,
       {
         name: `${name}`,
         image: image.imageId,
-        command: ["server", "/data", "--address", ":9000", "--console-address", "127.0.0.1:9001", "--certs-dir", DEV_S3_CERTS_DIR],
+        command: [
+          "server",
+          "/data",
+          "--address",
+          ":9000",
+          "--console-address",
+          "127.0.0.1:9001",
+          "--certs-dir",
+          DEV_S3_CERTS_DIR,
+        ],
         envs: [
           `MINIO_ROOT_USER=${DEV_S3_ROOT_USER}`,
           "MINIO_ROOT_PASSWORD_FILE=/run/secrets/minio_root_password",
@@ -109,8 +134,16 @@ export class DevObjectStore extends pulumi.ComponentResource {
         // Secrets (password, KMS key, TLS private key) reach the server as files, never as
         // environment variables, and stay secret in the state.
         uploads: [
-          { file: "/run/secrets/minio_root_password", content: pulumi.secret(args.rootPassword), permissions: "0400" },
-          { file: "/run/secrets/minio_kms_secret_key", content: pulumi.secret(pulumi.interpolate`jarvis-dev-key:${kmsKey.b64Std}`), permissions: "0400" },
+          {
+            file: "/run/secrets/minio_root_password",
+            content: pulumi.secret(args.rootPassword),
+            permissions: "0400",
+          },
+          {
+            file: "/run/secrets/minio_kms_secret_key",
+            content: pulumi.secret(pulumi.interpolate`jarvis-dev-key:${kmsKey.b64Std}`),
+            permissions: "0400",
+          },
           { file: `${DEV_S3_CERTS_DIR}/private.key`, content: serverKeyPem, permissions: "0400" },
           { file: `${DEV_S3_CERTS_DIR}/public.crt`, content: serverCert.certPem, permissions: "0444" },
           { file: `${DEV_S3_CERTS_DIR}/CAs/jarvis-dev-ca.crt`, content: ca.certPem, permissions: "0444" },

@@ -35,7 +35,8 @@ export class SchemaMigrations extends pulumi.ComponentResource {
 
   constructor(name: string, args: SchemaMigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:database:SchemaMigrations", name, {}, opts);
-    if (args.migrations.length === 0) throw new Error("SchemaMigrations: no migration files; sql/migrations must hold NNNN_name.sql files");
+    if (args.migrations.length === 0)
+      throw new Error("SchemaMigrations: no migration files; sql/migrations must hold NNNN_name.sql files");
     const list = args.migrations.join(",");
     this.files = args.migrations;
     this.manifestHash = args.manifestHash;
@@ -50,9 +51,29 @@ export class SchemaMigrations extends pulumi.ComponentResource {
         opsImage: args.opsImage,
         cli: args.cli,
         opsUid: args.opsUid,
-        args: ["migrate", "apply", "--json", "--expect", args.manifestHash, "--lock-wait", String(args.lockWaitSeconds ?? 300), ...(args.restorePoint ? ["--restore-point"] : [])],
+        args: [
+          "migrate",
+          "apply",
+          "--json",
+          "--expect",
+          args.manifestHash,
+          "--lock-wait",
+          String(args.lockWaitSeconds ?? 300),
+          ...(args.restorePoint ? ["--restore-point"] : []),
+        ],
         envs: [`JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
-        files: [{ file: MIGRATIONS_URL_FILE, content: databaseUrl(args.user ?? "postgres", args.password, args.dbHost, args.dbPort ?? 5432, args.database) }],
+        files: [
+          {
+            file: MIGRATIONS_URL_FILE,
+            content: databaseUrl(
+              args.user ?? "postgres",
+              args.password,
+              args.dbHost,
+              args.dbPort ?? 5432,
+              args.database,
+            ),
+          },
+        ],
         labels: [
           { label: "jarvis.migrations", value: list },
           { label: "jarvis.migrations.sha256", value: args.manifestHash },

@@ -65,15 +65,27 @@ export class Monitoring extends pulumi.ComponentResource {
     const targets = { ...DEFAULT_TARGETS, ...args.targets };
     const wanted = alertmanagerSecretFiles(cfg);
     if (wanted.smtpPassword && args.alertSmtpPassword === undefined) {
-      throw new Error("jarvis:secrets.alertSmtpPassword: e-mail alerting is configured but no SMTP password was passed to Monitoring");
+      throw new Error(
+        "jarvis:secrets.alertSmtpPassword: e-mail alerting is configured but no SMTP password was passed to Monitoring",
+      );
     }
     if (wanted.webhookUrl && args.alertWebhookUrl === undefined) {
-      throw new Error("jarvis:secrets.alertWebhookUrl: webhook alerting is on but no URL was passed to Monitoring");
+      throw new Error(
+        "jarvis:secrets.alertWebhookUrl: webhook alerting is on but no URL was passed to Monitoring",
+      );
     }
 
     const images = new Map<Service, docker.RemoteImage>();
     const image = (s: Service) => {
-      if (!images.has(s)) images.set(s, new docker.RemoteImage(`${name}-${MONITORING_HOSTS[s]}-image`, { name: MONITORING_IMAGES[s], keepLocally: true }, { parent: this }));
+      if (!images.has(s))
+        images.set(
+          s,
+          new docker.RemoteImage(
+            `${name}-${MONITORING_HOSTS[s]}-image`,
+            { name: MONITORING_IMAGES[s], keepLocally: true },
+            { parent: this },
+          ),
+        );
       return images.get(s)!.imageId;
     };
     const file = (s: Service, path: string, content: pulumi.Input<string>, secret = false) => ({
@@ -93,7 +105,18 @@ export class Monitoring extends pulumi.ComponentResource {
     const container = (
       s: Service,
       service: string,
-      spec: Omit<docker.ContainerArgs, "image" | "name" | "restart" | "logDriver" | "logOpts" | "labels" | "memory" | "cpus" | "networksAdvanced">,
+      spec: Omit<
+        docker.ContainerArgs,
+        | "image"
+        | "name"
+        | "restart"
+        | "logDriver"
+        | "logOpts"
+        | "labels"
+        | "memory"
+        | "cpus"
+        | "networksAdvanced"
+      >,
     ) => {
       const common = containerCommon(cfg, args.stack, service);
       return new docker.Container(
@@ -114,7 +137,14 @@ export class Monitoring extends pulumi.ComponentResource {
       );
     };
     const volume = (service: string) =>
-      new docker.Volume(`${name}-${service}-data`, { name: `${stackContainerName(args.stack, service)}-data`, labels: containerCommon(cfg, args.stack, service).labels }, { parent: this, retainOnDelete: true });
+      new docker.Volume(
+        `${name}-${service}-data`,
+        {
+          name: `${stackContainerName(args.stack, service)}-data`,
+          labels: containerCommon(cfg, args.stack, service).labels,
+        },
+        { parent: this, retainOnDelete: true },
+      );
 
     // postgres_exporter connects as jarvis_monitor; the password is a file, the DSN carries none.
     const [pgHost, pgPort] = targets.postgres.split(":");
@@ -126,8 +156,17 @@ export class Monitoring extends pulumi.ComponentResource {
         `PG_EXPORTER_EXTEND_QUERY_PATH=${MONITORING_PATHS.postgresExporterQueries}`,
       ],
       uploads: [
-        file("postgresExporter", MONITORING_PATHS.postgresExporterPasswordFile, args.postgresMonitorPassword, true),
-        file("postgresExporter", MONITORING_PATHS.postgresExporterQueries, YAML.stringify(postgresExporterQueries())),
+        file(
+          "postgresExporter",
+          MONITORING_PATHS.postgresExporterPasswordFile,
+          args.postgresMonitorPassword,
+          true,
+        ),
+        file(
+          "postgresExporter",
+          MONITORING_PATHS.postgresExporterQueries,
+          YAML.stringify(postgresExporterQueries()),
+        ),
       ],
       healthcheck: httpCheck(MONITORING_PORTS.postgresExporter, "/"),
     });
@@ -135,12 +174,18 @@ export class Monitoring extends pulumi.ComponentResource {
     // redis_exporter's password file is a JSON map of Redis URI -> password.
     const redisUri = `redis://${targets.redis}`;
     container("redisExporter", "redis-exporter", {
-      envs: [`REDIS_ADDR=${redisUri}`, "REDIS_USER=monitor", `REDIS_PASSWORD_FILE=${MONITORING_PATHS.redisExporterPasswordFile}`],
+      envs: [
+        `REDIS_ADDR=${redisUri}`,
+        "REDIS_USER=monitor",
+        `REDIS_PASSWORD_FILE=${MONITORING_PATHS.redisExporterPasswordFile}`,
+      ],
       uploads: [
         file(
           "redisExporter",
           MONITORING_PATHS.redisExporterPasswordFile,
-          pulumi.secret(pulumi.output(args.redisMonitorPassword).apply((pw) => JSON.stringify({ [redisUri]: pw }))),
+          pulumi.secret(
+            pulumi.output(args.redisMonitorPassword).apply((pw) => JSON.stringify({ [redisUri]: pw })),
+          ),
           true,
         ),
       ],
@@ -149,8 +194,19 @@ export class Monitoring extends pulumi.ComponentResource {
 
     // node_exporter reads the Docker host's filesystems and memory (S20 disk 80 %, memory 85 %).
     container("nodeExporter", "node-exporter", {
-      command: ["--path.rootfs=/host", "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)"],
-      mounts: [{ type: "bind", source: "/", target: "/host", readOnly: true, bindOptions: { propagation: "rslave" } }],
+      command: [
+        "--path.rootfs=/host",
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|run|var/lib/docker/.+)($|/)",
+      ],
+      mounts: [
+        {
+          type: "bind",
+          source: "/",
+          target: "/host",
+          readOnly: true,
+          bindOptions: { propagation: "rslave" },
+        },
+      ],
       healthcheck: httpCheck(MONITORING_PORTS.nodeExporter, "/"),
     });
 
@@ -171,7 +227,11 @@ export class Monitoring extends pulumi.ComponentResource {
         `--web.listen-address=:${MONITORING_PORTS.prometheus}`,
       ],
       uploads: [
-        file("prometheus", MONITORING_PATHS.prometheusConfig, YAML.stringify(prometheusConfig(cfg, { stack: args.stack, targets }))),
+        file(
+          "prometheus",
+          MONITORING_PATHS.prometheusConfig,
+          YAML.stringify(prometheusConfig(cfg, { stack: args.stack, targets })),
+        ),
         file("prometheus", MONITORING_PATHS.prometheusRules, this.rules),
       ],
       volumes: [{ volumeName: promData.name, containerPath: "/prometheus" }],
@@ -181,11 +241,33 @@ export class Monitoring extends pulumi.ComponentResource {
 
     const amData = volume("alertmanager");
     container("alertmanager", "alertmanager", {
-      command: [`--config.file=${MONITORING_PATHS.alertmanagerConfig}`, "--storage.path=/alertmanager", `--web.listen-address=:${MONITORING_PORTS.alertmanager}`],
+      command: [
+        `--config.file=${MONITORING_PATHS.alertmanagerConfig}`,
+        "--storage.path=/alertmanager",
+        `--web.listen-address=:${MONITORING_PORTS.alertmanager}`,
+      ],
       uploads: [
         file("alertmanager", MONITORING_PATHS.alertmanagerConfig, YAML.stringify(alertmanagerConfig(cfg))),
-        ...(wanted.smtpPassword ? [file("alertmanager", MONITORING_PATHS.smtpPasswordFile, pulumi.secret(args.alertSmtpPassword!), true)] : []),
-        ...(wanted.webhookUrl ? [file("alertmanager", MONITORING_PATHS.webhookUrlFile, pulumi.secret(args.alertWebhookUrl!), true)] : []),
+        ...(wanted.smtpPassword
+          ? [
+              file(
+                "alertmanager",
+                MONITORING_PATHS.smtpPasswordFile,
+                pulumi.secret(args.alertSmtpPassword!),
+                true,
+              ),
+            ]
+          : []),
+        ...(wanted.webhookUrl
+          ? [
+              file(
+                "alertmanager",
+                MONITORING_PATHS.webhookUrlFile,
+                pulumi.secret(args.alertWebhookUrl!),
+                true,
+              ),
+            ]
+          : []),
       ],
       volumes: [{ volumeName: amData.name, containerPath: "/alertmanager" }],
       ports: publishedPorts(cfg, "alertmanager", MONITORING_PORTS.alertmanager),
@@ -194,7 +276,11 @@ export class Monitoring extends pulumi.ComponentResource {
 
     if (cfg.monitoring.grafana) {
       const g = grafanaProvisioning();
-      const admin = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+      const admin = new random.RandomPassword(
+        `${name}-grafana-admin`,
+        { length: 32, special: false },
+        { parent: this },
+      );
       const gData = volume("grafana");
       container("grafana", "grafana", {
         envs: [

@@ -12,7 +12,11 @@ export class PrivateNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: PrivateNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:network:PrivateNetwork", name, {}, opts);
-    const net = new docker.Network(`${name}-net`, { name: `${name}-net`, driver: "bridge", attachable: true, labels: args.labels }, { parent: this });
+    const net = new docker.Network(
+      `${name}-net`,
+      { name: `${name}-net`, driver: "bridge", attachable: true, labels: args.labels },
+      { parent: this },
+    );
     this.name = net.name;
     this.registerOutputs({ name: this.name });
   }

@@ -81,7 +81,11 @@ export class OpsAgent extends pulumi.ComponentResource {
     // The Docker API, for container states only: a socket proxy that answers GET /containers and
     // refuses everything else (no exec, no create, no POST), on the private network, no port.
     const proxyImage = args.watchedContainers?.length
-      ? new docker.RemoteImage(`${name}-docker-proxy-image`, { name: DOCKER_PROXY_IMAGE, keepLocally: true }, { parent: this })
+      ? new docker.RemoteImage(
+          `${name}-docker-proxy-image`,
+          { name: DOCKER_PROXY_IMAGE, keepLocally: true },
+          { parent: this },
+        )
       : undefined;
     const proxy = proxyImage
       ? new docker.Container(
@@ -90,9 +94,17 @@ export class OpsAgent extends pulumi.ComponentResource {
             name: `${name}-docker-proxy`,
             image: proxyImage.imageId,
             envs: ["CONTAINERS=1", "POST=0", "INFO=0", "IMAGES=0", "NETWORKS=0", "VOLUMES=0", "EXEC=0"],
-            volumes: [{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }],
+            volumes: [
+              { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
+            ],
             networksAdvanced: [{ name: args.network, aliases: [DOCKER_PROXY_HOST] }],
-            healthcheck: { tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:2375/containers/json || exit 1"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s" },
+            healthcheck: {
+              tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:2375/containers/json || exit 1"],
+              interval: "30s",
+              timeout: "5s",
+              retries: 3,
+              startPeriod: "10s",
+            },
             memory: 64,
             memorySwap: 64,
             cpus: "0.2",
@@ -102,30 +114,51 @@ export class OpsAgent extends pulumi.ComponentResource {
         )
       : undefined;
     const uid = physical?.uid ?? args.opsUid;
-    const secret = (file: string, content: pulumi.Input<string>) => ({ file: `${SECRETS_DIR}/${file}`, content: pulumi.secret(content), owner: uid, group: uid, permissions: "0400" });
-    const state = new docker.Volume(`${name}-state`, { name: `${name}-state`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const secret = (file: string, content: pulumi.Input<string>) => ({
+      file: `${SECRETS_DIR}/${file}`,
+      content: pulumi.secret(content),
+      owner: uid,
+      group: uid,
+      permissions: "0400",
+    });
+    const state = new docker.Volume(
+      `${name}-state`,
+      { name: `${name}-state`, labels: common.labels },
+      { parent: this, retainOnDelete: true },
+    );
     const container = new docker.Container(
       name,
       {
         name,
         image: args.opsImage,
-        command: [...args.cli, "agent", "--schedule-file", SCHEDULE_FILE, "--host", "0.0.0.0", "--port", String(OPS_AGENT_PORT)],
-        envs: pulumi.all([args.bucket, args.s3Endpoint, args.chromaUrl]).apply(([bucket, endpoint, chromaUrl]) => [
-          `JARVIS_BACKUP_BUCKET=${bucket}`,
-          ...(endpoint ? [`JARVIS_S3_ENDPOINT=${endpoint}`] : []),
-          `AWS_REGION=${cfg.backup.storage.region}`,
-          `CHROMA_URL=${chromaUrl}`,
-          `JARVIS_OPS_STATE=${STATE_DIR}/state.json`,
-          `JARVIS_ENVIRONMENT=${cfg.environment}`,
-          `JARVIS_DATABASE_URL_FILE=${SECRETS_DIR}/database_url`,
-          `JARVIS_REDIS_BACKUP_URL_FILE=${SECRETS_DIR}/redis_backup_url`,
-          `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
-          `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
-          `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
-          ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
-          ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
-          ...(proxy ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:2375`] : []),
-        ]),
+        command: [
+          ...args.cli,
+          "agent",
+          "--schedule-file",
+          SCHEDULE_FILE,
+          "--host",
+          "0.0.0.0",
+          "--port",
+          String(OPS_AGENT_PORT),
+        ],
+        envs: pulumi
+          .all([args.bucket, args.s3Endpoint, args.chromaUrl])
+          .apply(([bucket, endpoint, chromaUrl]) => [
+            `JARVIS_BACKUP_BUCKET=${bucket}`,
+            ...(endpoint ? [`JARVIS_S3_ENDPOINT=${endpoint}`] : []),
+            `AWS_REGION=${cfg.backup.storage.region}`,
+            `CHROMA_URL=${chromaUrl}`,
+            `JARVIS_OPS_STATE=${STATE_DIR}/state.json`,
+            `JARVIS_ENVIRONMENT=${cfg.environment}`,
+            `JARVIS_DATABASE_URL_FILE=${SECRETS_DIR}/database_url`,
+            `JARVIS_REDIS_BACKUP_URL_FILE=${SECRETS_DIR}/redis_backup_url`,
+            `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
+            `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
+            `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
+            ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
+            ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
+            ...(proxy ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:2375`] : []),
+          ]),
         ...(physical ? { user: `${physical.uid}:${physical.uid}` } : {}),
         uploads: [
           { file: SCHEDULE_FILE, content: JSON.stringify(schedule, null, 2), permissions: "0444" },
@@ -135,7 +168,13 @@ export class OpsAgent extends pulumi.ComponentResource {
           secret("chroma_token", args.chromaToken),
           secret("s3_access_key_id", args.s3AccessKeyId),
           secret("s3_secret_access_key", args.s3SecretAccessKey),
-          ...(physical?.files ?? []).map((f) => ({ file: f.file, content: f.secret ? pulumi.secret(f.content) : f.content, owner: uid, group: uid, permissions: f.secret ? "0400" : "0444" })),
+          ...(physical?.files ?? []).map((f) => ({
+            file: f.file,
+            content: f.secret ? pulumi.secret(f.content) : f.content,
+            owner: uid,
+            group: uid,
+            permissions: f.secret ? "0400" : "0444",
+          })),
         ],
         volumes: [
           { volumeName: state.name, containerPath: STATE_DIR },
@@ -149,7 +188,12 @@ export class OpsAgent extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.network, aliases: [OPS_AGENT_HOST] }],
         ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
         healthcheck: {
-          tests: ["CMD", "node", "-e", `fetch('http://127.0.0.1:${OPS_AGENT_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+          tests: [
+            "CMD",
+            "node",
+            "-e",
+            `fetch('http://127.0.0.1:${OPS_AGENT_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+          ],
           interval: "30s",
           timeout: "5s",
           retries: 3,

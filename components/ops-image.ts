@@ -38,7 +38,12 @@ export class OpsImage extends pulumi.ComponentResource {
       `${name}-image`,
       {
         imageName: args.imageName ?? "jarvis-data/ops:local",
-        build: { context, dockerfile: `${context}/docker/ops/Dockerfile`, platform: "linux/amd64", args: { POSTGRES_IMAGE: args.postgresImage } },
+        build: {
+          context,
+          dockerfile: `${context}/docker/ops/Dockerfile`,
+          platform: "linux/amd64",
+          args: { POSTGRES_IMAGE: args.postgresImage },
+        },
         skipPush: true,
       },
       { parent: this },

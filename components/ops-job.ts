@@ -60,8 +60,16 @@ export interface DatabaseJobArgs {
 }
 
 /** The connection URL a job gets as a file (secret as a whole). */
-export function databaseUrl(user: string, password: pulumi.Input<string>, host: pulumi.Input<string>, port: pulumi.Input<number>, database: pulumi.Input<string>): pulumi.Output<string> {
-  return pulumi.secret(pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${database}`);
+export function databaseUrl(
+  user: string,
+  password: pulumi.Input<string>,
+  host: pulumi.Input<string>,
+  port: pulumi.Input<number>,
+  database: pulumi.Input<string>,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${database}`,
+  );
 }
 
 /**
@@ -70,7 +78,11 @@ export function databaseUrl(user: string, password: pulumi.Input<string>, host: 
  * its exit code and fails, naming the container and the fix, when it is not 0. Secrets arrive as
  * files, never in the environment. Returns the job's status output ("applied").
  */
-export function opsJob(name: string, a: OpsJobArgs, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export function opsJob(
+  name: string,
+  a: OpsJobArgs,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
   const common = containerCommon(a.config, a.stack, a.service);
   const uid = a.opsUid ?? "1000";
   const job = new docker.Container(
@@ -102,7 +114,9 @@ export function opsJob(name: string, a: OpsJobArgs, opts: pulumi.CustomResourceO
   );
   return job.exitCode.apply((code) => {
     if (code !== undefined && code !== null && code !== 0) {
-      throw new Error(`${a.what} (container ${a.containerName}) exited with ${code}: see \`docker logs ${a.containerName}\` (JSON: the problem and the fix), then run \`pulumi up\` again`);
+      throw new Error(
+        `${a.what} (container ${a.containerName}) exited with ${code}: see \`docker logs ${a.containerName}\` (JSON: the problem and the fix), then run \`pulumi up\` again`,
+      );
     }
     return "applied";
   });

@@ -2,8 +2,18 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
 import { opsJob } from "./ops-job.ts";
-import { PGBACKREST_CONF, PGBACKREST_SECRETS_CONF, pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
-import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
+import {
+  PGBACKREST_CONF,
+  PGBACKREST_SECRETS_CONF,
+  pgbackrestConf,
+  pgbackrestSecretsConf,
+} from "../settings/pgbackrest.ts";
+import {
+  containerCommon,
+  containerLimits,
+  healthcheckTiming,
+  publishedPorts,
+} from "../settings/containers.ts";
 import {
   POSTGRES_DATA_DIR,
   POSTGRES_PASSWORD_FILE,
@@ -92,8 +102,16 @@ export class PostgresServer extends pulumi.ComponentResource {
       { parent: this },
     );
     this.imageName = image.imageName;
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
-    const socketVolume = new docker.Volume(`${name}-socket`, { name: `${name}-socket`, labels: common.labels }, { parent: this });
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${name}-data`, labels: common.labels },
+      { parent: this, retainOnDelete: true },
+    );
+    const socketVolume = new docker.Volume(
+      `${name}-socket`,
+      { name: `${name}-socket`, labels: common.labels },
+      { parent: this },
+    );
     const pgbr = args.pgbackrest;
     const pgbackrestFiles = [
       {
@@ -103,14 +121,25 @@ export class PostgresServer extends pulumi.ComponentResource {
           pgbackrestConf(cfg, {
             pgPath: POSTGRES_DATA_DIR,
             pgSocketPath: POSTGRES_SOCKET_DIR,
-            repo: { type: "s3", bucket, endpoint: pgbr.endpoint, region: cfg.backup.storage.region, uriStyle: pgbr.uriStyle, ...(pgbr.caCertPem ? { caFile: PGBACKREST_CA_FILE } : {}) },
+            repo: {
+              type: "s3",
+              bucket,
+              endpoint: pgbr.endpoint,
+              region: cfg.backup.storage.region,
+              uriStyle: pgbr.uriStyle,
+              ...(pgbr.caCertPem ? { caFile: PGBACKREST_CA_FILE } : {}),
+            },
           }),
         ),
       },
       {
         file: PGBACKREST_SECRETS_CONF,
         secret: true,
-        content: pulumi.all([pgbr.accessKeyId, pgbr.secretAccessKey, pgbr.cipherPass]).apply(([s3Key, s3KeySecret, cipherPass]) => pgbackrestSecretsConf({ s3Key, s3KeySecret, cipherPass })),
+        content: pulumi
+          .all([pgbr.accessKeyId, pgbr.secretAccessKey, pgbr.cipherPass])
+          .apply(([s3Key, s3KeySecret, cipherPass]) =>
+            pgbackrestSecretsConf({ s3Key, s3KeySecret, cipherPass }),
+          ),
       },
       ...(pgbr.caCertPem ? [{ file: PGBACKREST_CA_FILE, secret: false, content: pgbr.caCertPem }] : []),
     ];
@@ -130,8 +159,20 @@ export class PostgresServer extends pulumi.ComponentResource {
         // pgBackRest's config (no secrets), its secrets file and the dev CA, from settings/pgbackrest.ts:
         // the same functions the PITR tests run pgBackRest with.
         uploads: [
-          { file: POSTGRES_PASSWORD_FILE, content: args.superuserPassword, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: "0400" },
-          ...pgbackrestFiles.map((f) => ({ file: f.file, content: f.secret ? pulumi.secret(f.content) : f.content, owner: POSTGRES_UID, group: POSTGRES_UID, permissions: f.secret ? "0400" : "0444" })),
+          {
+            file: POSTGRES_PASSWORD_FILE,
+            content: args.superuserPassword,
+            owner: POSTGRES_UID,
+            group: POSTGRES_UID,
+            permissions: "0400",
+          },
+          ...pgbackrestFiles.map((f) => ({
+            file: f.file,
+            content: f.secret ? pulumi.secret(f.content) : f.content,
+            owner: POSTGRES_UID,
+            group: POSTGRES_UID,
+            permissions: f.secret ? "0400" : "0444",
+          })),
         ],
         volumes: [
           { volumeName: volume.name, containerPath: POSTGRES_DATA_DIR },
@@ -160,7 +201,11 @@ export class PostgresServer extends pulumi.ComponentResource {
     this.database = cfg.postgres.database;
     const hostPort = cfg.ports.publish.postgres;
     this.published = hostPort === undefined ? undefined : { host: cfg.ports.bindAddress, port: hostPort };
-    this.registerOutputs({ image: this.image, containerName: this.containerName, volumeName: this.volumeName });
+    this.registerOutputs({
+      image: this.image,
+      containerName: this.containerName,
+      volumeName: this.volumeName,
+    });
   }
 }
 
@@ -197,7 +242,10 @@ export class PostgresRoles extends pulumi.ComponentResource {
   constructor(name: string, args: PostgresRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:database:PostgresRoles", name, {}, opts);
     const cfg = args.config;
-    const roleFiles = (Object.entries(args.passwords) as [string, pulumi.Input<string>][]).map(([k, v]) => ({ file: `${ROLE_PASSWORDS_DIR}/jarvis_${k}`, content: v }));
+    const roleFiles = (Object.entries(args.passwords) as [string, pulumi.Input<string>][]).map(([k, v]) => ({
+      file: `${ROLE_PASSWORDS_DIR}/jarvis_${k}`,
+      content: v,
+    }));
     this.status = opsJob(
       name,
       {

@@ -29,7 +29,11 @@ export interface S3ProviderTarget {
  * the stack's own container on a loopback port; clients that can verify (pgBackRest, the backup
  * jobs) get the CA as the `devS3CaCert` stack output. Prod verifies against the system trust store.
  */
-export function backupStorageProvider(name: string, cfg: JarvisConfig, target: S3ProviderTarget = {}): aws.Provider {
+export function backupStorageProvider(
+  name: string,
+  cfg: JarvisConfig,
+  target: S3ProviderTarget = {},
+): aws.Provider {
   if (!target.endpoint) return new aws.Provider(name, { region: cfg.backup.storage.region as aws.Region });
   return new aws.Provider(name, {
     region: cfg.backup.storage.region as aws.Region,

@@ -1,8 +1,21 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
-import { containerCommon, containerLimits, healthcheckTiming, publishedPorts } from "../settings/containers.ts";
-import { REDIS_CONF_PATH, REDIS_MONITOR_PASSWORD_FILE, REDIS_UID, redisAclUsers, redisConfig, redisHealthcheck, type RedisPasswords } from "../settings/redis.ts";
+import {
+  containerCommon,
+  containerLimits,
+  healthcheckTiming,
+  publishedPorts,
+} from "../settings/containers.ts";
+import {
+  REDIS_CONF_PATH,
+  REDIS_MONITOR_PASSWORD_FILE,
+  REDIS_UID,
+  redisAclUsers,
+  redisConfig,
+  redisHealthcheck,
+  type RedisPasswords,
+} from "../settings/redis.ts";
 
 export const REDIS_HOST = "redis";
 export const REDIS_PORT = 6379;
@@ -34,12 +47,25 @@ export class RedisServer extends pulumi.ComponentResource {
     super("jarvis:cache:RedisServer", name, {}, opts);
     const cfg = args.config;
     const common = containerCommon(cfg, args.stack, "redis");
-    const image = new docker.RemoteImage(`${name}-image`, { name: cfg.redis.image, keepLocally: true }, { parent: this });
-    const volume = new docker.Volume(`${name}-data`, { name: `${name}-data`, labels: common.labels }, { parent: this, retainOnDelete: true });
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: cfg.redis.image, keepLocally: true },
+      { parent: this },
+    );
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${name}-data`, labels: common.labels },
+      { parent: this, retainOnDelete: true },
+    );
     const p = args.passwords;
-    const conf = pulumi
-      .all([p.admin, p.app, p.backup, p.monitor])
-      .apply(([admin, app, backup, monitor]) => redisConfig(cfg, { port: REDIS_PORT, dir: "/data", users: redisAclUsers({ admin, app, backup, monitor }) }).join("\n") + "\n");
+    const conf = pulumi.all([p.admin, p.app, p.backup, p.monitor]).apply(
+      ([admin, app, backup, monitor]) =>
+        redisConfig(cfg, {
+          port: REDIS_PORT,
+          dir: "/data",
+          users: redisAclUsers({ admin, app, backup, monitor }),
+        }).join("\n") + "\n",
+    );
     const container = new docker.Container(
       name,
       {
@@ -48,9 +74,21 @@ export class RedisServer extends pulumi.ComponentResource {
         command: ["redis-server", REDIS_CONF_PATH],
         uploads: [
           // Hashes only, but derived from secrets: kept secret and readable by redis alone.
-          { file: REDIS_CONF_PATH, content: pulumi.secret(conf), owner: REDIS_UID, group: REDIS_UID, permissions: "0400" },
+          {
+            file: REDIS_CONF_PATH,
+            content: pulumi.secret(conf),
+            owner: REDIS_UID,
+            group: REDIS_UID,
+            permissions: "0400",
+          },
           // For the healthcheck, which runs as root; never in the env or on a command line.
-          { file: REDIS_MONITOR_PASSWORD_FILE, content: pulumi.secret(p.monitor), owner: "0", group: "0", permissions: "0400" },
+          {
+            file: REDIS_MONITOR_PASSWORD_FILE,
+            content: pulumi.secret(p.monitor),
+            owner: "0",
+            group: "0",
+            permissions: "0400",
+          },
         ],
         volumes: [{ volumeName: volume.name, containerPath: "/data" }],
         networksAdvanced: [{ name: args.network, aliases: [REDIS_HOST] }],

@@ -1,6 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SECRET_NAMES, type JarvisConfig, type OptionalSecretName, type SecretName } from "../config/schema.ts";
+import {
+  SECRET_NAMES,
+  type JarvisConfig,
+  type OptionalSecretName,
+  type SecretName,
+} from "../config/schema.ts";
 
 export interface StackSecretsArgs {
   /** Values set with `pulumi config set --secret --path 'jarvis:secrets.<name>'`. */
@@ -23,12 +28,19 @@ export class StackSecrets extends pulumi.ComponentResource {
       values[key] =
         given !== undefined
           ? pulumi.secret(given)
-          : pulumi.secret(new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, { parent: this }).result);
+          : pulumi.secret(
+              new random.RandomPassword(`${name}-${key}`, { length: 32, special: false }, { parent: this })
+                .result,
+            );
     }
     this.values = values;
     this.optional = {
-      ...(args.provided.alertSmtpPassword ? { alertSmtpPassword: pulumi.secret(args.provided.alertSmtpPassword) } : {}),
-      ...(args.provided.alertWebhookUrl ? { alertWebhookUrl: pulumi.secret(args.provided.alertWebhookUrl) } : {}),
+      ...(args.provided.alertSmtpPassword
+        ? { alertSmtpPassword: pulumi.secret(args.provided.alertSmtpPassword) }
+        : {}),
+      ...(args.provided.alertWebhookUrl
+        ? { alertWebhookUrl: pulumi.secret(args.provided.alertWebhookUrl) }
+        : {}),
     };
     this.registerOutputs({});
   }

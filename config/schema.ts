@@ -49,7 +49,9 @@ const docker = z.strictObject({
   /** unix:///var/run/docker.sock for the workstation, ssh://user@host for prod. */
   host: z
     .string()
-    .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, { message: "must be a Docker host URL: unix://, tcp:// or ssh://user@host" })
+    .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, {
+      message: "must be a Docker host URL: unix://, tcp:// or ssh://user@host",
+    })
     .default("unix:///var/run/docker.sock"),
   /** Extra ssh options for an ssh:// host (e.g. ["-i", "~/.ssh/deploy"]). */
   sshOpts: z.array(z.string()).default([]),
@@ -82,7 +84,10 @@ const postgres = z.strictObject({
   pgCronVersion: z.string().default("1.6.4"),
   pgPartmanVersion: z.string().default("5.2.4"),
   pgBackRestVersion: z.string().default("2.56.0"),
-  database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "must be a lowercase SQL identifier" }).default("jarvis"),
+  database: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: "must be a lowercase SQL identifier" })
+    .default("jarvis"),
   maxConnections: z.number().int().min(10).max(5000).default(100),
   sharedBuffersMb: megabytes(256, 16),
   workMemMb: megabytes(16, 1),
@@ -99,11 +104,24 @@ const redis = z.strictObject({
   /** S13: maxmemory 256 MB with allkeys-lru. */
   maxmemoryMb: megabytes(256, 8),
   maxmemoryPolicy: z
-    .enum(["allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl", "noeviction"])
+    .enum([
+      "allkeys-lru",
+      "allkeys-lfu",
+      "volatile-lru",
+      "volatile-lfu",
+      "allkeys-random",
+      "volatile-random",
+      "volatile-ttl",
+      "noeviction",
+    ])
     .default("allkeys-lru"),
   appendfsync: z.enum(["always", "everysec", "no"]).default("everysec"),
   /** RDB snapshot points, as redis `save` pairs (seconds changes). */
-  save: z.array(z.tuple([z.number().int().positive(), z.number().int().positive()])).default([[3600, 1], [300, 100], [60, 10000]]),
+  save: z.array(z.tuple([z.number().int().positive(), z.number().int().positive()])).default([
+    [3600, 1],
+    [300, 100],
+    [60, 10000],
+  ]),
   /** S13: `temp:*` keys expire after 1 h. */
   tempKeyPattern: z.string().default("temp:*"),
   tempKeyTtlSeconds: z.number().int().min(1).default(3600),
@@ -112,7 +130,12 @@ const redis = z.strictObject({
 });
 
 const chroma = z.strictObject({
-  image: z.string().regex(/^chromadb\/chroma:1\.0\.\d+$/, { message: "must be chromadb/chroma:1.0.N (the 1.0 line the stack is tested with)" }).default("chromadb/chroma:1.0.15"),
+  image: z
+    .string()
+    .regex(/^chromadb\/chroma:1\.0\.\d+$/, {
+      message: "must be chromadb/chroma:1.0.N (the 1.0 line the stack is tested with)",
+    })
+    .default("chromadb/chroma:1.0.15"),
   memoryMb: megabytes(1024, 128),
   cpus: z.number().positive().max(64).default(1),
 });
@@ -124,11 +147,18 @@ const logs = z.strictObject({
   maxFiles: z.number().int().min(1).max(100).default(5),
   /** S12: days kept per application log family. */
   retentionDays: z
-    .strictObject({ default: days(30), api: days(14), memory: days(30), voice: days(7), performance: days(14) })
+    .strictObject({
+      default: days(30),
+      api: days(14),
+      memory: days(30),
+      voice: days(7),
+      performance: days(14),
+    })
     .prefault({}),
 });
 
-const category = (d: number, t: number) => z.strictObject({ days: days(d), importanceThreshold: fraction(t) }).prefault({});
+const category = (d: number, t: number) =>
+  z.strictObject({ days: days(d), importanceThreshold: fraction(t) }).prefault({});
 
 const retention = z.strictObject({
   /** S14: monthly partitions of conversations/messages older than `days` are dropped, rows at or above the threshold rescued. */
@@ -156,7 +186,9 @@ const retention = z.strictObject({
   cronHistory: z.strictObject({ days: days(14), schedule: cron("50 2 * * *") }).prefault({}),
   /** S16: VACUUM ANALYZE, monthly. */
   vacuum: z.strictObject({ schedule: cron("0 4 1 * *") }).prefault({}),
-  partmanMaintenance: z.strictObject({ schedule: cron("5 * * * *"), premakeMonths: z.number().int().min(1).max(24).default(4) }).prefault({}),
+  partmanMaintenance: z
+    .strictObject({ schedule: cron("5 * * * *"), premakeMonths: z.number().int().min(1).max(24).default(4) })
+    .prefault({}),
 });
 
 const tier = (d: number, ia?: number, glacier?: number) =>
@@ -165,9 +197,19 @@ const tier = (d: number, ia?: number, glacier?: number) =>
       /** Objects of this tier are kept this many days, then expire. */
       days: days(d),
       /** Move to STANDARD_IA after this many days (AWS requires >= 30); null: never. */
-      infrequentAccessAfterDays: z.number().int().min(30).nullable().default(ia ?? null),
+      infrequentAccessAfterDays: z
+        .number()
+        .int()
+        .min(30)
+        .nullable()
+        .default(ia ?? null),
       /** Move to GLACIER_IR after this many days; null: never. */
-      glacierAfterDays: z.number().int().min(1).nullable().default(glacier ?? null),
+      glacierAfterDays: z
+        .number()
+        .int()
+        .min(1)
+        .nullable()
+        .default(glacier ?? null),
     })
     .prefault({});
 
@@ -176,12 +218,18 @@ const backup = z.strictObject({
     .strictObject({
       /** minio: an S3-compatible container of the stack (dev). aws: real S3 (prod). */
       provider: z.enum(["minio", "aws"]).default("minio"),
-      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-west-3" }).default("us-east-1"),
+      region: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-west-3" })
+        .default("us-east-1"),
       minioImage: z.string().default("minio/minio:RELEASE.2025-04-22T22-12-26Z"),
       /** A KMS key for server-side encryption (prod). Absent: the stack creates one. */
       kmsKeyArn: z.string().optional(),
       /** Cross-region replication of the backup bucket (prod). */
-      replicaRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-central-1" }).optional(),
+      replicaRegion: z
+        .string()
+        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-central-1" })
+        .optional(),
     })
     .prefault({}),
   /** S1: weekly full on Sunday 02:00, daily differential. */
@@ -226,7 +274,9 @@ const monitoring = z.strictObject({
   memoryAlertPercent: z.number().min(1).max(100).default(85),
   connectionsAlertPercent: z.number().min(1).max(100).default(80),
   /** S20: the application's own containers, watched as well. */
-  appContainers: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: "must be a Docker container name" })).default([]),
+  appContainers: z
+    .array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: "must be a Docker container name" }))
+    .default([]),
   /** S21: checks run hourly; Prometheus scrapes more often. */
   scrapeIntervalSeconds: z.number().int().min(5).max(3600).default(30),
   alerting: z
@@ -249,10 +299,9 @@ const monitoring = z.strictObject({
 
 const secrets = z
   .strictObject(
-    Object.fromEntries([...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, secretValue.optional()])) as Record<
-      SecretName | OptionalSecretName,
-      z.ZodOptional<typeof secretValue>
-    >,
+    Object.fromEntries(
+      [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, secretValue.optional()]),
+    ) as Record<SecretName | OptionalSecretName, z.ZodOptional<typeof secretValue>>,
   )
   .prefault({});
 
@@ -271,23 +320,38 @@ export const configSchema = z
     secrets,
   })
   .superRefine((c, ctx) => {
-    const at = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const at = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: "custom", path, message });
     const loopback = /^(127\.|::1$)/.test(c.ports.bindAddress);
     if (!loopback && !c.ports.exposeBeyondLoopback) {
-      at(["ports", "bindAddress"], `${c.ports.bindAddress} is not loopback; use 127.0.0.1, or set jarvis:ports.exposeBeyondLoopback: true to mean it`);
+      at(
+        ["ports", "bindAddress"],
+        `${c.ports.bindAddress} is not loopback; use 127.0.0.1, or set jarvis:ports.exposeBeyondLoopback: true to mean it`,
+      );
     }
     if (c.environment === "prod") {
-      if (!c.docker.host.startsWith("ssh://")) at(["docker", "host"], "prod runs on a remote Docker host: must be ssh://user@host");
-      if (c.backup.storage.provider !== "aws") at(["backup", "storage", "provider"], "prod stores backups on AWS S3: must be aws");
+      if (!c.docker.host.startsWith("ssh://"))
+        at(["docker", "host"], "prod runs on a remote Docker host: must be ssh://user@host");
+      if (c.backup.storage.provider !== "aws")
+        at(["backup", "storage", "provider"], "prod stores backups on AWS S3: must be aws");
     }
     if (c.environment === "dev" && c.backup.storage.provider !== "minio") {
-      at(["backup", "storage", "provider"], "dev stores backups on the stack's own S3-compatible container: must be minio");
+      at(
+        ["backup", "storage", "provider"],
+        "dev stores backups on the stack's own S3-compatible container: must be minio",
+      );
     }
     if (c.redis.memoryMb < c.redis.maxmemoryMb + 64) {
-      at(["redis", "memoryMb"], `container limit ${c.redis.memoryMb} MB leaves no room above maxmemory ${c.redis.maxmemoryMb} MB for fork and buffers; allowed: >= ${c.redis.maxmemoryMb + 64}`);
+      at(
+        ["redis", "memoryMb"],
+        `container limit ${c.redis.memoryMb} MB leaves no room above maxmemory ${c.redis.maxmemoryMb} MB for fork and buffers; allowed: >= ${c.redis.maxmemoryMb + 64}`,
+      );
     }
     if (c.postgres.sharedBuffersMb * 2 > c.postgres.memoryMb) {
-      at(["postgres", "sharedBuffersMb"], `${c.postgres.sharedBuffersMb} MB is more than half the container's ${c.postgres.memoryMb} MB; allowed: <= ${Math.floor(c.postgres.memoryMb / 2)}`);
+      at(
+        ["postgres", "sharedBuffersMb"],
+        `${c.postgres.sharedBuffersMb} MB is more than half the container's ${c.postgres.memoryMb} MB; allowed: <= ${Math.floor(c.postgres.memoryMb / 2)}`,
+      );
     }
     let shortest = Infinity;
     for (const [name, t] of Object.entries(c.backup.retention)) {
@@ -296,29 +360,53 @@ export const configSchema = z
       const ia = t.infrequentAccessAfterDays;
       const gl = t.glacierAfterDays;
       if (ia !== null && ia >= t.days) {
-        at(["backup", "retention", name, "infrequentAccessAfterDays"], `transition at day ${ia} is not before expiration at day ${t.days}; allowed: < ${t.days}`);
+        at(
+          ["backup", "retention", name, "infrequentAccessAfterDays"],
+          `transition at day ${ia} is not before expiration at day ${t.days}; allowed: < ${t.days}`,
+        );
       }
       if (gl !== null && gl >= t.days) {
-        at(["backup", "retention", name, "glacierAfterDays"], `transition at day ${gl} is not before expiration at day ${t.days}; allowed: < ${t.days}`);
+        at(
+          ["backup", "retention", name, "glacierAfterDays"],
+          `transition at day ${gl} is not before expiration at day ${t.days}; allowed: < ${t.days}`,
+        );
       }
       if (ia !== null && gl !== null && gl <= ia) {
-        at(["backup", "retention", name, "glacierAfterDays"], `day ${gl} is not after the STANDARD_IA transition at day ${ia}; allowed: > ${ia}`);
+        at(
+          ["backup", "retention", name, "glacierAfterDays"],
+          `day ${gl} is not after the STANDARD_IA transition at day ${ia}; allowed: > ${ia}`,
+        );
       }
     }
     if (c.backup.retention.weekly.days < c.backup.retention.daily.days) {
-      at(["backup", "retention", "weekly", "days"], `weekly fulls (${c.backup.retention.weekly.days} d) must outlive the dailies that depend on them (${c.backup.retention.daily.days} d)`);
+      at(
+        ["backup", "retention", "weekly", "days"],
+        `weekly fulls (${c.backup.retention.weekly.days} d) must outlive the dailies that depend on them (${c.backup.retention.daily.days} d)`,
+      );
     }
     if (c.backup.objectLock.enabled && c.backup.objectLock.days > shortest) {
-      at(["backup", "objectLock", "days"], `a lock of ${c.backup.objectLock.days} days outlasts the shortest expiration in the bucket (${shortest} days), so lifecycle deletes would fail; allowed: <= ${shortest}`);
+      at(
+        ["backup", "objectLock", "days"],
+        `a lock of ${c.backup.objectLock.days} days outlasts the shortest expiration in the bucket (${shortest} days), so lifecycle deletes would fail; allowed: <= ${shortest}`,
+      );
     }
     if (c.backup.objectLock.enabled && c.backup.storage.provider !== "aws") {
-      at(["backup", "objectLock", "enabled"], "object lock needs AWS S3 (provider aws); the dev S3 container cannot enforce it");
+      at(
+        ["backup", "objectLock", "enabled"],
+        "object lock needs AWS S3 (provider aws); the dev S3 container cannot enforce it",
+      );
     }
     if (c.monitoring.alerting.email && !c.secrets.alertSmtpPassword) {
-      at(["secrets", "alertSmtpPassword"], "e-mail alerting is configured but the SMTP password is missing: pulumi config set --secret --path 'jarvis:secrets.alertSmtpPassword' ...");
+      at(
+        ["secrets", "alertSmtpPassword"],
+        "e-mail alerting is configured but the SMTP password is missing: pulumi config set --secret --path 'jarvis:secrets.alertSmtpPassword' ...",
+      );
     }
     if (c.monitoring.alerting.webhook && !c.secrets.alertWebhookUrl) {
-      at(["secrets", "alertWebhookUrl"], "webhook alerting is on but the URL is missing: pulumi config set --secret --path 'jarvis:secrets.alertWebhookUrl' https://...");
+      at(
+        ["secrets", "alertWebhookUrl"],
+        "webhook alerting is on but the URL is missing: pulumi config set --secret --path 'jarvis:secrets.alertWebhookUrl' https://...",
+      );
     }
   });
 
@@ -328,7 +416,9 @@ export type Environment = JarvisConfig["environment"];
 export class ConfigError extends Error {
   readonly code = "JARVIS_CONFIG_INVALID";
   constructor(readonly problems: string[]) {
-    super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`);
+    super(
+      `invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  ${problems.join("\n  ")}`,
+    );
     this.name = "ConfigError";
   }
 }
@@ -346,7 +436,8 @@ function describe(issue: z.core.$ZodIssue): string {
     case "too_big":
       return `too big: must be ${issue.inclusive === false ? "<" : "<="} ${String(issue.maximum)}${got(issue.input)}`;
     case "invalid_value":
-      if (issue.input === undefined) return `required, missing; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+      if (issue.input === undefined)
+        return `required, missing; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got(issue.input)}`;
     case "unrecognized_keys":
       return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against README's config reference`;
@@ -356,7 +447,13 @@ function describe(issue: z.core.$ZodIssue): string {
 }
 
 function keyOf(path: PropertyKey[]): string {
-  return "jarvis:" + path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+  return (
+    "jarvis:" +
+    path
+      .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+      .join(".")
+      .replace(/\.\[/g, "[")
+  );
 }
 
 /** Validates raw config (the `jarvis:*` keys without the prefix, values already JSON-decoded). */
@@ -365,7 +462,9 @@ export function parseConfig(raw: Record<string, unknown>): JarvisConfig {
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     if (i.code === "unrecognized_keys" && i.path.length === 0) {
-      return i.keys.map((k) => `jarvis:${k}: unknown key; allowed: ${Object.keys(configSchema.shape).join(", ")}`).join("\n  ");
+      return i.keys
+        .map((k) => `jarvis:${k}: unknown key; allowed: ${Object.keys(configSchema.shape).join(", ")}`)
+        .join("\n  ");
     }
     return `${keyOf(i.path)}: ${describe(i)}`;
   });

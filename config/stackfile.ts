@@ -19,7 +19,8 @@ export function readStackFile(path: string): { config: Record<string, string>; s
         return `placeholder-for-${path}`.padEnd(24, "-");
       }
       if (Array.isArray(v)) return v.map((x, i) => strip(x, `${path}[${i}]`));
-      if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x, `${path}.${k}`)]));
+      if (v && typeof v === "object")
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x, `${path}.${k}`)]));
       return v;
     };
     const plain = strip(value, key);
@@ -28,4 +29,3 @@ export function readStackFile(path: string): { config: Record<string, string>; s
   }
   return { config, secretKeys };
 }
-

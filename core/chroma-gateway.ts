@@ -11,7 +11,13 @@
  * headers are stripped before they leave the gateway.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.ts";
 import { silentLogger } from "./log.ts";
@@ -66,7 +72,9 @@ export class GatewayConfigError extends Error {
 /** Starts the gateway; resolves once it listens. */
 export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway> {
   if (!/^[0-9a-f]{64}$/i.test(opts.tokenSha256.trim())) {
-    throw new GatewayConfigError("the gateway's token hash is not a SHA-256 hex digest (64 hex characters); write sha256(token) to the token file");
+    throw new GatewayConfigError(
+      "the gateway's token hash is not a SHA-256 hex digest (64 hex characters); write sha256(token) to the token file",
+    );
   }
   const expected = opts.tokenSha256.trim().toLowerCase();
   const upstream = new URL(opts.upstream);
@@ -76,9 +84,18 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const open = (req.method === "GET" || req.method === "HEAD") && OPEN_PATHS.has(path);
     if (!open && !tokenAccepted(presentedToken(req.headers), expected)) {
-      log.warn("chroma gateway: refused a request without a valid token", { method: req.method, path, remote: req.socket.remoteAddress });
+      log.warn("chroma gateway: refused a request without a valid token", {
+        method: req.method,
+        path,
+        remote: req.socket.remoteAddress,
+      });
       res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="chroma"' });
-      res.end(JSON.stringify({ error: "Unauthorized", message: "send the Chroma token in x-chroma-token or Authorization: Bearer" }));
+      res.end(
+        JSON.stringify({
+          error: "Unauthorized",
+          message: "send the Chroma token in x-chroma-token or Authorization: Bearer",
+        }),
+      );
       req.resume();
       return;
     }
@@ -87,7 +104,14 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
     delete headers.authorization;
     headers.host = upstream.host;
     const out = httpRequest(
-      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port || 80, method: req.method, path: req.url, headers },
+      {
+        protocol: upstream.protocol,
+        hostname: upstream.hostname,
+        port: upstream.port || 80,
+        method: req.method,
+        path: req.url,
+        headers,
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
         up.pipe(res);
@@ -97,7 +121,12 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
       log.error("chroma gateway: upstream unreachable", { upstream: upstream.origin, error: e.message });
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: "BadGateway", message: `Chroma upstream ${upstream.origin} is unreachable` }));
+        res.end(
+          JSON.stringify({
+            error: "BadGateway",
+            message: `Chroma upstream ${upstream.origin} is unreachable`,
+          }),
+        );
       } else res.destroy(e);
     });
     req.on("aborted", () => out.destroy());

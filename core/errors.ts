@@ -33,7 +33,11 @@ export class UsageError extends JarvisError {
 
 export class UnavailableError extends JarvisError {
   constructor(what: string, cause: unknown, fix: string) {
-    super("JARVIS_UNAVAILABLE", `${what} is unreachable (${(cause as Error)?.message ?? String(cause)}); ${fix}`, EXIT.unavailable);
+    super(
+      "JARVIS_UNAVAILABLE",
+      `${what} is unreachable (${(cause as Error)?.message ?? String(cause)}); ${fix}`,
+      EXIT.unavailable,
+    );
   }
 }
 

@@ -10,7 +10,8 @@ export function redactText(s: string): string {
 }
 
 export function redactFields(value: unknown, key = ""): unknown {
-  if (key && SECRET_KEY.test(key) && value !== undefined && value !== null && typeof value !== "object") return "[secret]";
+  if (key && SECRET_KEY.test(key) && value !== undefined && value !== null && typeof value !== "object")
+    return "[secret]";
   if (typeof value === "string") return redactText(value);
   if (Array.isArray(value)) return value.map((v) => redactFields(v));
   if (value && typeof value === "object") {
@@ -26,16 +27,24 @@ export interface Logger {
 }
 
 /** JSON lines (for agents and CI) or short text lines (for people), on stderr. */
-export function createLogger(opts: { json?: boolean; quiet?: boolean; stream?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { json?: boolean; quiet?: boolean; stream?: NodeJS.WritableStream } = {},
+): Logger {
   const out = opts.stream ?? process.stderr;
   const write = (level: string, msg: string, fields: Record<string, unknown> = {}) => {
     if (opts.quiet && level === "info") return;
     const safe = redactFields(fields) as Record<string, unknown>;
     if (opts.json) {
-      out.write(JSON.stringify({ time: new Date().toISOString(), level, msg: redactText(msg), ...safe }) + "\n");
+      out.write(
+        JSON.stringify({ time: new Date().toISOString(), level, msg: redactText(msg), ...safe }) + "\n",
+      );
     } else {
-      const extra = Object.entries(safe).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
-      out.write(`${level === "info" ? "" : `${level}: `}${redactText(msg)}${extra.length ? ` (${extra.join(" ")})` : ""}\n`);
+      const extra = Object.entries(safe).map(
+        ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+      );
+      out.write(
+        `${level === "info" ? "" : `${level}: `}${redactText(msg)}${extra.length ? ` (${extra.join(" ")})` : ""}\n`,
+      );
     }
   };
   return {

@@ -6,18 +6,36 @@ import { redactText } from "./log.ts";
 export type Client = pg.Client;
 export type Pool = pg.Pool;
 
-const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ETIMEDOUT", "ECONNRESET", "57P03", "3D000", "28P01", "28000"]);
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ETIMEDOUT",
+  "ECONNRESET",
+  "57P03",
+  "3D000",
+  "28P01",
+  "28000",
+]);
 
 /** Opens a client, or throws UnavailableError naming the server (never the password) and the fix. */
 export async function connect(url: string, opts: { applicationName?: string } = {}): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, application_name: opts.applicationName ?? "jarvis-data", connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: opts.applicationName ?? "jarvis-data",
+    connectionTimeoutMillis: 10_000,
+  });
   client.on("error", () => {}); // a dropped connection surfaces on the next query instead of crashing
   try {
     await client.connect();
   } catch (e) {
     const code = (e as { code?: string }).code ?? "";
     if (UNREACHABLE.has(code) || /connect|password|does not exist/i.test((e as Error).message)) {
-      throw new UnavailableError(`PostgreSQL at ${redactText(url)}`, e, "check DATABASE_URL (or PG*), that the server runs, and the role's password");
+      throw new UnavailableError(
+        `PostgreSQL at ${redactText(url)}`,
+        e,
+        "check DATABASE_URL (or PG*), that the server runs, and the role's password",
+      );
     }
     throw e;
   }
@@ -25,7 +43,11 @@ export async function connect(url: string, opts: { applicationName?: string } = 
 }
 
 /** Runs `fn` with a connected client and always closes it. */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>, opts?: { applicationName?: string }): Promise<T> {
+export async function withClient<T>(
+  url: string,
+  fn: (c: pg.Client) => Promise<T>,
+  opts?: { applicationName?: string },
+): Promise<T> {
   const client = await connect(url, opts);
   try {
     return await fn(client);

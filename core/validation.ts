@@ -23,13 +23,22 @@ export const TAG_PATTERN = /^[A-Za-z0-9_-]{1,50}$/;
 export const TAGS_MAX = 10;
 export const MEMORY_TYPES = ["static", "dynamic", "episodic"] as const;
 /** S15's retention categories. */
-export const MEMORY_CATEGORIES = ["conversations", "commands", "preferences", "patterns", "knowledge"] as const;
+export const MEMORY_CATEGORIES = [
+  "conversations",
+  "commands",
+  "preferences",
+  "patterns",
+  "knowledge",
+] as const;
 export const EMBEDDING_DIMENSIONS = 384;
 
 /** Character count as PostgreSQL's char_length counts it (code points, not UTF-16 units). */
 export const charLength = (s: string): number => [...s].length;
 
-const importance = z.number().min(0, { message: "importance must be between 0 and 1" }).max(1, { message: "importance must be between 0 and 1" });
+const importance = z
+  .number()
+  .min(0, { message: "importance must be between 0 and 1" })
+  .max(1, { message: "importance must be between 0 and 1" });
 
 export const conversationCreateSchema = z.strictObject({
   user_id: z.number().int().positive({ message: "user_id must be a positive integer" }),
@@ -41,7 +50,9 @@ export const conversationCreateSchema = z.strictObject({
   initial_message: z
     .string()
     .min(1, { message: "initial_message is empty" })
-    .refine((v) => charLength(v) <= MESSAGE_MAX, { message: `initial_message is longer than ${MESSAGE_MAX} characters` })
+    .refine((v) => charLength(v) <= MESSAGE_MAX, {
+      message: `initial_message is longer than ${MESSAGE_MAX} characters`,
+    })
     .refine((v) => !MARKUP_PATTERN.test(v), { message: "initial_message contains script or HTML" }),
   importance: importance.default(0.5),
 });
@@ -51,15 +62,22 @@ export const memoryEntrySchema = z.strictObject({
   content: z
     .string()
     .min(1, { message: "content is empty" })
-    .refine((v) => charLength(v) <= MEMORY_CONTENT_MAX, { message: `content is longer than ${MEMORY_CONTENT_MAX} characters` }),
+    .refine((v) => charLength(v) <= MEMORY_CONTENT_MAX, {
+      message: `content is longer than ${MEMORY_CONTENT_MAX} characters`,
+    }),
   metadata: z.record(z.string(), z.unknown()).default({}),
   importance: importance.default(0.5),
   tags: z
-    .array(z.string().regex(TAG_PATTERN, { message: "a tag is 1 to 50 characters of letters, digits, _ and -" }))
+    .array(
+      z.string().regex(TAG_PATTERN, { message: "a tag is 1 to 50 characters of letters, digits, _ and -" }),
+    )
     .max(TAGS_MAX, { message: `at most ${TAGS_MAX} tags` })
     .default([]),
   memory_type: z.enum(MEMORY_TYPES).default("episodic"),
   category: z.enum(MEMORY_CATEGORIES).default("conversations"),
-  embedding: z.array(z.number()).length(EMBEDDING_DIMENSIONS, { message: `embedding must have ${EMBEDDING_DIMENSIONS} dimensions` }).optional(),
+  embedding: z
+    .array(z.number())
+    .length(EMBEDDING_DIMENSIONS, { message: `embedding must have ${EMBEDDING_DIMENSIONS} dimensions` })
+    .optional(),
 });
 export type MemoryEntryInput = z.infer<typeof memoryEntrySchema>;

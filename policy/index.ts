@@ -8,7 +8,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies.ts";
 
 new PolicyPack("jarvis-backup-storage", {
-  description: "Backup buckets are versioned, encrypted, TLS-only, private, delete-protected, expired only by their lifecycle; writers hold least privilege.",
+  description:
+    "Backup buckets are versioned, encrypted, TLS-only, private, delete-protected, expired only by their lifecycle; writers hold least privilege.",
   enforcementLevel: "mandatory",
   policies,
 });

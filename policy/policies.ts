@@ -9,8 +9,20 @@
  * A bucket served by an S3-compatible endpoint (its aws provider sets `endpoints[].s3`, the dev
  * MinIO) is exempt from what that server cannot do: docs/backup-storage.md lists it.
  */
-import type { PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy, ResourceValidationPolicy } from "@pulumi/policy";
-import { FORBIDDEN_WRITER_ACTIONS, REPOSITORY_DENIED_DELETES, ROLE_TAG, VAULT_DENIED_DELETES, type PolicyStatement } from "../settings/bucket-policy.ts";
+import type {
+  PolicyResource,
+  ReportViolation,
+  StackValidationArgs,
+  StackValidationPolicy,
+  ResourceValidationPolicy,
+} from "@pulumi/policy";
+import {
+  FORBIDDEN_WRITER_ACTIONS,
+  REPOSITORY_DENIED_DELETES,
+  ROLE_TAG,
+  VAULT_DENIED_DELETES,
+  type PolicyStatement,
+} from "../settings/bucket-policy.ts";
 import { ABORT_MULTIPART_DAYS } from "../settings/lifecycle.ts";
 
 /** Pulumi type tokens of the resources the policies (and the storage tests) look at. */
@@ -48,19 +60,28 @@ function decoded(v: unknown): any {
 /** True when the resource goes to an S3-compatible server (a custom S3 endpoint), not AWS. */
 export function onS3Compatible(r: { provider?: { props: Props } }): boolean {
   const endpoints = decoded(r.provider?.props?.endpoints);
-  return Array.isArray(endpoints) && endpoints.some((e) => e && typeof e === "object" && typeof e.s3 === "string" && e.s3.length > 0);
+  return (
+    Array.isArray(endpoints) &&
+    endpoints.some((e) => e && typeof e === "object" && typeof e.s3 === "string" && e.s3.length > 0)
+  );
 }
 
 const bucketName = (b: PolicyResource): string => b.props.bucket ?? b.props.id ?? b.name;
 const roleOf = (r: PolicyResource): string | undefined => r.props.tags?.[ROLE_TAG];
 
 /** The side resources (versioning, policy, ...) of `type` that configure `bucket`. */
-export function attached(resources: PolicyResource[], bucket: PolicyResource, type: string, key = "bucket"): PolicyResource[] {
+export function attached(
+  resources: PolicyResource[],
+  bucket: PolicyResource,
+  type: string,
+  key = "bucket",
+): PolicyResource[] {
   return resources.filter(
     (r) =>
       r.type === type &&
       ((r.propertyDependencies?.[key] ?? []).some((d) => d.urn === bucket.urn) ||
-        (r.props[key] !== undefined && (r.props[key] === bucket.props.bucket || r.props[key] === bucket.props.id))),
+        (r.props[key] !== undefined &&
+          (r.props[key] === bucket.props.bucket || r.props[key] === bucket.props.id))),
   );
 }
 
@@ -75,12 +96,20 @@ const toEveryone = (s: PolicyStatement): boolean => {
   return p === "*" || list(p?.AWS).includes("*");
 };
 const covers = (actions: string[], wanted: string): boolean =>
-  actions.some((a) => a === "*" || a === "s3:*" || a === wanted || (a.endsWith("*") && wanted.startsWith(a.slice(0, -1))));
+  actions.some(
+    (a) =>
+      a === "*" || a === "s3:*" || a === wanted || (a.endsWith("*") && wanted.startsWith(a.slice(0, -1))),
+  );
 
 function bucketCheck(
   name: string,
   description: string,
-  check: (bucket: PolicyResource, all: PolicyResource[], report: (msg: string) => void, args: StackValidationArgs) => void,
+  check: (
+    bucket: PolicyResource,
+    all: PolicyResource[],
+    report: (msg: string) => void,
+    args: StackValidationArgs,
+  ) => void,
 ): StackValidationPolicy {
   return {
     name,
@@ -97,18 +126,29 @@ function bucketCheck(
 // ---------------------------------------------------------------------------------------------
 // The policies
 
-export const versioned = bucketCheck("s3-bucket-versioned", "Every S3 bucket has versioning Enabled, so an overwrite or delete can be undone.", (b, all, report) => {
-  const v = attached(all, b, T.versioning);
-  if (!v.some((x) => x.props.versioningConfiguration?.status === "Enabled")) report("versioning is not Enabled; add an aws.s3.BucketVersioning with status Enabled");
-});
+export const versioned = bucketCheck(
+  "s3-bucket-versioned",
+  "Every S3 bucket has versioning Enabled, so an overwrite or delete can be undone.",
+  (b, all, report) => {
+    const v = attached(all, b, T.versioning);
+    if (!v.some((x) => x.props.versioningConfiguration?.status === "Enabled"))
+      report("versioning is not Enabled; add an aws.s3.BucketVersioning with status Enabled");
+  },
+);
 
 export const encrypted = bucketCheck(
   "s3-bucket-encrypted",
   "Every S3 bucket has default server-side encryption; on AWS with a KMS key (aws:kms).",
   (b, all, report) => {
-    const algs = attached(all, b, T.sse).flatMap((x) => (x.props.rules ?? []).map((r: any) => r.applyServerSideEncryptionByDefault?.sseAlgorithm));
-    if (!algs.some(Boolean)) return report("no default server-side encryption; add an aws.s3.BucketServerSideEncryptionConfiguration");
-    if (!onS3Compatible(b) && !algs.some((a) => a === "aws:kms" || a === "aws:kms:dsse")) report(`encrypted with ${algs.join(", ")}; on AWS backups use a KMS key (sseAlgorithm aws:kms)`);
+    const algs = attached(all, b, T.sse).flatMap((x) =>
+      (x.props.rules ?? []).map((r: any) => r.applyServerSideEncryptionByDefault?.sseAlgorithm),
+    );
+    if (!algs.some(Boolean))
+      return report(
+        "no default server-side encryption; add an aws.s3.BucketServerSideEncryptionConfiguration",
+      );
+    if (!onS3Compatible(b) && !algs.some((a) => a === "aws:kms" || a === "aws:kms:dsse"))
+      report(`encrypted with ${algs.join(", ")}; on AWS backups use a KMS key (sseAlgorithm aws:kms)`);
   },
 );
 
@@ -119,7 +159,8 @@ export const publicAccessBlocked = bucketCheck(
     if (onS3Compatible(b)) return;
     const flags = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
     const pab = attached(all, b, T.publicAccess)[0];
-    if (!pab) return report("no public access block; add an aws.s3.BucketPublicAccessBlock with all four flags true");
+    if (!pab)
+      return report("no public access block; add an aws.s3.BucketPublicAccessBlock with all four flags true");
     const off = flags.filter((f) => pab.props[f] !== true);
     if (off.length) report(`public access block leaves ${off.join(", ")} off; set all four to true`);
   },
@@ -131,7 +172,8 @@ export const ownerEnforced = bucketCheck(
   (b, all, report) => {
     if (onS3Compatible(b)) return;
     const o = attached(all, b, T.ownership);
-    if (!o.some((x) => x.props.rule?.objectOwnership === "BucketOwnerEnforced")) report("object ownership is not BucketOwnerEnforced; add an aws.s3.BucketOwnershipControls");
+    if (!o.some((x) => x.props.rule?.objectOwnership === "BucketOwnerEnforced"))
+      report("object ownership is not BucketOwnerEnforced; add an aws.s3.BucketOwnershipControls");
   },
 );
 
@@ -149,7 +191,10 @@ export const tlsOnly = bucketCheck(
           covers(list(s.Action), "s3:PutObject") &&
           String((s.Condition as any)?.Bool?.["aws:SecureTransport"]) === "false",
       );
-    if (!ok) report('no Deny of s3:* to Principal * when aws:SecureTransport is "false"; add it to the bucket policy');
+    if (!ok)
+      report(
+        'no Deny of s3:* to Principal * when aws:SecureTransport is "false"; add it to the bucket policy',
+      );
   },
 );
 
@@ -158,12 +203,20 @@ export const deletesDenied = bucketCheck(
   "Backup buckets (jarvis:role backups, backups-replica) deny DeleteObject, DeleteObjectVersion and DeleteBucket to every principal: only lifecycle expires backups. The pgBackRest repository denies DeleteObjectVersion and DeleteBucket.",
   (b, all, report) => {
     const role = roleOf(b);
-    const needed = role === "backups" || role === "backups-replica" ? VAULT_DENIED_DELETES : role === "pgbackrest" ? REPOSITORY_DENIED_DELETES : [];
+    const needed =
+      role === "backups" || role === "backups-replica"
+        ? VAULT_DENIED_DELETES
+        : role === "pgbackrest"
+          ? REPOSITORY_DENIED_DELETES
+          : [];
     const denies = attached(all, b, T.policy)
       .flatMap((p) => statements(p.props.policy))
       .filter((s) => s.Effect === "Deny" && toEveryone(s) && !s.Condition);
     const missing = needed.filter((a) => !denies.some((s) => covers(list(s.Action), a)));
-    if (missing.length) report(`role ${role}: the bucket policy does not deny ${missing.join(", ")} to Principal *; add an unconditional Deny`);
+    if (missing.length)
+      report(
+        `role ${role}: the bucket policy does not deny ${missing.join(", ")} to Principal *; add an unconditional Deny`,
+      );
   },
 );
 
@@ -172,9 +225,16 @@ export const lifecyclePresent = bucketCheck(
   `Every S3 bucket has lifecycle rules that expire noncurrent versions and, on AWS, abort incomplete multipart uploads after ${ABORT_MULTIPART_DAYS} day.`,
   (b, all, report) => {
     const rules: any[] = attached(all, b, T.lifecycle).flatMap((l) => l.props.rules ?? []);
-    if (!rules.length) return report("no lifecycle configuration; add an aws.s3.BucketLifecycleConfiguration");
-    if (!rules.some((r) => r.noncurrentVersionExpiration?.noncurrentDays > 0)) report("no rule expires noncurrent versions; old versions would be kept forever");
-    if (!onS3Compatible(b) && !rules.some((r) => (r.abortIncompleteMultipartUpload?.daysAfterInitiation ?? Infinity) <= ABORT_MULTIPART_DAYS)) {
+    if (!rules.length)
+      return report("no lifecycle configuration; add an aws.s3.BucketLifecycleConfiguration");
+    if (!rules.some((r) => r.noncurrentVersionExpiration?.noncurrentDays > 0))
+      report("no rule expires noncurrent versions; old versions would be kept forever");
+    if (
+      !onS3Compatible(b) &&
+      !rules.some(
+        (r) => (r.abortIncompleteMultipartUpload?.daysAfterInitiation ?? Infinity) <= ABORT_MULTIPART_DAYS,
+      )
+    ) {
       report(`no rule aborts incomplete multipart uploads within ${ABORT_MULTIPART_DAYS} day`);
     }
   },
@@ -187,9 +247,19 @@ export const repositoryNeverExpired = bucketCheck(
     if (roleOf(b) !== "pgbackrest") return;
     const expiring = attached(all, b, T.lifecycle)
       .flatMap((l) => l.props.rules ?? [])
-      .filter((r: any) => r.status !== "Disabled" && (r.expiration?.days !== undefined || r.expiration?.date !== undefined || (r.transitions ?? []).length > 0));
-    for (const r of expiring) report(`lifecycle rule ${r.id} expires or moves current objects; pgBackRest expires its own files, remove the rule`);
-    if (b.props.objectLockEnabled === true || attached(all, b, T.lock).length) report("object lock is on; pgBackRest cannot expire locked files, leave the repository unlocked");
+      .filter(
+        (r: any) =>
+          r.status !== "Disabled" &&
+          (r.expiration?.days !== undefined ||
+            r.expiration?.date !== undefined ||
+            (r.transitions ?? []).length > 0),
+      );
+    for (const r of expiring)
+      report(
+        `lifecycle rule ${r.id} expires or moves current objects; pgBackRest expires its own files, remove the rule`,
+      );
+    if (b.props.objectLockEnabled === true || attached(all, b, T.lock).length)
+      report("object lock is on; pgBackRest cannot expire locked files, leave the repository unlocked");
   },
 );
 
@@ -203,10 +273,14 @@ export const vaultLocked: StackValidationPolicy = {
       const locks = attached(all, b, T.lock);
       const required = args.getConfig<{ requireOnAws?: boolean }>().requireOnAws ?? true;
       if (!locks.length) {
-        if (required && !onS3Compatible(b)) report("no object lock; create the bucket with objectLockEnabled and add an aws.s3.BucketObjectLockConfiguration");
+        if (required && !onS3Compatible(b))
+          report(
+            "no object lock; create the bucket with objectLockEnabled and add an aws.s3.BucketObjectLockConfiguration",
+          );
         return;
       }
-      if (b.props.objectLockEnabled !== true) report("a lock configuration exists but the bucket was not created with objectLockEnabled: true");
+      if (b.props.objectLockEnabled !== true)
+        report("a lock configuration exists but the bucket was not created with objectLockEnabled: true");
       const expirations = attached(all, b, T.lifecycle)
         .flatMap((l) => l.props.rules ?? [])
         .map((r: any) => r.expiration?.days)
@@ -215,8 +289,12 @@ export const vaultLocked: StackValidationPolicy = {
       for (const l of locks) {
         const ret = l.props.rule?.defaultRetention;
         const days = ret?.days ?? (ret?.years !== undefined ? ret.years * 365 : undefined);
-        if (days === undefined) report("the object lock has no default retention; set rule.defaultRetention.days");
-        else if (days > shortest) report(`default retention ${days} days outlasts the shortest expiration (${shortest} days): lifecycle could not expire those backups`);
+        if (days === undefined)
+          report("the object lock has no default retention; set rule.defaultRetention.days");
+        else if (days > shortest)
+          report(
+            `default retention ${days} days outlasts the shortest expiration (${shortest} days): lifecycle could not expire those backups`,
+          );
       }
     },
   ),
@@ -233,19 +311,37 @@ export const writersLeastPrivilege: StackValidationPolicy = {
       const role = roleOf(user);
       if (role !== "backup-writer" && role !== "pgbackrest-writer") continue;
       const policies = args.resources.filter(
-        (r) => r.type === T.userPolicy && ((r.propertyDependencies?.user ?? []).some((d) => d.urn === user.urn) || r.props.user === user.props.name),
+        (r) =>
+          r.type === T.userPolicy &&
+          ((r.propertyDependencies?.user ?? []).some((d) => d.urn === user.urn) ||
+            r.props.user === user.props.name),
       );
       for (const p of policies) {
         for (const s of statements(p.props.policy)) {
           if (s.Effect !== "Allow") continue;
           const actions = list(s.Action);
           const forbidden: string[] = FORBIDDEN_WRITER_ACTIONS.filter((f) => actions.includes(f));
-          if (role === "backup-writer" && covers(actions, "s3:DeleteObject")) forbidden.push("s3:DeleteObject");
-          if (covers(actions, "s3:DeleteObjectVersion") && !forbidden.includes("s3:DeleteObjectVersion")) forbidden.push("s3:DeleteObjectVersion");
-          if (forbidden.length) reportViolation(`${role} ${user.props.name ?? user.name}: statement ${s.Sid ?? "(no Sid)"} allows ${[...new Set(forbidden)].join(", ")}; remove them`, p.urn);
-          if (role === "backup-writer" && actions.some((a) => a.startsWith("s3:") && a !== "s3:ListBucket" && a !== "s3:GetBucketLocation")) {
-            const wide = list(s.Resource).filter((r) => r === "*" || r.endsWith(":::*") || /:::[^/]+\/\*$/.test(r));
-            if (wide.length) reportViolation(`${role} ${user.props.name ?? user.name}: statement ${s.Sid ?? "(no Sid)"} covers the whole bucket (${wide.join(", ")}); restrict it to the writer's prefixes`, p.urn);
+          if (role === "backup-writer" && covers(actions, "s3:DeleteObject"))
+            forbidden.push("s3:DeleteObject");
+          if (covers(actions, "s3:DeleteObjectVersion") && !forbidden.includes("s3:DeleteObjectVersion"))
+            forbidden.push("s3:DeleteObjectVersion");
+          if (forbidden.length)
+            reportViolation(
+              `${role} ${user.props.name ?? user.name}: statement ${s.Sid ?? "(no Sid)"} allows ${[...new Set(forbidden)].join(", ")}; remove them`,
+              p.urn,
+            );
+          if (
+            role === "backup-writer" &&
+            actions.some((a) => a.startsWith("s3:") && a !== "s3:ListBucket" && a !== "s3:GetBucketLocation")
+          ) {
+            const wide = list(s.Resource).filter(
+              (r) => r === "*" || r.endsWith(":::*") || /:::[^/]+\/\*$/.test(r),
+            );
+            if (wide.length)
+              reportViolation(
+                `${role} ${user.props.name ?? user.name}: statement ${s.Sid ?? "(no Sid)"} covers the whole bucket (${wide.join(", ")}); restrict it to the writer's prefixes`,
+                p.urn,
+              );
           }
         }
       }
@@ -264,7 +360,10 @@ export const transitionsBeforeExpiration: ResourceValidationPolicy = {
       const exp = r.expiration?.days;
       if (typeof exp !== "number") continue;
       for (const t of r.transitions ?? []) {
-        if (typeof t.days === "number" && t.days >= exp) reportViolation(`rule ${r.id}: transition to ${t.storageClass} at day ${t.days} is not before expiration at day ${exp}`);
+        if (typeof t.days === "number" && t.days >= exp)
+          reportViolation(
+            `rule ${r.id}: transition to ${t.storageClass} at day ${t.days} is not before expiration at day ${exp}`,
+          );
       }
     }
   },

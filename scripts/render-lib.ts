@@ -56,7 +56,9 @@ async function resolveOutput(value: unknown): Promise<unknown> {
   }
   if (Array.isArray(value)) return Promise.all(value.map(resolveOutput));
   if (value && typeof value === "object" && !(value instanceof pulumi.Resource)) {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutput(v)] as const));
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([k, v]) => [k, await resolveOutput(v)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return value instanceof pulumi.Resource ? "[resource]" : value;
@@ -81,8 +83,10 @@ export async function render(stack: string, configFile?: string): Promise<Render
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
       },
       call(args) {
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/mock", userId: "mock" };
-        if (args.token === "aws:index/getRegion:getRegion") return { name: config["jarvis:backup"] ? "mock-region" : "us-east-1", region: "us-east-1" };
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+          return { accountId: "000000000000", arn: "arn:aws:iam::000000000000:user/mock", userId: "mock" };
+        if (args.token === "aws:index/getRegion:getRegion")
+          return { name: config["jarvis:backup"] ? "mock-region" : "us-east-1", region: "us-east-1" };
         return args.inputs;
       },
     },

@@ -12,14 +12,23 @@ import { render } from "./render-lib.ts";
 const usage = "usage: npm run render -- <stack> [--config FILE] [--outputs]";
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { config: { type: "string" }, outputs: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      outputs: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
 } catch (e) {
   console.error(`${(e as Error).message}\n${usage}`);
   process.exit(2);
 }
 const { values, positionals } = parsed;
 if (values.help) {
-  console.log(`${usage}\n\nRuns index.ts under Pulumi's mock runtime with Pulumi.<stack>.yaml (or FILE, same format)\nand prints every resource's desired inputs, secrets redacted. No Pulumi CLI, engine or cloud needed.`);
+  console.log(
+    `${usage}\n\nRuns index.ts under Pulumi's mock runtime with Pulumi.<stack>.yaml (or FILE, same format)\nand prints every resource's desired inputs, secrets redacted. No Pulumi CLI, engine or cloud needed.`,
+  );
   process.exit(0);
 }
 const stack = positionals[0];

@@ -68,27 +68,52 @@ export function denyInsecureTransport(bucketArn: string): PolicyStatement {
  * first (s3:PutBucketPolicy, an audited act), see docs/backup-storage.md.
  */
 export function denyDeletes(bucketArn: string, actions: readonly string[]): PolicyStatement {
-  return { Sid: "DenyDeletesToEveryone", Effect: "Deny", Principal: everyone, Action: [...actions], Resource: bucketAndObjects(bucketArn) };
+  return {
+    Sid: "DenyDeletesToEveryone",
+    Effect: "Deny",
+    Principal: everyone,
+    Action: [...actions],
+    Resource: bucketAndObjects(bucketArn),
+  };
 }
 
 /** The backup vault's bucket policy: TLS only, and no delete by anyone. */
 export function vaultBucketPolicy(bucketArn: string): PolicyDocument {
-  return { Version: "2012-10-17", Statement: [denyInsecureTransport(bucketArn), denyDeletes(bucketArn, VAULT_DENIED_DELETES)] };
+  return {
+    Version: "2012-10-17",
+    Statement: [denyInsecureTransport(bucketArn), denyDeletes(bucketArn, VAULT_DENIED_DELETES)],
+  };
 }
 
 /** The pgBackRest repository's bucket policy: TLS only, no destruction of versions or of the bucket. */
 export function repositoryBucketPolicy(bucketArn: string): PolicyDocument {
-  return { Version: "2012-10-17", Statement: [denyInsecureTransport(bucketArn), denyDeletes(bucketArn, REPOSITORY_DENIED_DELETES)] };
+  return {
+    Version: "2012-10-17",
+    Statement: [denyInsecureTransport(bucketArn), denyDeletes(bucketArn, REPOSITORY_DENIED_DELETES)],
+  };
 }
 
 const kmsUse = (kmsKeyArn: string | undefined): PolicyStatement[] =>
-  kmsKeyArn ? [{ Sid: "UseTheBackupKey", Effect: "Allow", Action: ["kms:GenerateDataKey", "kms:Decrypt"], Resource: [kmsKeyArn] }] : [];
+  kmsKeyArn
+    ? [
+        {
+          Sid: "UseTheBackupKey",
+          Effect: "Allow",
+          Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+          Resource: [kmsKeyArn],
+        },
+      ]
+    : [];
 
 /**
  * The backup writer (logical dumps, Redis, Chroma): list, put and get under its own prefixes,
  * abort its own failed multipart uploads. No delete of any kind: lifecycle expires its objects.
  */
-export function backupWriterPolicy(bucketArn: string, prefixes: readonly string[], kmsKeyArn?: string): PolicyDocument {
+export function backupWriterPolicy(
+  bucketArn: string,
+  prefixes: readonly string[],
+  kmsKeyArn?: string,
+): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -119,11 +144,22 @@ export function repositoryWriterPolicy(bucketArn: string, kmsKeyArn?: string): P
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ListRepository", Effect: "Allow", Action: ["s3:ListBucket", "s3:GetBucketLocation"], Resource: [bucketArn] },
+      {
+        Sid: "ListRepository",
+        Effect: "Allow",
+        Action: ["s3:ListBucket", "s3:GetBucketLocation"],
+        Resource: [bucketArn],
+      },
       {
         Sid: "ManageRepositoryFiles",
         Effect: "Allow",
-        Action: ["s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        Action: [
+          "s3:PutObject",
+          "s3:GetObject",
+          "s3:DeleteObject",
+          "s3:AbortMultipartUpload",
+          "s3:ListMultipartUploadParts",
+        ],
         Resource: [`${bucketArn}/*`],
       },
       ...kmsUse(kmsKeyArn),
@@ -135,25 +171,58 @@ export function repositoryWriterPolicy(bucketArn: string, kmsKeyArn?: string): P
 export function replicationTrustPolicy(): PolicyDocument {
   return {
     Version: "2012-10-17",
-    Statement: [{ Sid: "S3Replicates", Effect: "Allow", Principal: { Service: ["s3.amazonaws.com"] }, Action: ["sts:AssumeRole"] }],
+    Statement: [
+      {
+        Sid: "S3Replicates",
+        Effect: "Allow",
+        Principal: { Service: ["s3.amazonaws.com"] },
+        Action: ["sts:AssumeRole"],
+      },
+    ],
   };
 }
 
 /** What S3 replication needs: read versions at the source, replicate into the replica, use both keys. */
-export function replicationRolePolicy(a: { sourceBucketArn: string; replicaBucketArn: string; sourceKmsKeyArn: string; replicaKmsKeyArn: string }): PolicyDocument {
+export function replicationRolePolicy(a: {
+  sourceBucketArn: string;
+  replicaBucketArn: string;
+  sourceKmsKeyArn: string;
+  replicaKmsKeyArn: string;
+}): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ReadSourceConfig", Effect: "Allow", Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"], Resource: [a.sourceBucketArn] },
+      {
+        Sid: "ReadSourceConfig",
+        Effect: "Allow",
+        Action: ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+        Resource: [a.sourceBucketArn],
+      },
       {
         Sid: "ReadSourceVersions",
         Effect: "Allow",
-        Action: ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging", "s3:GetObjectRetention", "s3:GetObjectLegalHold"],
+        Action: [
+          "s3:GetObjectVersionForReplication",
+          "s3:GetObjectVersionAcl",
+          "s3:GetObjectVersionTagging",
+          "s3:GetObjectRetention",
+          "s3:GetObjectLegalHold",
+        ],
         Resource: [`${a.sourceBucketArn}/*`],
       },
-      { Sid: "WriteReplica", Effect: "Allow", Action: ["s3:ReplicateObject", "s3:ReplicateTags"], Resource: [`${a.replicaBucketArn}/*`] },
+      {
+        Sid: "WriteReplica",
+        Effect: "Allow",
+        Action: ["s3:ReplicateObject", "s3:ReplicateTags"],
+        Resource: [`${a.replicaBucketArn}/*`],
+      },
       { Sid: "DecryptSource", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [a.sourceKmsKeyArn] },
-      { Sid: "EncryptReplica", Effect: "Allow", Action: ["kms:Encrypt", "kms:GenerateDataKey"], Resource: [a.replicaKmsKeyArn] },
+      {
+        Sid: "EncryptReplica",
+        Effect: "Allow",
+        Action: ["kms:Encrypt", "kms:GenerateDataKey"],
+        Resource: [a.replicaKmsKeyArn],
+      },
     ],
   };
 }

@@ -13,7 +13,11 @@ export function containerCommon(cfg: JarvisConfig, stack: string, service: strin
     restart: "unless-stopped",
     // S12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
     logDriver: "json-file",
-    logOpts: { "max-size": `${cfg.logs.maxSizeMb}m`, "max-file": String(cfg.logs.maxFiles), compress: "true" },
+    logOpts: {
+      "max-size": `${cfg.logs.maxSizeMb}m`,
+      "max-file": String(cfg.logs.maxFiles),
+      compress: "true",
+    },
     labels: [
       { label: "jarvis.stack", value: stack },
       { label: "jarvis.environment", value: cfg.environment },
@@ -24,13 +28,20 @@ export function containerCommon(cfg: JarvisConfig, stack: string, service: strin
 }
 
 /** Host port bindings: only those config lists, on the configured (loopback) address. */
-export function publishedPorts(cfg: JarvisConfig, service: keyof JarvisConfig["ports"]["publish"], internal: number) {
+export function publishedPorts(
+  cfg: JarvisConfig,
+  service: keyof JarvisConfig["ports"]["publish"],
+  internal: number,
+) {
   const external = cfg.ports.publish[service];
   return external === undefined ? [] : [{ internal, external, ip: cfg.ports.bindAddress, protocol: "tcp" }];
 }
 
 /** Memory (MB) and CPU limits of a container, in the docker provider's units. */
-export function containerLimits(memoryMb: number, cpus: number): { memory: number; memorySwap: number; cpus: string } {
+export function containerLimits(
+  memoryMb: number,
+  cpus: number,
+): { memory: number; memorySwap: number; cpus: string } {
   // memorySwap = memory: no swap on top of the limit, so the limit is the limit.
   return { memory: memoryMb, memorySwap: memoryMb, cpus: String(cpus) };
 }

@@ -42,7 +42,9 @@ export function cronDatabase(cfg: JarvisConfig): string {
 export function minuteAfter(expr: string, key = "schedule"): string {
   const f = expr.trim().split(/\s+/);
   if (!/^\d+$/.test(f[0] ?? "") || Number(f[0]) > 58) {
-    throw new Error(`${key} "${expr}": the minute must be a single number 0..58, because the size snapshot runs at that minute and VACUUM one minute later`);
+    throw new Error(
+      `${key} "${expr}": the minute must be a single number 0..58, because the size snapshot runs at that minute and VACUUM one minute later`,
+    );
   }
   return [String(Number(f[0]) + 1), ...f.slice(1)].join(" ");
 }
@@ -74,19 +76,36 @@ export function cronJobs(cfg: JarvisConfig, opts: CronJobsOptions = {}): CronJob
     // pg_partman: premakes next months' partitions (retention stays ours: see 0100).
     job("partman-maintenance", r.partmanMaintenance.schedule, "CALL partman.run_maintenance_proc()"),
     // S14: drop expired monthly partitions after rescuing the important rows.
-    job("conversation-retention", r.conversations.schedule, `SELECT jarvis.purge_expired_conversations(${r.conversations.days}, ${num(r.conversations.importanceThreshold)})`),
+    job(
+      "conversation-retention",
+      r.conversations.schedule,
+      `SELECT jarvis.purge_expired_conversations(${r.conversations.days}, ${num(r.conversations.importanceThreshold)})`,
+    ),
     // S15: one job per memory category, so each reports (retention_runs) and fails alone.
     ...Object.entries(r.memory.categories).map(([category, c]) =>
-      job(`memory-retention-${category}`, r.memory.schedule, `CALL jarvis.purge_memory_entries('${category}', ${c.days}, ${num(c.importanceThreshold)}, ${r.memory.batchSize})`),
+      job(
+        `memory-retention-${category}`,
+        r.memory.schedule,
+        `CALL jarvis.purge_memory_entries('${category}', ${c.days}, ${num(c.importanceThreshold)}, ${r.memory.batchSize})`,
+      ),
     ),
     job("audit-log-retention", r.auditLog.schedule, `CALL jarvis.prune_audit_log(${r.auditLog.days})`),
     // pg_cron's own history grows forever otherwise; it lives in the cron database.
-    job("cron-history-retention", r.cronHistory.schedule, `DELETE FROM cron.job_run_details WHERE end_time < now() - interval '${r.cronHistory.days} days'`, cronDatabase(cfg)),
+    job(
+      "cron-history-retention",
+      r.cronHistory.schedule,
+      `DELETE FROM cron.job_run_details WHERE end_time < now() - interval '${r.cronHistory.days} days'`,
+      cronDatabase(cfg),
+    ),
     // S16 + S22: VACUUM cannot share a command with anything (pg_cron runs a multi-statement
     // command as one unit, and VACUUM refuses that), so sizes are taken by jobs around it.
     job("vacuum-size-before", r.vacuum.schedule, "SELECT jarvis.vacuum_size_before()"),
     job("vacuum", minuteAfter(r.vacuum.schedule, "jarvis:retention.vacuum.schedule"), "VACUUM (ANALYZE)"),
-    job("vacuum-size-after", everyTenMinutesOnSameDays(r.vacuum.schedule), "SELECT jarvis.vacuum_size_after()"),
+    job(
+      "vacuum-size-after",
+      everyTenMinutesOnSameDays(r.vacuum.schedule),
+      "SELECT jarvis.vacuum_size_after()",
+    ),
   ];
   for (const j of jobs) {
     const p = cronProblem(j.schedule);

@@ -51,7 +51,10 @@ export interface LifecycleCapabilities {
 }
 
 export const AWS_LIFECYCLE: LifecycleCapabilities = { storageClasses: true, abortMultipart: true };
-export const S3_COMPATIBLE_LIFECYCLE: LifecycleCapabilities = { storageClasses: false, abortMultipart: false };
+export const S3_COMPATIBLE_LIFECYCLE: LifecycleCapabilities = {
+  storageClasses: false,
+  abortMultipart: false,
+};
 
 export interface TransitionDecision {
   tier: TierName;
@@ -67,21 +70,38 @@ export interface TransitionDecision {
  * long enough after it to pay off (MIN_STORAGE_DAYS), and, when both are set, only when
  * GLACIER_IR comes at least 30 days after STANDARD_IA (an AWS rule); otherwise STANDARD_IA goes.
  */
-export function transitionPlan(policy: RetentionPolicy, caps: LifecycleCapabilities = AWS_LIFECYCLE): TransitionDecision[] {
+export function transitionPlan(
+  policy: RetentionPolicy,
+  caps: LifecycleCapabilities = AWS_LIFECYCLE,
+): TransitionDecision[] {
   const out: TransitionDecision[] = [];
   for (const tier of TIER_NAMES) {
     const t = policy[tier];
     const gl = t.glacierAfterDays;
     const ia = t.infrequentAccessAfterDays;
     const decide = (storageClass: StorageClass, days: number): TransitionDecision => {
-      if (!caps.storageClasses) return { tier, storageClass, days, kept: false, reason: "the S3 server has no storage classes" };
-      if (days >= t.days) return { tier, storageClass, days, kept: false, reason: `not before expiration at day ${t.days}` };
+      if (!caps.storageClasses)
+        return { tier, storageClass, days, kept: false, reason: "the S3 server has no storage classes" };
+      if (days >= t.days)
+        return { tier, storageClass, days, kept: false, reason: `not before expiration at day ${t.days}` };
       const left = t.days - days;
       if (left < MIN_STORAGE_DAYS[storageClass]) {
-        return { tier, storageClass, days, kept: false, reason: `objects would stay ${left} days in ${storageClass}, less than its ${MIN_STORAGE_DAYS[storageClass]}-day minimum charge` };
+        return {
+          tier,
+          storageClass,
+          days,
+          kept: false,
+          reason: `objects would stay ${left} days in ${storageClass}, less than its ${MIN_STORAGE_DAYS[storageClass]}-day minimum charge`,
+        };
       }
       if (storageClass === "STANDARD_IA" && gl !== null && gl - days < 30) {
-        return { tier, storageClass, days, kept: false, reason: `GLACIER_IR at day ${gl} is less than 30 days after STANDARD_IA; only GLACIER_IR is kept` };
+        return {
+          tier,
+          storageClass,
+          days,
+          kept: false,
+          reason: `GLACIER_IR at day ${gl} is less than 30 days after STANDARD_IA; only GLACIER_IR is kept`,
+        };
       }
       return { tier, storageClass, days, kept: true };
     };
@@ -96,12 +116,19 @@ export function transitionPlan(policy: RetentionPolicy, caps: LifecycleCapabilit
  * transitions from `transitionPlan`, noncurrent versions expire, multipart uploads aborted),
  * and one bucket-wide housekeeping rule (noncurrent versions, orphan delete markers, multipart).
  */
-export function lifecycleRules(policy: RetentionPolicy, caps: LifecycleCapabilities = AWS_LIFECYCLE): LifecycleRule[] {
+export function lifecycleRules(
+  policy: RetentionPolicy,
+  caps: LifecycleCapabilities = AWS_LIFECYCLE,
+): LifecycleRule[] {
   const plan = transitionPlan(policy, caps);
   const noncurrentVersionExpiration = { noncurrentDays: policy.noncurrentDays };
-  const abort = caps.abortMultipart ? { abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } } : {};
+  const abort = caps.abortMultipart
+    ? { abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } }
+    : {};
   const rules: LifecycleRule[] = TIER_NAMES.map((tier) => {
-    const transitions = plan.filter((d) => d.tier === tier && d.kept).map((d) => ({ days: d.days, storageClass: d.storageClass }));
+    const transitions = plan
+      .filter((d) => d.tier === tier && d.kept)
+      .map((d) => ({ days: d.days, storageClass: d.storageClass }));
     return {
       id: `${tier}-expire-after-${policy[tier].days}d`,
       status: "Enabled",
@@ -129,14 +156,19 @@ export function lifecycleRules(policy: RetentionPolicy, caps: LifecycleCapabilit
  * nothing here expires a current object: only versions pgBackRest already deleted or overwrote
  * (after `noncurrentDays`, the window to undo a wrong expire) and abandoned multipart uploads.
  */
-export function repositoryLifecycleRules(policy: RetentionPolicy, caps: LifecycleCapabilities = AWS_LIFECYCLE): LifecycleRule[] {
+export function repositoryLifecycleRules(
+  policy: RetentionPolicy,
+  caps: LifecycleCapabilities = AWS_LIFECYCLE,
+): LifecycleRule[] {
   return [
     {
       id: "noncurrent-versions-only",
       status: "Enabled",
       filter: { prefix: "" },
       noncurrentVersionExpiration: { noncurrentDays: policy.noncurrentDays },
-      ...(caps.abortMultipart ? { abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } } : {}),
+      ...(caps.abortMultipart
+        ? { abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS } }
+        : {}),
     },
   ];
 }
@@ -147,12 +179,16 @@ export function shortestExpirationDays(policy: RetentionPolicy): number {
 }
 
 /** The vault's object-lock default retention, or null when the config leaves it off. */
-export function objectLockRetention(backup: BackupConfig): { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | null {
+export function objectLockRetention(
+  backup: BackupConfig,
+): { mode: "GOVERNANCE" | "COMPLIANCE"; days: number } | null {
   if (!backup.objectLock.enabled) return null;
   const shortest = shortestExpirationDays(backup.retention);
   if (backup.objectLock.days > shortest) {
     // The schema refuses this config already; this guards callers that built a config by hand.
-    throw new Error(`jarvis:backup.objectLock.days: a lock of ${backup.objectLock.days} days outlasts the shortest expiration (${shortest} days); allowed: <= ${shortest}`);
+    throw new Error(
+      `jarvis:backup.objectLock.days: a lock of ${backup.objectLock.days} days outlasts the shortest expiration (${shortest} days); allowed: <= ${shortest}`,
+    );
   }
   return { mode: backup.objectLock.mode, days: backup.objectLock.days };
 }

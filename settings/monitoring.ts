@@ -149,7 +149,9 @@ export function watchedContainers(cfg: JarvisConfig, stack: string): string[] {
     "blackbox-exporter",
     ...(cfg.monitoring.grafana ? ["grafana"] : []),
   ];
-  return [...new Set([...services.map((s) => stackContainerName(stack, s)), ...cfg.monitoring.appContainers])];
+  return [
+    ...new Set([...services.map((s) => stackContainerName(stack, s)), ...cfg.monitoring.appContainers]),
+  ];
 }
 
 /** Scrape jobs, by name: the `job` label the rules match on. */
@@ -188,7 +190,9 @@ export function prometheusConfig(cfg: JarvisConfig, opts: PrometheusOptions = {}
     },
     rule_files: [MONITORING_PATHS.prometheusRules],
     alerting: {
-      alertmanagers: [{ static_configs: [{ targets: [at(MONITORING_HOSTS.alertmanager, MONITORING_PORTS.alertmanager)] }] }],
+      alertmanagers: [
+        { static_configs: [{ targets: [at(MONITORING_HOSTS.alertmanager, MONITORING_PORTS.alertmanager)] }] },
+      ],
     },
     scrape_configs: [
       job(JOBS.prometheus, at("localhost", MONITORING_PORTS.prometheus)),
@@ -206,7 +210,10 @@ export function prometheusConfig(cfg: JarvisConfig, opts: PrometheusOptions = {}
         relabel_configs: [
           { source_labels: ["__address__"], target_label: "__param_target" },
           { source_labels: ["__param_target"], target_label: "instance" },
-          { target_label: "__address__", replacement: at(MONITORING_HOSTS.blackboxExporter, MONITORING_PORTS.blackboxExporter) },
+          {
+            target_label: "__address__",
+            replacement: at(MONITORING_HOSTS.blackboxExporter, MONITORING_PORTS.blackboxExporter),
+          },
         ],
       },
     ],
@@ -217,7 +224,11 @@ export function prometheusConfig(cfg: JarvisConfig, opts: PrometheusOptions = {}
 export function blackboxConfig(): Record<string, unknown> {
   return {
     modules: {
-      http_2xx: { prober: "http", timeout: "5s", http: { valid_status_codes: [200], method: "GET", preferred_ip_protocol: "ip4" } },
+      http_2xx: {
+        prober: "http",
+        timeout: "5s",
+        http: { valid_status_codes: [200], method: "GET", preferred_ip_protocol: "ip4" },
+      },
     },
   };
 }
@@ -251,13 +262,24 @@ const runbook = (a: AlertName) => `docs/monitoring.md#${a.toLowerCase()}`;
  * The alert rules (S20, S21, S23), thresholds from `jarvis:monitoring` and `jarvis:backup`.
  * Every alert is described in docs/monitoring.md (what it means, what to do).
  */
-export function alertRules(cfg: JarvisConfig, opts: RulesOptions = {}): { groups: { name: string; rules: Rule[] }[] } {
+export function alertRules(
+  cfg: JarvisConfig,
+  opts: RulesOptions = {},
+): { groups: { name: string; rules: Rule[] }[] } {
   const m = cfg.monitoring;
   const rpo = cfg.backup.rpoTargetSeconds;
   const rto = cfg.backup.rtoTargetSeconds;
   const containers = watchedContainers(cfg, opts.stack ?? "prod");
-  const absentPerStore = (metric: string) => STORES.map((s) => `(absent(${metric}{store="${s}"}) and ${AGENT_UP})`).join("\n  or ");
-  const r = (alert: AlertName, severity: "critical" | "warning", expr: string, forDur: string | undefined, summary: string, description: string): Rule => ({
+  const absentPerStore = (metric: string) =>
+    STORES.map((s) => `(absent(${metric}{store="${s}"}) and ${AGENT_UP})`).join("\n  or ");
+  const r = (
+    alert: AlertName,
+    severity: "critical" | "warning",
+    expr: string,
+    forDur: string | undefined,
+    summary: string,
+    description: string,
+  ): Rule => ({
     alert,
     expr,
     ...(forDur ? { for: forDur } : {}),
@@ -299,7 +321,7 @@ export function alertRules(cfg: JarvisConfig, opts: RulesOptions = {}): { groups
             "warning",
             `100 * (1 - node_filesystem_avail_bytes{${PSEUDO_FS}} / node_filesystem_size_bytes{${PSEUDO_FS}}) > ${m.diskAlertPercent}`,
             "10m",
-            "Disk {{ $labels.mountpoint }} is {{ $value | printf \"%.0f\" }}% full",
+            'Disk {{ $labels.mountpoint }} is {{ $value | printf "%.0f" }}% full',
             `The filesystem {{ $labels.mountpoint }} ({{ $labels.device }}) is above ${m.diskAlertPercent}% used.`,
           ),
           r(
@@ -307,7 +329,7 @@ export function alertRules(cfg: JarvisConfig, opts: RulesOptions = {}): { groups
             "warning",
             `100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > ${m.memoryAlertPercent}`,
             "10m",
-            "Host memory is {{ $value | printf \"%.0f\" }}% used",
+            'Host memory is {{ $value | printf "%.0f" }}% used',
             `The Docker host has used more than ${m.memoryAlertPercent}% of its memory for 10 minutes.`,
           ),
         ],
@@ -320,7 +342,7 @@ export function alertRules(cfg: JarvisConfig, opts: RulesOptions = {}): { groups
             "warning",
             `100 * sum by (instance, job) (pg_stat_activity_count)\n  / on (instance, job) max by (instance, job) (pg_settings_max_connections) > ${m.connectionsAlertPercent}`,
             "5m",
-            "PostgreSQL uses {{ $value | printf \"%.0f\" }}% of max_connections",
+            'PostgreSQL uses {{ $value | printf "%.0f" }}% of max_connections',
             `Connections have been above ${m.connectionsAlertPercent}% of max_connections for 5 minutes; new ones will soon be refused.`,
           ),
           r(
@@ -395,7 +417,9 @@ export function alertRules(cfg: JarvisConfig, opts: RulesOptions = {}): { groups
             "critical",
             [
               `${OPS_AGENT_METRICS.containerUp}{container=~"${containers.map(regexLiteral).join("|")}"} == 0`,
-              ...containers.map((c) => `(absent(${OPS_AGENT_METRICS.containerUp}{container="${c}"}) and ${AGENT_UP})`),
+              ...containers.map(
+                (c) => `(absent(${OPS_AGENT_METRICS.containerUp}{container="${c}"}) and ${AGENT_UP})`,
+              ),
             ].join("\nor "),
             "2m",
             "Container {{ $labels.container }} is down",
@@ -443,14 +467,21 @@ export function alertmanagerConfig(cfg: JarvisConfig): Record<string, unknown> {
     receivers: [receiver],
     inhibit_rules: [
       // A store that is down explains its failing backups and drills.
-      { source_matchers: ['alertname="StoreDown"'], target_matchers: ['alertname=~"BackupFailed|BackupTooOld|DrillFailed"'], equal: ["store"] },
+      {
+        source_matchers: ['alertname="StoreDown"'],
+        target_matchers: ['alertname=~"BackupFailed|BackupTooOld|DrillFailed"'],
+        equal: ["store"],
+      },
     ],
   };
 }
 
 /** The receivers' secret files Alertmanager needs, given the config. */
 export function alertmanagerSecretFiles(cfg: JarvisConfig): { smtpPassword: boolean; webhookUrl: boolean } {
-  return { smtpPassword: Boolean(cfg.monitoring.alerting.email), webhookUrl: cfg.monitoring.alerting.webhook };
+  return {
+    smtpPassword: Boolean(cfg.monitoring.alerting.email),
+    webhookUrl: cfg.monitoring.alerting.webhook,
+  };
 }
 
 /**
@@ -468,10 +499,25 @@ export function postgresExporterQueries(): Record<string, unknown> {
         "FROM pg_stat_archiver",
       ].join("\n"),
       metrics: [
-        { archived_count: { usage: "COUNTER", description: "WAL segments archived since the statistics reset" } },
+        {
+          archived_count: {
+            usage: "COUNTER",
+            description: "WAL segments archived since the statistics reset",
+          },
+        },
         { failed_count: { usage: "COUNTER", description: "Failed attempts to archive a WAL segment" } },
-        { last_archived_age_seconds: { usage: "GAUGE", description: "Seconds since the last successful archive (-1: never)" } },
-        { failing: { usage: "GAUGE", description: "1 when the last archive attempt failed (last_failed_time > last_archived_time)" } },
+        {
+          last_archived_age_seconds: {
+            usage: "GAUGE",
+            description: "Seconds since the last successful archive (-1: never)",
+          },
+        },
+        {
+          failing: {
+            usage: "GAUGE",
+            description: "1 when the last archive attempt failed (last_failed_time > last_archived_time)",
+          },
+        },
       ],
     },
     jarvis_cron_job: {
@@ -487,8 +533,18 @@ export function postgresExporterQueries(): Record<string, unknown> {
       metrics: [
         { jobname: { usage: "LABEL", description: "pg_cron job name" } },
         { failed_runs: { usage: "GAUGE", description: "Failed runs in the last 24 hours" } },
-        { last_run_failed: { usage: "GAUGE", description: "1 when the job's most recent finished run failed" } },
-        { last_failed_timestamp_seconds: { usage: "GAUGE", description: "Start of the last failed run (0: none kept)" } },
+        {
+          last_run_failed: {
+            usage: "GAUGE",
+            description: "1 when the job's most recent finished run failed",
+          },
+        },
+        {
+          last_failed_timestamp_seconds: {
+            usage: "GAUGE",
+            description: "Start of the last failed run (0: none kept)",
+          },
+        },
       ],
     },
   };
@@ -520,8 +576,20 @@ export const MONITORING_USERS: Record<keyof typeof MONITORING_IMAGES, string> = 
 export const PROMETHEUS_RETENTION = "45d";
 
 /** Grafana (optional, `jarvis:monitoring.grafana`): the Prometheus data source and one dashboard of the S20 figures. */
-export function grafanaProvisioning(): { datasources: Record<string, unknown>; dashboards: Record<string, unknown>; dashboard: Record<string, unknown> } {
-  const panel = (id: number, title: string, expr: string, unit: string, x: number, y: number, type = "timeseries") => ({
+export function grafanaProvisioning(): {
+  datasources: Record<string, unknown>;
+  dashboards: Record<string, unknown>;
+  dashboard: Record<string, unknown>;
+} {
+  const panel = (
+    id: number,
+    title: string,
+    expr: string,
+    unit: string,
+    x: number,
+    y: number,
+    type = "timeseries",
+  ) => ({
     id,
     type,
     title,
@@ -547,7 +615,15 @@ export function grafanaProvisioning(): { datasources: Record<string, unknown>; d
     },
     dashboards: {
       apiVersion: 1,
-      providers: [{ name: "jarvis", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/etc/grafana/dashboards" } }],
+      providers: [
+        {
+          name: "jarvis",
+          type: "file",
+          disableDeletion: true,
+          allowUiUpdates: false,
+          options: { path: "/etc/grafana/dashboards" },
+        },
+      ],
     },
     dashboard: {
       uid: "jarvis-data",
@@ -557,11 +633,39 @@ export function grafanaProvisioning(): { datasources: Record<string, unknown>; d
       panels: [
         panel(1, "Stores up", 'pg_up or redis_up or probe_success{job="chroma"}', "none", 0, 0, "stat"),
         panel(2, "PostgreSQL database size", 'pg_database_size_bytes{datname="jarvis"}', "bytes", 8, 0),
-        panel(3, "PostgreSQL connections / max", "sum(pg_stat_activity_count) / max(pg_settings_max_connections)", "percentunit", 16, 0),
-        panel(4, "Redis memory used and peak", "redis_memory_used_bytes or redis_memory_max_bytes", "bytes", 0, 7),
+        panel(
+          3,
+          "PostgreSQL connections / max",
+          "sum(pg_stat_activity_count) / max(pg_settings_max_connections)",
+          "percentunit",
+          16,
+          0,
+        ),
+        panel(
+          4,
+          "Redis memory used and peak",
+          "redis_memory_used_bytes or redis_memory_max_bytes",
+          "bytes",
+          0,
+          7,
+        ),
         panel(5, "Redis keys", "sum(redis_db_keys)", "none", 8, 7),
-        panel(6, "Disk used", `1 - node_filesystem_avail_bytes{${PSEUDO_FS}} / node_filesystem_size_bytes{${PSEUDO_FS}}`, "percentunit", 16, 7),
-        panel(7, "Host memory used", "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes", "percentunit", 0, 14),
+        panel(
+          6,
+          "Disk used",
+          `1 - node_filesystem_avail_bytes{${PSEUDO_FS}} / node_filesystem_size_bytes{${PSEUDO_FS}}`,
+          "percentunit",
+          16,
+          7,
+        ),
+        panel(
+          7,
+          "Host memory used",
+          "1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes",
+          "percentunit",
+          0,
+          14,
+        ),
         panel(8, "Age of the last backup", `time() - ${OPS_AGENT_METRICS.backupLastSuccess}`, "s", 8, 14),
         panel(9, "Last drill RTO", OPS_AGENT_METRICS.drillRto, "s", 16, 14),
       ],

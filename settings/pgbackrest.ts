@@ -55,7 +55,14 @@ export const PGBACKREST_SECRETS_CONF = `${PGBACKREST_INCLUDE_DIR}/secrets.conf`;
 function ini(sections: Record<string, Record<string, string | number | boolean | undefined>>): string {
   return (
     Object.entries(sections)
-      .map(([name, kv]) => [`[${name}]`, ...Object.entries(kv).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "y" : "n") : v}`)].join("\n"))
+      .map(([name, kv]) =>
+        [
+          `[${name}]`,
+          ...Object.entries(kv)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => `${k}=${typeof v === "boolean" ? (v ? "y" : "n") : v}`),
+        ].join("\n"),
+      )
       .join("\n\n") + "\n"
   );
 }
@@ -74,7 +81,9 @@ export function pgbackrestConf(cfg: JarvisConfig, o: PgBackRestOptions): string 
       ? {
           "repo1-s3-bucket": repo.bucket,
           "repo1-s3-endpoint": repo.endpoint.split(":")[0],
-          ...(repo.endpoint.includes(":") ? { "repo1-storage-port": Number(repo.endpoint.split(":")[1]) } : {}),
+          ...(repo.endpoint.includes(":")
+            ? { "repo1-storage-port": Number(repo.endpoint.split(":")[1]) }
+            : {}),
           "repo1-s3-region": repo.region,
           "repo1-s3-uri-style": repo.uriStyle ?? "host",
           "repo1-storage-verify-tls": repo.verifyTls ?? true,
@@ -112,7 +121,11 @@ export function pgbackrestConf(cfg: JarvisConfig, o: PgBackRestOptions): string 
 }
 
 /** The secrets file, included from PGBACKREST_INCLUDE_DIR. Upload it as a secret, mode 0400. */
-export function pgbackrestSecretsConf(s: { s3Key?: string; s3KeySecret?: string; cipherPass?: string }): string {
+export function pgbackrestSecretsConf(s: {
+  s3Key?: string;
+  s3KeySecret?: string;
+  cipherPass?: string;
+}): string {
   return ini({
     global: {
       ...(s.s3Key ? { "repo1-s3-key": s.s3Key } : {}),

@@ -17,7 +17,10 @@ export interface PostgresSettingsOptions {
 }
 
 /** GUC name -> value. Values are plain strings, exactly what `-c name=value` receives. */
-export function postgresSettings(cfg: JarvisConfig, opts: PostgresSettingsOptions = {}): Record<string, string> {
+export function postgresSettings(
+  cfg: JarvisConfig,
+  opts: PostgresSettingsOptions = {},
+): Record<string, string> {
   const pg = cfg.postgres;
   const stanza = opts.stanza ?? "jarvis";
   return {
@@ -81,7 +84,13 @@ export function postgresImageBuildArgs(cfg: JarvisConfig): Record<string, string
  * the Unix socket, which only processes inside the container can reach.
  */
 export function postgresInitdbOptions(): string[] {
-  return ["--auth-host=scram-sha-256", "--auth-local=peer", "--encoding=UTF8", "--locale=C.UTF-8", "--data-checksums"];
+  return [
+    "--auth-host=scram-sha-256",
+    "--auth-local=peer",
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+    "--data-checksums",
+  ];
 }
 
 /** The same, as the image's POSTGRES_INITDB_ARGS. */
@@ -90,6 +99,21 @@ export function postgresInitdbArgs(): string {
 }
 
 /** The container's healthcheck: the server accepts TCP connections to the app database. */
-export function postgresHealthcheck(cfg: JarvisConfig, opts: { port?: number; host?: string; bin?: string } = {}): string[] {
-  return ["CMD", opts.bin ?? "pg_isready", "-q", "-h", opts.host ?? "127.0.0.1", "-p", String(opts.port ?? 5432), "-U", "postgres", "-d", cfg.postgres.database];
+export function postgresHealthcheck(
+  cfg: JarvisConfig,
+  opts: { port?: number; host?: string; bin?: string } = {},
+): string[] {
+  return [
+    "CMD",
+    opts.bin ?? "pg_isready",
+    "-q",
+    "-h",
+    opts.host ?? "127.0.0.1",
+    "-p",
+    String(opts.port ?? 5432),
+    "-U",
+    "postgres",
+    "-d",
+    cfg.postgres.database,
+  ];
 }

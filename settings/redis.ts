@@ -69,7 +69,9 @@ export const REDIS_UID = "999";
  * The container's healthcheck: PING as the `monitor` user (`default` is off). The password is
  * read from a file into REDISCLI_AUTH of that one shell, so it is in no container env and no argv.
  */
-export function redisHealthcheck(opts: { port?: number; passwordFile?: string; cli?: string } = {}): string[] {
+export function redisHealthcheck(
+  opts: { port?: number; passwordFile?: string; cli?: string } = {},
+): string[] {
   const file = opts.passwordFile ?? REDIS_MONITOR_PASSWORD_FILE;
   return [
     "CMD",

@@ -44,19 +44,35 @@ test("the agent's jobs come from config.backup.schedules: Sunday 02:00 is the fu
   assert.deepEqual(names("2026-11-02T02:00:00Z"), ["postgres-diff"]);
   assert.deepEqual(names("2026-11-02T03:00:00Z"), ["redis"]);
   assert.deepEqual(names("2026-12-01T05:00:00Z"), ["drill"]);
-  assert.ok(!agentJobs(agentSchedule(cfg, false), { backup: async () => {}, drill: async () => [] }).some((j) => j.name.startsWith("postgres-full")));
+  assert.ok(
+    !agentJobs(agentSchedule(cfg, false), { backup: async () => {}, drill: async () => [] }).some((j) =>
+      j.name.startsWith("postgres-full"),
+    ),
+  );
 });
 
 test("the agent runs a due Redis backup and serves its result on /metrics; a failure sets the status to 0", async () => {
   const bucket = `a-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const c = new S3Client({
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    region: s3.region,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   await c.send(new CreateBucketCommand({ Bucket: bucket }));
   c.destroy();
   const redis = await startRedis();
   after(() => redis.stop());
   const work = mkdtempSync(join(tmpdir(), "jarvis-agent-"));
   after(() => rmSync(work, { recursive: true, force: true }));
-  const store = new BackupStore({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, attempts: 1 });
+  const store = new BackupStore({
+    endpoint: s3.endpoint,
+    bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    attempts: 1,
+  });
   after(() => store.destroy());
   const stateFile = join(work, "state.json");
   let redisUrl = redis.url("backup");
@@ -64,7 +80,12 @@ test("the agent runs a due Redis backup and serves its result on /metrics; a fai
     backup: (s) => runBackup({ store, redisBackupUrl: redisUrl, stateFile }, s),
     drill: async () => [],
   });
-  const agent = await startAgent({ jobs: jobs.filter((j) => j.name === "redis"), stateFile, port: 0, clock: false });
+  const agent = await startAgent({
+    jobs: jobs.filter((j) => j.name === "redis"),
+    stateFile,
+    port: 0,
+    clock: false,
+  });
   after(() => agent.stop());
 
   assert.deepEqual(await agent.tick(new Date("2026-11-02T02:59:00Z")), []);
@@ -83,7 +104,12 @@ test("the agent runs a due Redis backup and serves its result on /metrics; a fai
   metrics = await (await fetch(`${agent.url}/metrics`)).text();
   assert.match(metrics, /jarvis_backup_last_status\{store="redis"\} 0/);
   // The last success is still reported, so the alert on its age keeps counting.
-  assert.match(metrics, new RegExp(`jarvis_backup_last_success_timestamp_seconds\\{store="redis"\\} ${success!.replace(".", "\\.")}`));
+  assert.match(
+    metrics,
+    new RegExp(
+      `jarvis_backup_last_success_timestamp_seconds\\{store="redis"\\} ${success!.replace(".", "\\.")}`,
+    ),
+  );
 });
 
 test("container states: running and healthy is up; stopped, unhealthy or missing is down", async () => {
@@ -98,7 +124,13 @@ test("container states: running and healthy is up; stopped, unhealthy or missing
       { Names: ["/someone-else"], State: "running", Status: "Up 1 hour" },
     ],
   );
-  assert.deepEqual(states, { "jarvis-dev-postgres": 1, "jarvis-dev-redis": 0, "jarvis-dev-chroma": 0, "jarvis-api": 1, "jarvis-voice": 0 });
+  assert.deepEqual(states, {
+    "jarvis-dev-postgres": 1,
+    "jarvis-dev-redis": 0,
+    "jarvis-dev-chroma": 0,
+    "jarvis-api": 1,
+    "jarvis-voice": 0,
+  });
   const text = renderContainerMetrics(states);
   assert.match(text, /^jarvis_container_up\{container="jarvis-voice"\} 0$/m);
   assert.match(text, /^jarvis_container_up\{container="jarvis-dev-postgres"\} 1$/m);

@@ -14,7 +14,11 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { createDatabase, useServices, type S3Server } from "./harness/index.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 import { BackupStore, StoreError } from "../core/backup/store.ts";
-import { backupPostgresLogical, finishedDumpItems, restorePostgresLogical } from "../core/backup/postgres-logical.ts";
+import {
+  backupPostgresLogical,
+  finishedDumpItems,
+  restorePostgresLogical,
+} from "../core/backup/postgres-logical.ts";
 import { databaseOf, pgBinary, pgEnv, run } from "../core/backup/proc.ts";
 import { backupDir, findBackup, listBackups, readManifest, tierFor } from "../core/backup/manifest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
@@ -27,14 +31,32 @@ const { postgres, s3 } = await useServices("postgres", "s3");
 
 async function newBucket(server: S3Server): Promise<string> {
   const bucket = `b-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  const c = new S3Client({
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    region: server.region,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
   await c.send(new CreateBucketCommand({ Bucket: bucket }));
   c.destroy();
   return bucket;
 }
 
-function storeFor(server: S3Server, bucket: string, endpoint = server.endpoint, extra: Partial<ConstructorParameters<typeof BackupStore>[0]> = {}) {
-  return new BackupStore({ endpoint, bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey, prefix: "jarvis/", ...extra });
+function storeFor(
+  server: S3Server,
+  bucket: string,
+  endpoint = server.endpoint,
+  extra: Partial<ConstructorParameters<typeof BackupStore>[0]> = {},
+) {
+  return new BackupStore({
+    endpoint,
+    bucket,
+    region: server.region,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+    prefix: "jarvis/",
+    ...extra,
+  });
 }
 
 // One seeded source database for the file (migrations + a small reference dataset).
@@ -56,7 +78,10 @@ test("a logical backup restores to identical data (ordered checksums of every ta
   try {
     const restored = await restorePostgresLogical({ store, id: r.id, targetUrl: target.url });
     assert.equal(restored.rowCounts!["public.messages"], m.rowCounts!["public.messages"]);
-    const [a, b] = await Promise.all([withClient(source.url, tableChecksums), withClient(target.url, tableChecksums)]);
+    const [a, b] = await Promise.all([
+      withClient(source.url, tableChecksums),
+      withClient(target.url, tableChecksums),
+    ]);
     assert.ok(Object.keys(a).length >= 6, `tables compared: ${Object.keys(a).join(", ")}`);
     assert.deepEqual(b, a);
   } finally {
@@ -66,11 +91,22 @@ test("a logical backup restores to identical data (ordered checksums of every ta
 });
 
 test("objects land under the lifecycle prefix of their retention tier", () => {
-  for (const day of [new Date("2026-11-01T02:00:00Z"), new Date("2026-11-08T02:00:00Z"), new Date("2026-11-10T02:00:00Z")]) {
+  for (const day of [
+    new Date("2026-11-01T02:00:00Z"),
+    new Date("2026-11-08T02:00:00Z"),
+    new Date("2026-11-10T02:00:00Z"),
+  ]) {
     const tier = tierFor("postgres", day);
     assert.ok(backupDir("postgres", "logical", tier, "x").startsWith(BACKUP_PREFIXES[tier]));
   }
-  assert.deepEqual([tierFor("postgres", new Date("2026-11-01T02:00:00Z")), tierFor("postgres", new Date("2026-11-08T02:00:00Z")), tierFor("postgres", new Date("2026-11-10T02:00:00Z"))], ["monthly", "weekly", "daily"]);
+  assert.deepEqual(
+    [
+      tierFor("postgres", new Date("2026-11-01T02:00:00Z")),
+      tierFor("postgres", new Date("2026-11-08T02:00:00Z")),
+      tierFor("postgres", new Date("2026-11-10T02:00:00Z")),
+    ],
+    ["monthly", "weekly", "daily"],
+  );
   assert.ok(backupDir("redis", "rdb", "redis", "x").startsWith(BACKUP_PREFIXES.redis));
   assert.ok(backupDir("chroma", "export", "chroma", "x").startsWith(BACKUP_PREFIXES.chroma));
 });
@@ -83,8 +119,15 @@ test("corrupting one stored object makes verify fail, naming it", async () => {
   assert.equal(ok.ok, true);
   const victim = r.manifest.files.find((f) => f.path !== "dump/toc.dat")!;
   const key = `jarvis/${backupDir("postgres", "logical", r.tier as never, r.id)}${victim.path}`;
-  const c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
-  await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from("not the dump you are looking for") }));
+  const c = new S3Client({
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    region: s3.region,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  await c.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from("not the dump you are looking for") }),
+  );
   c.destroy();
   await assert.rejects(verifyBackup(store, "postgres", r.id), (e: unknown) => {
     assert.ok(e instanceof VerifyError);
@@ -111,7 +154,18 @@ test("kill -9 during a backup leaves no manifest and 'latest' unchanged", async 
     }});`;
   const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
     cwd: ROOT,
-    env: { ...process.env, SRC: source.url, STORE: JSON.stringify({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, prefix: "jarvis/" }) },
+    env: {
+      ...process.env,
+      SRC: source.url,
+      STORE: JSON.stringify({
+        endpoint: s3.endpoint,
+        bucket,
+        region: s3.region,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+        prefix: "jarvis/",
+      }),
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const killedId = await new Promise<string>((ok, fail) => {
@@ -128,9 +182,18 @@ test("kill -9 during a backup leaves no manifest and 'latest' unchanged", async 
   });
   await new Promise((r) => child.once("exit", r));
   const objects = await store.list(`postgres/`);
-  assert.ok(objects.some((o) => o.key.includes(killedId)), "the killed backup had stored data objects");
-  assert.ok(!objects.some((o) => o.key.includes(killedId) && o.key.endsWith("manifest.json")), "no manifest for the killed backup");
-  assert.deepEqual((await listBackups(store, "postgres")).map((b) => b.id), [first.id]);
+  assert.ok(
+    objects.some((o) => o.key.includes(killedId)),
+    "the killed backup had stored data objects",
+  );
+  assert.ok(
+    !objects.some((o) => o.key.includes(killedId) && o.key.endsWith("manifest.json")),
+    "no manifest for the killed backup",
+  );
+  assert.deepEqual(
+    (await listBackups(store, "postgres")).map((b) => b.id),
+    [first.id],
+  );
   assert.equal((await findBackup(store, "postgres")).id, first.id);
   store.destroy();
 });
@@ -144,13 +207,20 @@ async function faultyProxy(upstream: string, fail: (req: http.IncomingMessage, n
     seen.push({ method: req.method!, url: req.url!, failed });
     if (failed) {
       req.resume();
-      res.writeHead(503, { "content-type": "application/xml" }).end(`<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code><Message>injected fault</Message></Error>`);
+      res
+        .writeHead(503, { "content-type": "application/xml" })
+        .end(
+          `<?xml version="1.0"?><Error><Code>ServiceUnavailable</Code><Message>injected fault</Message></Error>`,
+        );
       return;
     }
-    const up = http.request({ host: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
+    const up = http.request(
+      { host: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode!, r.headers);
+        r.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -167,12 +237,22 @@ test("pg_dump -j reports every table file it closes, which is when the streamed 
       lines.push(line);
       reported.push(...finishedDumpItems(line));
     };
-    await run(pgBinary("pg_dump"), ["-Fd", "-j", "2", "-Z", "1", "--verbose", "-f", join(dir, "dump"), databaseOf(source.url)], { env: pgEnv(source.url), onStderrLine });
-    const dataFiles = (await readdir(join(dir, "dump"))).flatMap((n) => /^(\d+)\.dat\.gz$/.exec(n)?.[1] ?? []).sort();
+    await run(
+      pgBinary("pg_dump"),
+      ["-Fd", "-j", "2", "-Z", "1", "--verbose", "-f", join(dir, "dump"), databaseOf(source.url)],
+      { env: pgEnv(source.url), onStderrLine },
+    );
+    const dataFiles = (await readdir(join(dir, "dump")))
+      .flatMap((n) => /^(\d+)\.dat\.gz$/.exec(n)?.[1] ?? [])
+      .sort();
     assert.ok(dataFiles.length >= 6, `data files: ${dataFiles.join(", ")}`);
     // Every data file is reported (otherwise its upload would wait for pg_dump to exit).
-    assert.deepEqual(dataFiles.filter((id) => !reported.includes(id)), [], lines.filter((l) => /finished/.test(l)).join("\n"));
-    assert.deepEqual(finishedDumpItems("pg_dump: dumping contents of table \"public.users\""), []);
+    assert.deepEqual(
+      dataFiles.filter((id) => !reported.includes(id)),
+      [],
+      lines.filter((l) => /finished/.test(l)).join("\n"),
+    );
+    assert.deepEqual(finishedDumpItems('pg_dump: dumping contents of table "public.users"'), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -193,7 +273,13 @@ async function slowWriter(path: string, chunks: number, everyMs: number): Promis
 }
 
 /** An empty file in a temp dir, and a store that reaches S3 through a recording proxy. */
-async function growingFileCase(fn: (c: { store: BackupStore; seen: Awaited<ReturnType<typeof faultyProxy>>["seen"]; path: string }) => Promise<void>) {
+async function growingFileCase(
+  fn: (c: {
+    store: BackupStore;
+    seen: Awaited<ReturnType<typeof faultyProxy>>["seen"];
+    path: string;
+  }) => Promise<void>,
+) {
   const proxy = await faultyProxy(s3.endpoint, () => false);
   const store = storeFor(s3, await newBucket(s3), proxy.endpoint);
   const dir = await mkdtemp(join(tmpdir(), "jarvis-grow-"));
@@ -212,13 +298,23 @@ test("a file still being written is uploaded part by part as it grows, and store
   growingFileCase(async ({ store, seen, path }) => {
     let closedAt = 0;
     const writing = slowWriter(path, 12, 20).then((sha) => ((closedAt = seen.length), sha));
-    const stored = await store.putGrowingFile("grow/4268.dat.gz", path, writing.then(() => {}), { partSize: 5 << 20, pollMs: 10 });
+    const stored = await store.putGrowingFile(
+      "grow/4268.dat.gz",
+      path,
+      writing.then(() => {}),
+      { partSize: 5 << 20, pollMs: 10 },
+    );
     const sha = await writing;
     assert.deepEqual(stored, { sha256: sha, size: 12 << 20 });
     assert.deepEqual(await store.hashObject("grow/4268.dat.gz"), stored);
     // Streaming, not staging: parts went out before the writer closed the file.
-    const partsBeforeClose = seen.slice(0, closedAt).filter((r) => r.method === "PUT" && /partNumber=/.test(r.url));
-    assert.ok(partsBeforeClose.length >= 1, `requests before close: ${JSON.stringify(seen.slice(0, closedAt))}`);
+    const partsBeforeClose = seen
+      .slice(0, closedAt)
+      .filter((r) => r.method === "PUT" && /partNumber=/.test(r.url));
+    assert.ok(
+      partsBeforeClose.length >= 1,
+      `requests before close: ${JSON.stringify(seen.slice(0, closedAt))}`,
+    );
   }));
 
 test("when the writer fails, the growing file's upload is aborted and nothing is stored", () =>
@@ -226,9 +322,18 @@ test("when the writer fails, the growing file's upload is aborted and nothing is
     const writerFailed = slowWriter(path, 8, 20).then(() => {
       throw new Error("pg_dump failed: injected");
     });
-    await assert.rejects(store.putGrowingFile("grow/4268.dat.gz", path, writerFailed, { partSize: 5 << 20, pollMs: 10 }), /pg_dump failed: injected/);
-    assert.ok(seen.some((r) => r.method === "PUT" && /partNumber=/.test(r.url)), "a part was uploaded before the failure");
-    assert.ok(seen.some((r) => r.method === "DELETE" && /uploadId=/.test(r.url)), `multipart upload aborted: ${JSON.stringify(seen)}`);
+    await assert.rejects(
+      store.putGrowingFile("grow/4268.dat.gz", path, writerFailed, { partSize: 5 << 20, pollMs: 10 }),
+      /pg_dump failed: injected/,
+    );
+    assert.ok(
+      seen.some((r) => r.method === "PUT" && /partNumber=/.test(r.url)),
+      "a part was uploaded before the failure",
+    );
+    assert.ok(
+      seen.some((r) => r.method === "DELETE" && /uploadId=/.test(r.url)),
+      `multipart upload aborted: ${JSON.stringify(seen)}`,
+    );
     assert.equal(await store.exists("grow/4268.dat.gz"), false);
   }));
 
@@ -248,7 +353,10 @@ test("S3 errors get bounded retries, then a clear failure and no manifest", asyn
     // Each object gets exactly 3 attempts; the first object to fail ends the backup.
     const perKey = new Map<string, number>();
     for (const p of puts) perKey.set(p.url, (perKey.get(p.url) ?? 0) + 1);
-    assert.ok([...perKey.values()].every((n) => n <= 3), JSON.stringify([...perKey]));
+    assert.ok(
+      [...perKey.values()].every((n) => n <= 3),
+      JSON.stringify([...perKey]),
+    );
     assert.ok([...perKey.values()].includes(3));
     assert.equal(proxy.seen.filter((s) => s.url.includes("manifest.json")).length, 0);
   } finally {

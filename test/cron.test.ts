@@ -36,13 +36,18 @@ async function withCron<T>(fn: (c: pg.Client, prefix: string) => Promise<T>): Pr
   try {
     return await fn(c, prefix);
   } finally {
-    await c.query("select cron.unschedule(jobid) from cron.job where starts_with(jobname, $1)", [prefix]).catch(() => {});
+    await c
+      .query("select cron.unschedule(jobid) from cron.job where starts_with(jobname, $1)", [prefix])
+      .catch(() => {});
     await c.end();
   }
 }
 
 async function rows(c: pg.Client, prefix: string) {
-  const { rows } = await c.query("select jobid::int, jobname, schedule, command, database, username, active from cron.job where starts_with(jobname, $1) order by jobname", [prefix]);
+  const { rows } = await c.query(
+    "select jobid::int, jobname, schedule, command, database, username, active from cron.job where starts_with(jobname, $1) order by jobname",
+    [prefix],
+  );
   return rows;
 }
 
@@ -69,8 +74,14 @@ test("cronJobs declares every job of the stack with the config's schedules, all 
   const by = Object.fromEntries(jobs.map((j) => [j.name.slice(DEFAULT_CRON_PREFIX.length), j]));
   assert.equal(by["conversation-retention"]!.schedule, "0 2 * * 0"); // S14: Sunday 02:00
   assert.equal(by["conversation-retention"]!.command, "SELECT jarvis.purge_expired_conversations(180, 0.5)");
-  assert.equal(by["memory-retention-commands"]!.command, "CALL jarvis.purge_memory_entries('commands', 90, 0.2, 5000)"); // S15
-  assert.equal(by["memory-retention-preferences"]!.command, "CALL jarvis.purge_memory_entries('preferences', 365, 0, 5000)");
+  assert.equal(
+    by["memory-retention-commands"]!.command,
+    "CALL jarvis.purge_memory_entries('commands', 90, 0.2, 5000)",
+  ); // S15
+  assert.equal(
+    by["memory-retention-preferences"]!.command,
+    "CALL jarvis.purge_memory_entries('preferences', 365, 0, 5000)",
+  );
   assert.equal(by["vacuum-size-before"]!.schedule, "0 4 1 * *"); // S16: monthly
   assert.equal(by["vacuum"]!.schedule, "1 4 1 * *");
   assert.equal(by["vacuum"]!.command, "VACUUM (ANALYZE)");
@@ -78,7 +89,12 @@ test("cronJobs declares every job of the stack with the config's schedules, all 
   assert.equal(by["partman-maintenance"]!.command, "CALL partman.run_maintenance_proc()");
   assert.ok(jobs.every((j) => j.database === "jarvis" && j.active));
 
-  const custom = cronJobs(testConfig({ retention: { conversations: { days: 90, importanceThreshold: 0.7, schedule: "15 3 * * 6" } } }), { prefix: "x:", database: "other" });
+  const custom = cronJobs(
+    testConfig({
+      retention: { conversations: { days: 90, importanceThreshold: 0.7, schedule: "15 3 * * 6" } },
+    }),
+    { prefix: "x:", database: "other" },
+  );
   const conv = custom.find((j) => j.name === "x:conversation-retention")!;
   assert.equal(conv.schedule, "15 3 * * 6");
   assert.equal(conv.command, "SELECT jarvis.purge_expired_conversations(90, 0.7)");
@@ -90,7 +106,10 @@ test("cronJobs declares every job of the stack with the config's schedules, all 
 test("the VACUUM job runs one minute after the size snapshot, and a schedule that cannot shift is refused", () => {
   assert.equal(minuteAfter("30 4 1 * *"), "31 4 1 * *");
   assert.throws(() => minuteAfter("59 4 1 * *"), /minute must be a single number 0\.\.58/);
-  assert.throws(() => cronJobs(testConfig({ retention: { vacuum: { schedule: "*/5 4 1 * *" } } })), /retention\.vacuum\.schedule/);
+  assert.throws(
+    () => cronJobs(testConfig({ retention: { vacuum: { schedule: "*/5 4 1 * *" } } })),
+    /retention\.vacuum\.schedule/,
+  );
 });
 
 test("apply creates the declared jobs in cron.job, and a second apply changes nothing", async () => {
@@ -122,13 +141,20 @@ test("a changed schedule updates the job in place, a removed job is unscheduled,
     // A job of another stack whose name merely contains our prefix further in is foreign too.
     const lookalike = `x${prefix}memory-retention-commands`;
     await c.query("select cron.schedule($1, '8 8 * * *', 'select 43')", [lookalike]);
-    const foreignBefore = (await c.query("select * from cron.job where jobname = any($1) order by jobid", [[foreignName, lookalike]])).rows;
+    const foreignBefore = (
+      await c.query("select * from cron.job where jobname = any($1) order by jobid", [
+        [foreignName, lookalike],
+      ])
+    ).rows;
     try {
       const jobs = cronJobs(testConfig(), { prefix, database: "jarvis" });
       await applyCron(c, { jobs, prefix });
       const before = await rows(c, prefix);
 
-      const changed = cronJobs(testConfig({ retention: { conversations: { schedule: "30 1 * * 6" } } }), { prefix, database: "jarvis" })
+      const changed = cronJobs(testConfig({ retention: { conversations: { schedule: "30 1 * * 6" } } }), {
+        prefix,
+        database: "jarvis",
+      })
         .filter((j) => j.name !== `${prefix}memory-retention-commands`)
         .map((j) => (j.name === `${prefix}partman-maintenance` ? { ...j, active: false } : j));
       const plan = await planCron(c, { jobs: changed, prefix });
@@ -136,22 +162,41 @@ test("a changed schedule updates the job in place, a removed job is unscheduled,
       assert.equal(conv.action, "update");
       assert.deepEqual(conv.changes!.schedule, { from: "0 2 * * 0", to: "30 1 * * 6" });
       assert.equal(conv.drift, undefined, "a config change is not drift");
-      assert.equal(plan.actions.find((a) => a.name === `${prefix}memory-retention-commands`)!.action, "delete");
+      assert.equal(
+        plan.actions.find((a) => a.name === `${prefix}memory-retention-commands`)!.action,
+        "delete",
+      );
       assert.ok(plan.foreignJobs >= 2);
 
       const applied = await applyCron(c, { jobs: changed, prefix });
-      assert.deepEqual({ u: applied.summary.update, d: applied.summary.delete, c: applied.summary.create }, { u: 2, d: 1, c: 0 });
+      assert.deepEqual(
+        { u: applied.summary.update, d: applied.summary.delete, c: applied.summary.create },
+        { u: 2, d: 1, c: 0 },
+      );
       const after = await rows(c, prefix);
       const convRow = after.find((r) => r.jobname === `${prefix}conversation-retention`)!;
       assert.equal(convRow.schedule, "30 1 * * 6");
-      assert.equal(convRow.jobid, before.find((r) => r.jobname === convRow.jobname)!.jobid, "updated in place, same jobid");
+      assert.equal(
+        convRow.jobid,
+        before.find((r) => r.jobname === convRow.jobname)!.jobid,
+        "updated in place, same jobid",
+      );
       assert.equal(after.find((r) => r.jobname === `${prefix}partman-maintenance`)!.active, false);
-      assert.equal(after.find((r) => r.jobname === `${prefix}memory-retention-commands`), undefined);
+      assert.equal(
+        after.find((r) => r.jobname === `${prefix}memory-retention-commands`),
+        undefined,
+      );
       assert.equal(after.length, before.length - 1);
-      const foreignAfter = (await c.query("select * from cron.job where jobname = any($1) order by jobid", [[foreignName, lookalike]])).rows;
+      const foreignAfter = (
+        await c.query("select * from cron.job where jobname = any($1) order by jobid", [
+          [foreignName, lookalike],
+        ])
+      ).rows;
       assert.deepEqual(foreignAfter, foreignBefore);
     } finally {
-      await c.query("select cron.unschedule(jobid) from cron.job where jobname = any($1)", [[foreignName, lookalike]]);
+      await c.query("select cron.unschedule(jobid) from cron.job where jobname = any($1)", [
+        [foreignName, lookalike],
+      ]);
     }
   });
 });
@@ -202,21 +247,49 @@ test("refuses a declaration with a job outside the prefix or a schedule pg_cron 
 });
 
 test("the Pulumi resource runs `cron apply` with the declared jobs as inputs, after the migrations, and a schedule change shows in its inputs", async () => {
-  const find = (rs: Awaited<ReturnType<typeof renderStack>>) => rs.find((r) => r.type === "docker:index/container:Container" && r.name === "jarvis-dev-cron-job")!;
+  const find = (rs: Awaited<ReturnType<typeof renderStack>>) =>
+    rs.find((r) => r.type === "docker:index/container:Container" && r.name === "jarvis-dev-cron-job")!;
   const base = await renderStack("dev");
   const job = find(base);
   assert.ok(job, "no cron job container in the render");
-  assert.deepEqual(job.inputs.command.slice(-6), ["apply", "--json", "--jobs", "/run/jarvis/cron-jobs.json", "--prefix", "jarvis:"]);
-  const spec = JSON.parse(job.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value);
-  const devCfg = parseConfig(decodeConfigMap(readStackFile(resolve(import.meta.dirname, "../Pulumi.dev.yaml")).config));
+  assert.deepEqual(job.inputs.command.slice(-6), [
+    "apply",
+    "--json",
+    "--jobs",
+    "/run/jarvis/cron-jobs.json",
+    "--prefix",
+    "jarvis:",
+  ]);
+  const spec = JSON.parse(
+    job.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value,
+  );
+  const devCfg = parseConfig(
+    decodeConfigMap(readStackFile(resolve(import.meta.dirname, "../Pulumi.dev.yaml")).config),
+  );
   assert.deepEqual(spec, cronJobs(devCfg));
-  assert.ok(!JSON.stringify(job.inputs.envs).includes("postgresql://"), "the connection URL is an uploaded file, never an env var");
+  assert.ok(
+    !JSON.stringify(job.inputs.envs).includes("postgresql://"),
+    "the connection URL is an uploaded file, never an env var",
+  );
   const raw = readStackFile(resolve(import.meta.dirname, "../Pulumi.dev.yaml")).config as Record<string, any>;
   const r0 = raw["jarvis:retention"] ?? {};
   const retention = typeof r0 === "string" ? JSON.parse(r0) : r0;
-  const changed = find(await renderStack("dev", { ...raw, "jarvis:retention": { ...retention, conversations: { ...(retention.conversations ?? {}), schedule: "0 3 * * 6" } } }));
-  const spec2 = JSON.parse(changed.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value);
-  assert.equal(spec2.find((j: CronJobSpec) => j.name === "jarvis:conversation-retention").schedule, "0 3 * * 6");
+  const changed = find(
+    await renderStack("dev", {
+      ...raw,
+      "jarvis:retention": {
+        ...retention,
+        conversations: { ...(retention.conversations ?? {}), schedule: "0 3 * * 6" },
+      },
+    }),
+  );
+  const spec2 = JSON.parse(
+    changed.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value,
+  );
+  assert.equal(
+    spec2.find((j: CronJobSpec) => j.name === "jarvis:conversation-retention").schedule,
+    "0 3 * * 6",
+  );
   assert.notEqual(changed.inputs.name, job.inputs.name, "a changed declaration replaces (re-runs) the job");
 });
 
@@ -227,13 +300,26 @@ test("the CLI applies a jobs file, prints the plan as JSON, and cron status list
     writeFileSync(file, JSON.stringify(cronJobs(testConfig(), { prefix, database: "jarvis" }).slice(0, 3)));
     const root = resolve(import.meta.dirname, "..");
     const cli = (args: string[]) =>
-      promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { cwd: root, env: { ...process.env, DATABASE_URL: postgres.url("jarvis") } });
-    const applied = JSON.parse((await cli(["cron", "apply", "--jobs", file, "--prefix", prefix, "--json"])).stdout);
+      promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: postgres.url("jarvis") },
+      });
+    const applied = JSON.parse(
+      (await cli(["cron", "apply", "--jobs", file, "--prefix", prefix, "--json"])).stdout,
+    );
     assert.equal(applied.summary.create, 3);
     assert.equal((await rows(c, prefix)).length, 3);
-    const plan = JSON.parse((await cli(["cron", "plan", "--jobs", file, "--prefix", prefix, "--json"])).stdout);
+    const plan = JSON.parse(
+      (await cli(["cron", "plan", "--jobs", file, "--prefix", prefix, "--json"])).stdout,
+    );
     assert.deepEqual(plan.summary, { create: 0, update: 0, delete: 0, unchanged: 3, drift: 0 });
     const status = JSON.parse((await cli(["cron", "status", "--prefix", prefix, "--json"])).stdout);
-    assert.deepEqual(status.jobs.map((j: { name: string }) => j.name).sort(), cronJobs(testConfig(), { prefix }).slice(0, 3).map((j) => j.name).sort());
+    assert.deepEqual(
+      status.jobs.map((j: { name: string }) => j.name).sort(),
+      cronJobs(testConfig(), { prefix })
+        .slice(0, 3)
+        .map((j) => j.name)
+        .sort(),
+    );
   });
 });

@@ -20,7 +20,12 @@ const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
 
 const bucket = `d-${randomBytes(5).toString("hex")}`;
-const s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+const s3c = new S3Client({
+  endpoint: s3.endpoint,
+  forcePathStyle: true,
+  region: s3.region,
+  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+});
 await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
 after(() => s3c.destroy());
 
@@ -29,7 +34,11 @@ after(() => db.drop());
 await buildDataset(db.url, 0.05);
 const redis = await startRedis();
 after(() => redis.stop());
-const chromaDb = new ChromaApi({ url: chroma.url, token: chroma.token, database: `drill_src_${randomBytes(3).toString("hex")}` });
+const chromaDb = new ChromaApi({
+  url: chroma.url,
+  token: chroma.token,
+  database: `drill_src_${randomBytes(3).toString("hex")}`,
+});
 await chromaDb.createDatabase();
 after(() => chromaDb.deleteDatabase().catch(() => {}));
 const col = await chromaDb.create("memories", null, { hnsw: { space: "cosine" } });
@@ -67,7 +76,10 @@ const env = {
 
 function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args, "--json"], { cwd: ROOT, env });
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args, "--json"], {
+      cwd: ROOT,
+      env,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -87,7 +99,10 @@ function cli(...args: string[]): Promise<{ code: number; out: any; stdout: strin
 test("backup all, list, verify, drill: the CLI end to end, with RTO and RPO in /metrics", async () => {
   const b = await cli("backup", "all");
   assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(b.out.backups.map((x: any) => x.store), ["postgres", "redis", "chroma"]);
+  assert.deepEqual(
+    b.out.backups.map((x: any) => x.store),
+    ["postgres", "redis", "chroma"],
+  );
   for (const x of b.out.backups) assert.match(x.id, /^\d{8}T\d{9}Z-[0-9a-f]{6}$/);
   assert.ok(b.out.backups.every((x: any) => x.bytes > 0));
 
@@ -107,8 +122,17 @@ test("backup all, list, verify, drill: the CLI end to end, with RTO and RPO in /
     assert.ok(r.checks.length >= 2);
   }
   const pgChecks = d.out.results.find((r: any) => r.store === "postgres").checks.map((c: any) => c.name);
-  assert.deepEqual(pgChecks, ["manifest checksums", "row counts", "constraints valid", "migration version", "vector query"]);
-  assert.match(d.out.results.find((r: any) => r.store === "postgres").checks[4].detail, /memory_entries\.embedding: 5 nearest rows/);
+  assert.deepEqual(pgChecks, [
+    "manifest checksums",
+    "row counts",
+    "constraints valid",
+    "migration version",
+    "vector query",
+  ]);
+  assert.match(
+    d.out.results.find((r: any) => r.store === "postgres").checks[4].detail,
+    /memory_entries\.embedding: 5 nearest rows/,
+  );
   const metrics = renderMetrics(loadState(stateFile));
   for (const s of ["postgres", "redis", "chroma"]) {
     assert.match(metrics, new RegExp(`jarvis_backup_last_status\\{store="${s}"\\} 1`));
@@ -126,7 +150,10 @@ test("a corrupt object fails verify naming it, and fails the drill loudly (metri
   const v = await cli("verify", "redis", "--backup", b.out.id);
   assert.equal(v.code, 1);
   assert.equal(v.out.ok, false);
-  assert.deepEqual(v.out.problems.map((p: any) => p.object), [`s3://${bucket}/${key}`]);
+  assert.deepEqual(
+    v.out.problems.map((p: any) => p.object),
+    [`s3://${bucket}/${key}`],
+  );
   const d = await cli("drill", "--store", "redis");
   assert.equal(d.code, 1);
   assert.equal(d.out.results[0].ok, false);

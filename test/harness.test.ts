@@ -18,7 +18,10 @@ test("postgres answers a nearest-neighbour query on the vector type, with pg_cro
     await c.query("create table v (id int, e vector(3))");
     await c.query("insert into v values (1, '[1,0,0]'), (2, '[0,1,0]'), (3, '[0.9,0.1,0]')");
     const { rows } = await c.query("select id from v order by e <=> '[1,0,0]' limit 2");
-    assert.deepEqual(rows.map((r) => r.id), [1, 3]);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      [1, 3],
+    );
     await c.query("create schema partman; create extension pg_partman schema partman");
     const v = await c.query("select extversion from pg_extension where extname = 'pg_partman'");
     assert.match(v.rows[0].extversion, /^5\./);
@@ -42,7 +45,10 @@ test("postgres runs with the container's initdb options: data checksums on, SCRA
   try {
     assert.equal((await c.query("show data_checksums")).rows[0].data_checksums, "on");
     const hba = await c.query("select type, auth_method from pg_hba_file_rules where type = 'host'");
-    assert.ok(hba.rows.length > 0 && hba.rows.every((r) => r.auth_method === "scram-sha-256"), JSON.stringify(hba.rows));
+    assert.ok(
+      hba.rows.length > 0 && hba.rows.every((r) => r.auth_method === "scram-sha-256"),
+      JSON.stringify(hba.rows),
+    );
   } finally {
     await c.end();
   }
@@ -64,7 +70,14 @@ test("chroma adds records and answers a similarity query", async () => {
   const client = chromaClient(chroma.url, chroma.token);
   const name = `harness_${process.pid}_${Date.now()}`;
   const col = await client.createCollection({ name, embeddingFunction: precomputedEmbeddings });
-  await col.add({ ids: ["a", "b"], embeddings: [[1, 0, 0], [0, 1, 0]], documents: ["alpha", "beta"] });
+  await col.add({
+    ids: ["a", "b"],
+    embeddings: [
+      [1, 0, 0],
+      [0, 1, 0],
+    ],
+    documents: ["alpha", "beta"],
+  });
   const res = await col.query({ queryEmbeddings: [[0.9, 0.1, 0]], nResults: 1 });
   assert.deepEqual(res.ids, [["a"]]);
   assert.deepEqual(res.documents, [["alpha"]]);

@@ -31,7 +31,10 @@ const ROOT = resolve(import.meta.dirname, "..");
 
 function promtool(args: string[], cwd: string) {
   const r = spawnSync(PROMTOOL, args, { cwd, encoding: "utf8" });
-  if (r.error) throw new Error(`promtool is not runnable (${r.error.message}): apt-get install prometheus (Debian ships promtool in it)`);
+  if (r.error)
+    throw new Error(
+      `promtool is not runnable (${r.error.message}): apt-get install prometheus (Debian ships promtool in it)`,
+    );
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -39,12 +42,21 @@ function promtool(args: string[], cwd: string) {
 function runRuleTests(cfg: JarvisConfig, stack: string, tests: unknown[]) {
   const dir = mkdtempSync(join(tmpdir(), "jarvis-rules-"));
   writeFileSync(join(dir, "rules.yml"), YAML.stringify(alertRules(cfg, { stack })));
-  writeFileSync(join(dir, "rules.test.yml"), YAML.stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }));
-  return { dir, check: promtool(["check", "rules", "rules.yml"], dir), test: promtool(["test", "rules", "rules.test.yml"], dir) };
+  writeFileSync(
+    join(dir, "rules.test.yml"),
+    YAML.stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }),
+  );
+  return {
+    dir,
+    check: promtool(["check", "rules", "rules.yml"], dir),
+    test: promtool(["test", "rules", "rules.test.yml"], dir),
+  };
 }
 
 const series = (name: string, labels: Record<string, string>, values: string) => ({
-  series: `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(",")}}`,
+  series: `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",")}}`,
   values,
 });
 
@@ -74,7 +86,12 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
   const [downContainer] = containers;
   const missingApp = m.appContainers[0]!;
   const pct = (p: number) => String(p);
-  const fsLabels = (mountpoint: string, fstype = "ext4", device = "/dev/sda1") => ({ ...NODE, device, fstype, mountpoint });
+  const fsLabels = (mountpoint: string, fstype = "ext4", device = "/dev/sda1") => ({
+    ...NODE,
+    device,
+    fstype,
+    mountpoint,
+  });
   return [
     {
       name: "StoreDown: each store down for a minute fires once per store; a store that is up stays silent",
@@ -91,7 +108,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
           alertname: "StoreDown",
           exp_alerts: (["postgres", "redis", "chroma"] as const).map((store) =>
             alert("StoreDown", {
-              labels: { ...({ postgres: PG, redis: REDIS, chroma: CHROMA } as const)[store], store, severity: "critical" },
+              labels: {
+                ...({ postgres: PG, redis: REDIS, chroma: CHROMA } as const)[store],
+                store,
+                severity: "critical",
+              },
               summary: `${store} is down`,
               description: `The exporter cannot reach ${store} for 1 minute: JARVIS has lost that part of its memory.`,
             }),
@@ -102,7 +123,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
     {
       name: "StoreDown: stores that answer raise nothing",
       interval: "1m",
-      input_series: [series("pg_up", PG, "1x10"), series("redis_up", REDIS, "1x10"), series("probe_success", CHROMA, "1x10")],
+      input_series: [
+        series("pg_up", PG, "1x10"),
+        series("redis_up", REDIS, "1x10"),
+        series("probe_success", CHROMA, "1x10"),
+      ],
       alert_rule_test: [{ eval_time: "5m", alertname: "StoreDown", exp_alerts: [] }],
     },
     {
@@ -118,7 +143,8 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
             alert("MonitoringTargetDown", {
               labels: { ...AGENT, severity: "warning" },
               summary: "Prometheus cannot scrape ops-agent",
-              description: "ops-agent:9187 (job ops-agent) has not answered for 5 minutes; the alerts fed by it are blind.",
+              description:
+                "ops-agent:9187 (job ops-agent) has not answered for 5 minutes; the alerts fed by it are blind.",
             }),
           ],
         },
@@ -130,7 +156,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       input_series: [
         series("node_filesystem_avail_bytes", fsLabels("/"), `${100 - (m.diskAlertPercent + 5)}x20`),
         series("node_filesystem_size_bytes", fsLabels("/"), "100x20"),
-        series("node_filesystem_avail_bytes", fsLabels("/srv", "xfs", "/dev/sdb1"), `${100 - (m.diskAlertPercent - 1)}x20`),
+        series(
+          "node_filesystem_avail_bytes",
+          fsLabels("/srv", "xfs", "/dev/sdb1"),
+          `${100 - (m.diskAlertPercent - 1)}x20`,
+        ),
         series("node_filesystem_size_bytes", fsLabels("/srv", "xfs", "/dev/sdb1"), "100x20"),
         series("node_filesystem_avail_bytes", fsLabels("/run", "tmpfs", "tmpfs"), "1x20"),
         series("node_filesystem_size_bytes", fsLabels("/run", "tmpfs", "tmpfs"), "100x20"),
@@ -185,7 +215,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       name: `PostgresConnectionsHigh: connections of every state above ${m.connectionsAlertPercent}% of max_connections`,
       interval: "1m",
       input_series: [
-        series("pg_stat_activity_count", { ...PG, datname: "jarvis", state: "active" }, `${m.connectionsAlertPercent - 10}x20`),
+        series(
+          "pg_stat_activity_count",
+          { ...PG, datname: "jarvis", state: "active" },
+          `${m.connectionsAlertPercent - 10}x20`,
+        ),
         series("pg_stat_activity_count", { ...PG, datname: "jarvis", state: "idle" }, "15x20"),
         series("pg_settings_max_connections", { ...PG, server: "postgres:5432" }, "100x20"),
       ],
@@ -260,7 +294,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       input_series: [
         series("up", AGENT, "1x30"),
         // promtool's clock starts at 0: a negative timestamp is a backup from before the test.
-        series("jarvis_backup_last_success_timestamp_seconds", { ...AGENT, store: "postgres" }, `${-(rpo + 600)}x30`),
+        series(
+          "jarvis_backup_last_success_timestamp_seconds",
+          { ...AGENT, store: "postgres" },
+          `${-(rpo + 600)}x30`,
+        ),
         series("jarvis_backup_last_success_timestamp_seconds", { ...AGENT, store: "redis" }, "0x30"),
       ],
       alert_rule_test: [
@@ -317,7 +355,8 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
             alert("DrillFailed", {
               labels: { ...AGENT, store: "postgres", severity: "critical" },
               summary: "The last postgres recovery drill failed",
-              description: "The monthly restore drill of postgres could not restore or verify the backup (S9).",
+              description:
+                "The monthly restore drill of postgres could not restore or verify the backup (S9).",
             }),
           ],
         },
@@ -349,7 +388,11 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       interval: "1m",
       input_series: [
         series("up", AGENT, "1x100"),
-        series("jarvis_drill_last_run_timestamp_seconds", { ...AGENT, store: "postgres" }, `${-DRILL_MAX_AGE_SECONDS}x100`),
+        series(
+          "jarvis_drill_last_run_timestamp_seconds",
+          { ...AGENT, store: "postgres" },
+          `${-DRILL_MAX_AGE_SECONDS}x100`,
+        ),
         series("jarvis_drill_last_run_timestamp_seconds", { ...AGENT, store: "redis" }, "0x100"),
         series("jarvis_drill_last_run_timestamp_seconds", { ...AGENT, store: "chroma" }, "0x100"),
       ],
@@ -362,7 +405,8 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
             alert("DrillOverdue", {
               labels: { ...AGENT, store: "postgres", severity: "warning" },
               summary: "No postgres recovery drill for 35 days",
-              description: "The monthly restore drill of postgres has not run (S9): the backups are unproven.",
+              description:
+                "The monthly restore drill of postgres has not run (S9): the backups are unproven.",
             }),
           ],
         },
@@ -375,7 +419,9 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
         series("up", AGENT, "1x10"),
         ...containers
           .filter((c) => c !== missingApp)
-          .map((c) => series("jarvis_container_up", { ...AGENT, container: c }, c === downContainer ? "0x10" : "1x10")),
+          .map((c) =>
+            series("jarvis_container_up", { ...AGENT, container: c }, c === downContainer ? "0x10" : "1x10"),
+          ),
       ],
       alert_rule_test: [
         { eval_time: "1m", alertname: "ContainerDown", exp_alerts: [] },
@@ -401,14 +447,17 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
 }
 
 const alertNamesTested = (tests: ReturnType<typeof ruleTests>) =>
-  new Set(tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)));
+  new Set(
+    tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+  );
 
 test("the generated rules define exactly the documented alerts, and promtool check rules accepts them", () => {
   const cfg = testConfig();
   const names = alertRules(cfg).groups.flatMap((g) => g.rules.map((r) => r.alert));
   assert.deepEqual([...names].sort(), [...ALERT_NAMES].sort());
   const docs = readFileSync(join(ROOT, "docs/monitoring.md"), "utf8");
-  for (const a of ALERT_NAMES) assert.match(docs, new RegExp(`^### ${a}$`, "m"), `docs/monitoring.md explains ${a}`);
+  for (const a of ALERT_NAMES)
+    assert.match(docs, new RegExp(`^### ${a}$`, "m"), `docs/monitoring.md explains ${a}`);
   const { check } = runRuleTests(cfg, "dev", []);
   assert.equal(check.code, 0, check.out);
   assert.match(check.out, new RegExp(`SUCCESS: ${ALERT_NAMES.length} rules found`));
@@ -417,7 +466,11 @@ test("the generated rules define exactly the documented alerts, and promtool che
 test("promtool test rules: every alert fires on its condition (default thresholds, app containers from config)", () => {
   const cfg = testConfig({ monitoring: { appContainers: ["jarvis-api", "jarvis-voice"] } });
   const tests = ruleTests(cfg, "dev");
-  assert.deepEqual([...alertNamesTested(tests)].sort(), [...ALERT_NAMES].sort(), "a firing test case for every alert");
+  assert.deepEqual(
+    [...alertNamesTested(tests)].sort(),
+    [...ALERT_NAMES].sort(),
+    "a firing test case for every alert",
+  );
   const r = runRuleTests(cfg, "dev", tests);
   assert.equal(r.check.code, 0, r.check.out);
   assert.equal(r.test.code, 0, r.test.out);
@@ -426,17 +479,28 @@ test("promtool test rules: every alert fires on its condition (default threshold
 
 test("promtool test rules: thresholds, targets and container names follow the config", () => {
   const cfg = testConfig({
-    monitoring: { diskAlertPercent: 60, memoryAlertPercent: 70, connectionsAlertPercent: 50, appContainers: ["assistant.web"] },
+    monitoring: {
+      diskAlertPercent: 60,
+      memoryAlertPercent: 70,
+      connectionsAlertPercent: 50,
+      appContainers: ["assistant.web"],
+    },
     backup: { rpoTargetSeconds: 3600, rtoTargetSeconds: 600 },
   });
   const tests = ruleTests(cfg, "staging");
   const r = runRuleTests(cfg, "staging", tests);
   assert.equal(r.test.code, 0, r.test.out);
   // The same inputs against the default rules: what fires at 65 % disk here does not fire at 80 %.
-  const defaults = runRuleTests(testConfig(), "staging", tests.filter((t) => t.name.startsWith("HostDiskUsageHigh")));
+  const defaults = runRuleTests(
+    testConfig(),
+    "staging",
+    tests.filter((t) => t.name.startsWith("HostDiskUsageHigh")),
+  );
   assert.notEqual(defaults.test.code, 0, "the default 80 % threshold must not fire on a 65 % disk");
   assert.match(defaults.test.out, /HostDiskUsageHigh/);
-  const expr = alertRules(cfg, { stack: "staging" }).groups.flatMap((g) => g.rules).find((x) => x.alert === "ContainerDown")!.expr;
+  const expr = alertRules(cfg, { stack: "staging" })
+    .groups.flatMap((g) => g.rules)
+    .find((x) => x.alert === "ContainerDown")!.expr;
   assert.match(expr, /assistant\\\\\.web/, "container names are regex-escaped");
   assert.match(expr, /jarvis-staging-postgres/);
 });
@@ -444,9 +508,20 @@ test("promtool test rules: thresholds, targets and container names follow the co
 test("promtool check config accepts prometheus.yml with the rules it names", () => {
   const cfg = testConfig();
   const dir = mkdtempSync(join(tmpdir(), "jarvis-prom-"));
-  const conf = prometheusConfig(cfg, { stack: "dev" }) as { rule_files: string[]; scrape_configs: { job_name: string }[] };
+  const conf = prometheusConfig(cfg, { stack: "dev" }) as {
+    rule_files: string[];
+    scrape_configs: { job_name: string }[];
+  };
   assert.deepEqual(conf.rule_files, [MONITORING_PATHS.prometheusRules]);
-  assert.deepEqual(conf.scrape_configs.map((s) => s.job_name).sort(), ["alertmanager", "chroma", "node", "ops-agent", "postgres", "prometheus", "redis"]);
+  assert.deepEqual(conf.scrape_configs.map((s) => s.job_name).sort(), [
+    "alertmanager",
+    "chroma",
+    "node",
+    "ops-agent",
+    "postgres",
+    "prometheus",
+    "redis",
+  ]);
   writeFileSync(join(dir, "rules.yml"), YAML.stringify(alertRules(cfg, { stack: "dev" })));
   writeFileSync(join(dir, "prometheus.yml"), YAML.stringify({ ...conf, rule_files: ["rules.yml"] }));
   const r = promtool(["check", "config", "prometheus.yml"], dir);
@@ -457,10 +532,27 @@ test("promtool check config accepts prometheus.yml with the rules it names", () 
 
 test("alertmanager receivers come from config, with credentials as file references only", () => {
   const none = alertmanagerConfig(testConfig()) as any;
-  assert.deepEqual(none.receivers, [{ name: "jarvis-operators" }], "no receiver configured: alerts stay in Alertmanager's UI");
+  assert.deepEqual(
+    none.receivers,
+    [{ name: "jarvis-operators" }],
+    "no receiver configured: alerts stay in Alertmanager's UI",
+  );
   const cfg = testConfig({
-    monitoring: { alerting: { email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587", username: "jarvis" }, webhook: true } },
-    secrets: { alertSmtpPassword: "SENTINEL-smtp-0123456789", alertWebhookUrl: "https://hooks.example.org/SENTINEL-0123456789" },
+    monitoring: {
+      alerting: {
+        email: {
+          to: "ops@example.org",
+          from: "jarvis@example.org",
+          smarthost: "smtp.example.org:587",
+          username: "jarvis",
+        },
+        webhook: true,
+      },
+    },
+    secrets: {
+      alertSmtpPassword: "SENTINEL-smtp-0123456789",
+      alertWebhookUrl: "https://hooks.example.org/SENTINEL-0123456789",
+    },
   });
   const am = alertmanagerConfig(cfg) as any;
   const text = YAML.stringify(am);
@@ -476,18 +568,25 @@ test("alertmanager receivers come from config, with credentials as file referenc
     require_tls: true,
     send_resolved: true,
   });
-  assert.deepEqual(receiver.webhook_configs, [{ url_file: MONITORING_PATHS.webhookUrlFile, send_resolved: true }]);
+  assert.deepEqual(receiver.webhook_configs, [
+    { url_file: MONITORING_PATHS.webhookUrlFile, send_resolved: true },
+  ]);
 });
 
 test("postgres_exporter's custom queries run as jarvis_monitor and report a failed pg_cron run", async (t) => {
   const { postgres } = await useServices("postgres");
-  const queries = postgresExporterQueries() as Record<string, { query: string; metrics: Record<string, { usage: string }>[] }>;
+  const queries = postgresExporterQueries() as Record<
+    string,
+    { query: string; metrics: Record<string, { usage: string }>[] }
+  >;
   const admin = new pg.Client({ connectionString: postgres.url("jarvis") });
   await admin.connect();
   await admin.query("create extension if not exists pg_cron").catch((e) => {
     if (!/already exists/.test(e.message)) throw e;
   });
-  await admin.query(`DO $$ BEGIN CREATE ROLE jarvis_monitor NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
+  await admin.query(
+    `DO $$ BEGIN CREATE ROLE jarvis_monitor NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+  );
   await admin.query("GRANT pg_monitor TO jarvis_monitor").catch(() => {});
   // A failed run of a job that does not exist: pg_cron never schedules it, the query still sees it.
   const jobid = 900000 + Math.floor(Math.random() * 90000);
@@ -518,15 +617,24 @@ test("postgres_exporter's custom queries run as jarvis_monitor and report a fail
   await ensureRoles(admin, postgres.roles);
   const cron = await asMonitor(queries.jarvis_cron_job!.query);
   const mine = cron.rows.find((r) => r.jobname === `job_${jobid}`);
-  assert.ok(mine, `the failed run of job ${jobid} is visible to jarvis_monitor: ${JSON.stringify(cron.rows)}`);
+  assert.ok(
+    mine,
+    `the failed run of job ${jobid} is visible to jarvis_monitor: ${JSON.stringify(cron.rows)}`,
+  );
   assert.equal(Number(mine.failed_runs), 2);
   assert.equal(Number(mine.last_run_failed), 1);
   assert.ok(Math.abs(Number(mine.last_failed_timestamp_seconds) - (Date.now() / 1000 - 60)) < 30);
   // Every column the exporter maps exists in the result, and nothing else.
-  assert.deepEqual(cron.fields.map((f) => f.name).sort(), queries.jarvis_cron_job!.metrics.map((m) => Object.keys(m)[0]).sort());
+  assert.deepEqual(
+    cron.fields.map((f) => f.name).sort(),
+    queries.jarvis_cron_job!.metrics.map((m) => Object.keys(m)[0]).sort(),
+  );
 
   const arch = await asMonitor(queries.jarvis_pg_archiver!.query);
   assert.equal(arch.rows.length, 1);
-  assert.deepEqual(arch.fields.map((f) => f.name).sort(), queries.jarvis_pg_archiver!.metrics.map((m) => Object.keys(m)[0]).sort());
+  assert.deepEqual(
+    arch.fields.map((f) => f.name).sort(),
+    queries.jarvis_pg_archiver!.metrics.map((m) => Object.keys(m)[0]).sort(),
+  );
   assert.ok([0, 1].includes(Number(arch.rows[0].failing)));
 });

@@ -15,7 +15,9 @@ import { ALERT_NAMES } from "../settings/monitoring.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const exec = promisify(execFile);
-const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+  scripts: Record<string, string>;
+};
 
 function docs(dir = join(ROOT, "docs")): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -36,7 +38,10 @@ function codeBlocks(file: string): Block[] {
   const blocks: Block[] = [];
   const re = /((?:[^\n]*\n){0,3})[ \t]*```(?:sh|bash|console)?\n([\s\S]*?)```/g;
   for (const m of text.matchAll(re)) {
-    const lines = m[2]!.split("\n").map((l) => l.replace(/#.*$/, "").trim()).filter(Boolean);
+    const lines = m[2]!
+      .split("\n")
+      .map((l) => l.replace(/#.*$/, "").trim())
+      .filter(Boolean);
     blocks.push({ file, lead: m[1]!, lines });
   }
   return blocks;
@@ -60,7 +65,10 @@ test("every jarvis-data command the README and docs name exists and answers --he
   for (const file of DOC_FILES) {
     const text = readFileSync(file, "utf8");
     // commands in code blocks and in inline code, not prose
-    const code = [...codeBlocks(file).flatMap((b) => b.lines), ...[...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!)];
+    const code = [
+      ...codeBlocks(file).flatMap((b) => b.lines),
+      ...[...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!),
+    ];
     for (const line of code) {
       if (!/jarvis-data [a-z]/.test(line) || /jarvis-data <command>/.test(line)) continue;
       const c = cliCommandOf(line);
@@ -72,7 +80,9 @@ test("every jarvis-data command the README and docs name exists and answers --he
   const unknown = [...named].filter((c) => !known.has(c));
   assert.deepEqual(unknown, [], `docs name commands that do not exist: ${unknown.join(", ")}`);
   for (const name of named) {
-    const r = await exec(process.execPath, ["bin/jarvis-data.js", ...name.split(" "), "--help"], { cwd: ROOT });
+    const r = await exec(process.execPath, ["bin/jarvis-data.js", ...name.split(" "), "--help"], {
+      cwd: ROOT,
+    });
     assert.match(r.stdout, /^usage: jarvis-data /, `${name} --help`);
   }
 });
@@ -80,8 +90,10 @@ test("every jarvis-data command the README and docs name exists and answers --he
 test("every npm script and repository file the docs' commands name exists", () => {
   for (const b of BLOCKS) {
     for (const line of b.lines) {
-      for (const m of line.matchAll(/npm run (?:--silent )?([\w:-]+)/g)) assert.ok(pkg.scripts[m[1]!], `${b.file}: npm run ${m[1]} is not a script`);
-      for (const m of line.matchAll(/(?:^|\s)((?:scripts|bench|\.ci)\/[\w./-]+)/g)) assert.ok(existsSync(join(ROOT, m[1]!)), `${b.file}: ${m[1]} does not exist`);
+      for (const m of line.matchAll(/npm run (?:--silent )?([\w:-]+)/g))
+        assert.ok(pkg.scripts[m[1]!], `${b.file}: npm run ${m[1]} is not a script`);
+      for (const m of line.matchAll(/(?:^|\s)((?:scripts|bench|\.ci)\/[\w./-]+)/g))
+        assert.ok(existsSync(join(ROOT, m[1]!)), `${b.file}: ${m[1]} does not exist`);
       if (/\bnpm test\b/.test(line)) assert.ok(pkg.scripts.test);
     }
   }
@@ -90,7 +102,12 @@ test("every npm script and repository file the docs' commands name exists", () =
 test("commands that need a Docker host, the Pulumi CLI or AWS are marked as such in the runbooks", () => {
   for (const b of BLOCKS.filter((x) => x.file.includes(`${join("docs", "runbooks")}`))) {
     const needsReal = b.lines.some((l) => /^(docker|pulumi|aws) /.test(l));
-    if (needsReal) assert.match(b.lead, /\(needs (Docker host|the Pulumi CLI|AWS)\)/, `${b.file}: a block with docker/pulumi/aws commands is not marked:\n${b.lines.join("\n")}`);
+    if (needsReal)
+      assert.match(
+        b.lead,
+        /\(needs (Docker host|the Pulumi CLI|AWS)\)/,
+        `${b.file}: a block with docker/pulumi/aws commands is not marked:\n${b.lines.join("\n")}`,
+      );
   }
 });
 
@@ -107,7 +124,10 @@ test("the quick start works: test servers installed, lockfile in step, README's 
   assert.deepEqual(lock.packages[""].dependencies, pkgFull.dependencies);
   assert.deepEqual(lock.packages[""].devDependencies, pkgFull.devDependencies);
   // npm ci refuses a lockfile where a package's dependency (optional ones included) has no entry
-  const entries = lock.packages as Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peer?: boolean }>;
+  const entries = lock.packages as Record<
+    string,
+    { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; peer?: boolean }
+  >;
   const missing: string[] = [];
   for (const [path, entry] of Object.entries(entries)) {
     if (path === "") continue;
@@ -128,7 +148,10 @@ test("the quick start works: test servers installed, lockfile in step, README's 
   }
   assert.deepEqual(missing, [], "package-lock.json lacks entries npm ci requires");
   // npm test is what CI runs; render dev prints the desired state
-  const r = await exec(process.execPath, ["--import", "tsx", "scripts/render.ts", "dev"], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const r = await exec(process.execPath, ["--import", "tsx", "scripts/render.ts", "dev"], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   const resources = JSON.parse(r.stdout) as { type: string }[];
   assert.ok(resources.some((x) => x.type === "docker:index/container:Container"));
 });

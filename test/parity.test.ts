@@ -16,7 +16,13 @@ import pg from "pg";
 import { createClient } from "redis";
 import { chromaClient, precomputedEmbeddings } from "../core/chroma.ts";
 import { tokenSha256 } from "../core/chroma-gateway.ts";
-import { ensureRoles, ROLE_NAMES, scramVerifier, verifierMatches, type RoleKey } from "../core/postgres/roles.ts";
+import {
+  ensureRoles,
+  ROLE_NAMES,
+  scramVerifier,
+  verifierMatches,
+  type RoleKey,
+} from "../core/postgres/roles.ts";
 import { chromaHealthcheck } from "../settings/chroma.ts";
 import { postgresHealthcheck, postgresSettings } from "../settings/postgres.ts";
 import { redisAclUsers, redisConfig, redisHealthcheck } from "../settings/redis.ts";
@@ -50,7 +56,14 @@ function runHealthcheck(tests: string[]): number {
 // ---------------------------------------------------------------- PostgreSQL
 
 /** Units PostgreSQL reports in pg_settings, and what a suffix in our flags means in bytes/ms. */
-const MEMORY: Record<string, number> = { B: 1, kB: 1024, "8kB": 8192, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+const MEMORY: Record<string, number> = {
+  B: 1,
+  kB: 1024,
+  "8kB": 8192,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+};
 const TIME: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 /** Values PostgreSQL reports under another spelling. */
 const ALIASES: Record<string, Record<string, string>> = { wal_compression: { on: "pglz" } };
@@ -74,12 +87,31 @@ test("postgres runs with exactly the generated settings (only listen, port, sock
   try {
     const checked: string[] = [];
     for (const [name, flag] of Object.entries(postgres.settings)) {
-      const row = (await c.query<{ setting: string; unit: string | null }>("select setting, unit from pg_settings where name = $1", [name])).rows[0];
-      const actual = row ? row.setting : (await c.query<{ v: string }>("select current_setting($1) as v", [name])).rows[0]!.v;
-      assert.equal(actual, row ? inUnit(flag, row.unit, name) : flag, `${name}: flag ${flag}, server has ${actual}${row?.unit ?? ""}`);
+      const row = (
+        await c.query<{ setting: string; unit: string | null }>(
+          "select setting, unit from pg_settings where name = $1",
+          [name],
+        )
+      ).rows[0];
+      const actual = row
+        ? row.setting
+        : (await c.query<{ v: string }>("select current_setting($1) as v", [name])).rows[0]!.v;
+      assert.equal(
+        actual,
+        row ? inUnit(flag, row.unit, name) : flag,
+        `${name}: flag ${flag}, server has ${actual}${row?.unit ?? ""}`,
+      );
       checked.push(name);
     }
-    for (const key of ["shared_preload_libraries", "cron.database_name", "password_encryption", "archive_timeout", "wal_level", "archive_mode", "max_connections"]) {
+    for (const key of [
+      "shared_preload_libraries",
+      "cron.database_name",
+      "password_encryption",
+      "archive_timeout",
+      "wal_level",
+      "archive_mode",
+      "max_connections",
+    ]) {
       assert.ok(checked.includes(key), `${key} checked`);
     }
     const show = async (n: string) => Object.values((await c.query(`show ${n}`)).rows[0])[0];
@@ -94,7 +126,10 @@ test("postgres runs with exactly the generated settings (only listen, port, sock
 });
 
 test("the postgres container's healthcheck passes against the server", () => {
-  assert.equal(runHealthcheck(postgresHealthcheck(cfg, { port: postgres.port, bin: join(PG_BIN, "pg_isready") })), 0);
+  assert.equal(
+    runHealthcheck(postgresHealthcheck(cfg, { port: postgres.port, bin: join(PG_BIN, "pg_isready") })),
+    0,
+  );
   const closed = postgresHealthcheck(cfg, { port: 1, bin: join(PG_BIN, "pg_isready") });
   assert.notEqual(runHealthcheck(closed), 0, "and fails when nothing listens");
 });
@@ -108,17 +143,27 @@ test("the five roles exist with their passwords (SCRAM), attributes and membersh
          left join pg_db_role_setting s on s.setrole = r.oid and s.setdatabase = 0
         where r.rolname like 'jarvis\\_%' order by 1`,
     );
-    assert.deepEqual(rows.map((r) => r.rolname), Object.values(ROLE_NAMES).sort());
+    assert.deepEqual(
+      rows.map((r) => r.rolname),
+      Object.values(ROLE_NAMES).sort(),
+    );
     for (const r of rows) {
       assert.equal(r.rolcanlogin, true, r.rolname);
-      assert.equal(r.rolsuper || r.rolcreatedb || r.rolcreaterole || r.rolreplication, false, `${r.rolname} has no elevated attribute`);
+      assert.equal(
+        r.rolsuper || r.rolcreatedb || r.rolcreaterole || r.rolreplication,
+        false,
+        `${r.rolname} has no elevated attribute`,
+      );
       assert.match(r.rolpassword, /^SCRAM-SHA-256\$4096:/);
     }
-    const member = async (role: string, of: string) => (await c.query("select pg_has_role($1, $2, 'member') as m", [role, of])).rows[0].m;
+    const member = async (role: string, of: string) =>
+      (await c.query("select pg_has_role($1, $2, 'member') as m", [role, of])).rows[0].m;
     assert.equal(await member("jarvis_monitor", "pg_monitor"), true);
     assert.equal(await member("jarvis_backup", "pg_read_all_data"), true);
     assert.equal(await member("jarvis_app", "pg_read_all_data"), false);
-    assert.deepEqual(rows.find((r) => r.rolname === "jarvis_readonly").setconfig, ["default_transaction_read_only=on"]);
+    assert.deepEqual(rows.find((r) => r.rolname === "jarvis_readonly").setconfig, [
+      "default_transaction_read_only=on",
+    ]);
   } finally {
     await c.end();
   }
@@ -127,7 +172,10 @@ test("the five roles exist with their passwords (SCRAM), attributes and membersh
     assert.equal((await c2.query("select current_user as u")).rows[0].u, role);
     await c2.end();
   }
-  assert.equal(await pgError(pgClient(postgres.url("postgres", "jarvis_app", "wrong-password-123456"))), "28P01");
+  assert.equal(
+    await pgError(pgClient(postgres.url("postgres", "jarvis_app", "wrong-password-123456"))),
+    "28P01",
+  );
 });
 
 test("the app role has DML on a table owned by jarvis_owner but cannot drop, alter or truncate it, nor create one", async (t) => {
@@ -136,7 +184,9 @@ test("the app role has DML on a table owned by jarvis_owner but cannot drop, alt
   const su = await pgClient(db.url);
   try {
     // What the migrations do: jarvis_owner owns the schema and its tables, and grants DML to the app.
-    await su.query("create schema app authorization jarvis_owner; revoke create on schema public from public");
+    await su.query(
+      "create schema app authorization jarvis_owner; revoke create on schema public from public",
+    );
     await su.query("set role jarvis_owner");
     await su.query("create table app.notes (id int primary key, body text not null)");
     await su.query("grant usage on schema app to jarvis_app, jarvis_readonly");
@@ -166,14 +216,24 @@ test("the app role has DML on a table owned by jarvis_owner but cannot drop, alt
     await ro.end();
   }
   const check = await pgClient(db.url);
-  assert.equal((await check.query("select count(*)::int as n from app.notes")).rows[0].n, 1, "the table is still there");
+  assert.equal(
+    (await check.query("select count(*)::int as n from app.notes")).rows[0].n,
+    1,
+    "the table is still there",
+  );
   await check.end();
 });
 
 test("ensureRoles is idempotent, survives concurrent runs, and never sends a password in clear", async (t) => {
   const own = await startPostgres({ roles: false });
   t.after(() => own.stop());
-  const passwords = { owner: "o".repeat(20) + "A1", app: "app-Secret-0123456789", readonly: "r".repeat(24), backup: "b".repeat(24), monitor: "m".repeat(24) };
+  const passwords = {
+    owner: "o".repeat(20) + "A1",
+    app: "app-Secret-0123456789",
+    readonly: "r".repeat(24),
+    backup: "b".repeat(24),
+    monitor: "m".repeat(24),
+  };
   const admin = await pgClient(own.url());
   await admin.query("create extension if not exists pg_stat_statements");
   await admin.query("select pg_stat_statements_reset()");
@@ -191,9 +251,14 @@ test("ensureRoles is idempotent, survives concurrent runs, and never sends a pas
     assert.equal(changed.filter((r) => r.action !== "unchanged").length, 1);
     const c = await pgClient(own.url("postgres", "jarvis_app", "a-new-app-password-42"));
     await c.end();
-    const leaked = await admin.query("select count(*)::int as n from pg_stat_statements where query like '%' || $1 || '%' or query like '%a-new-app-password-42%'", [passwords.app]);
+    const leaked = await admin.query(
+      "select count(*)::int as n from pg_stat_statements where query like '%' || $1 || '%' or query like '%a-new-app-password-42%'",
+      [passwords.app],
+    );
     assert.equal(leaked.rows[0].n, 0, "no password in pg_stat_statements");
-    const verifiers = await admin.query("select count(*)::int as n from pg_stat_statements where query like '%SCRAM-SHA-256$%'");
+    const verifiers = await admin.query(
+      "select count(*)::int as n from pg_stat_statements where query like '%SCRAM-SHA-256$%'",
+    );
     assert.ok(verifiers.rows[0].n > 0, "only verifiers were sent");
   } finally {
     await Promise.all([admin, ...clients].map((c) => c.end()));
@@ -205,7 +270,15 @@ test("ensureRoles is idempotent, survives concurrent runs, and never sends a pas
 // ---------------------------------------------------------------- Redis
 
 test("redis runs the generated redis.conf and CONFIG GET shows S13's bounds and the persistence settings", async () => {
-  assert.deepEqual(redis.conf, redisConfig(cfg, { bind: "127.0.0.1", port: redis.port, dir: redis.dir, users: redisAclUsers(redis.passwords) }));
+  assert.deepEqual(
+    redis.conf,
+    redisConfig(cfg, {
+      bind: "127.0.0.1",
+      port: redis.port,
+      dir: redis.dir,
+      users: redisAclUsers(redis.passwords),
+    }),
+  );
   const c = createClient({ url: redis.url("admin") });
   await c.connect();
   try {
@@ -222,7 +295,10 @@ test("redis runs the generated redis.conf and CONFIG GET shows S13's bounds and 
       assert.ok(line?.includes(`#${sha(pw)}`), `${user} has its password hash`);
       assert.ok(!acl.join("\n").includes(pw), "no password in clear");
     }
-    assert.match(acl.find((l) => l.startsWith("user default "))!, /^user default off /);
+    assert.match(
+      acl.find((l) => l.startsWith("user default "))!,
+      /^user default off /,
+    );
   } finally {
     await c.quit();
   }
@@ -250,7 +326,14 @@ test("the app Redis user can read and write keys but gets NOPERM on FLUSHALL, FL
     await app.set(key, "v", { EX: 60 });
     assert.equal(await app.get(key), "v");
     assert.equal(await app.del(key), 1);
-    for (const cmd of [["FLUSHALL"], ["FLUSHDB"], ["CONFIG", "GET", "maxmemory"], ["CONFIG", "SET", "maxmemory", "0"], ["SHUTDOWN", "NOSAVE"], ["ACL", "LIST"]]) {
+    for (const cmd of [
+      ["FLUSHALL"],
+      ["FLUSHDB"],
+      ["CONFIG", "GET", "maxmemory"],
+      ["CONFIG", "SET", "maxmemory", "0"],
+      ["SHUTDOWN", "NOSAVE"],
+      ["ACL", "LIST"],
+    ]) {
       assert.equal(await redisError(app.sendCommand(cmd)), "NOPERM", cmd.join(" "));
     }
     // DEBUG is refused even earlier (enable-debug-command no): ERR; ACL DRYRUN below shows the ACL denies it too.
@@ -261,8 +344,18 @@ test("the app Redis user can read and write keys but gets NOPERM on FLUSHALL, FL
   const admin = createClient({ url: redis.url("admin") });
   await admin.connect();
   try {
-    for (const cmd of [["FLUSHALL"], ["FLUSHDB"], ["CONFIG", "GET", "maxmemory"], ["DEBUG", "SLEEP", "0"], ["SHUTDOWN"]]) {
-      assert.match(String(await admin.sendCommand(["ACL", "DRYRUN", "app", ...cmd])), /no permissions/, `ACL DRYRUN app ${cmd.join(" ")}`);
+    for (const cmd of [
+      ["FLUSHALL"],
+      ["FLUSHDB"],
+      ["CONFIG", "GET", "maxmemory"],
+      ["DEBUG", "SLEEP", "0"],
+      ["SHUTDOWN"],
+    ]) {
+      assert.match(
+        String(await admin.sendCommand(["ACL", "DRYRUN", "app", ...cmd])),
+        /no permissions/,
+        `ACL DRYRUN app ${cmd.join(" ")}`,
+      );
     }
     assert.equal(String(await admin.sendCommand(["ACL", "DRYRUN", "app", "SET", "k", "v"])), "OK");
     assert.equal(await admin.ping(), "PONG", "the server is still up");
@@ -314,12 +407,34 @@ test("the redis container's healthcheck passes as the monitor user, reading the 
 test("chroma's gateway refuses a request without the token or with a wrong one, and accepts the token", async () => {
   const collections = `${chroma.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
   assert.equal((await fetch(collections)).status, 401);
-  assert.equal((await fetch(collections, { headers: { "x-chroma-token": "wrong-token-0123456789" } })).status, 401);
-  assert.equal((await fetch(collections, { headers: { authorization: "Bearer wrong-token-0123456789" } })).status, 401);
-  assert.equal((await fetch(collections, { method: "POST", body: JSON.stringify({ name: "nope" }), headers: { "content-type": "application/json" } })).status, 401);
+  assert.equal(
+    (await fetch(collections, { headers: { "x-chroma-token": "wrong-token-0123456789" } })).status,
+    401,
+  );
+  assert.equal(
+    (await fetch(collections, { headers: { authorization: "Bearer wrong-token-0123456789" } })).status,
+    401,
+  );
+  assert.equal(
+    (
+      await fetch(collections, {
+        method: "POST",
+        body: JSON.stringify({ name: "nope" }),
+        headers: { "content-type": "application/json" },
+      })
+    ).status,
+    401,
+  );
   assert.equal((await fetch(collections, { headers: { "x-chroma-token": chroma.token } })).status, 200);
-  assert.equal((await fetch(collections, { headers: { authorization: `Bearer ${chroma.token}` } })).status, 200);
-  assert.equal((await fetch(`${chroma.url}/api/v2/heartbeat`)).status, 200, "heartbeat stays open for healthchecks");
+  assert.equal(
+    (await fetch(collections, { headers: { authorization: `Bearer ${chroma.token}` } })).status,
+    200,
+  );
+  assert.equal(
+    (await fetch(`${chroma.url}/api/v2/heartbeat`)).status,
+    200,
+    "heartbeat stays open for healthchecks",
+  );
   assert.equal(tokenSha256(chroma.token).length, 64);
 });
 
@@ -331,7 +446,9 @@ test("a Chroma client with the token stores records under the configured persist
   await col.add({ ids: ["a"], embeddings: [[1, 0, 0]], documents: ["alpha"] });
   assert.equal(await col.count(), 1);
   assert.ok(existsSync(join(chroma.dir, "data", "chroma.sqlite3")), "data lands in persist_path");
-  await assert.rejects(chromaClient(chroma.url).getCollection({ name, embeddingFunction: precomputedEmbeddings }));
+  await assert.rejects(
+    chromaClient(chroma.url).getCollection({ name, embeddingFunction: precomputedEmbeddings }),
+  );
   await client.deleteCollection({ name });
 });
 
@@ -348,7 +465,23 @@ test("`jarvis-data chroma gateway` (what the gateway container runs) refuses wit
   const port = await freePort();
   const hashFile = join(tmp, "chroma_token_sha256");
   writeFileSync(hashFile, tokenSha256(chroma.token) + "\n");
-  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "chroma", "gateway", "--upstream", chroma.upstreamUrl, "--listen", `127.0.0.1:${port}`, "--token-sha256-file", hashFile], { cwd: ROOT, stdio: "ignore" });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "cli/main.ts",
+      "chroma",
+      "gateway",
+      "--upstream",
+      chroma.upstreamUrl,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--token-sha256-file",
+      hashFile,
+    ],
+    { cwd: ROOT, stdio: "ignore" },
+  );
   t.after(() => {
     child.kill("SIGTERM");
   });
@@ -357,7 +490,15 @@ test("`jarvis-data chroma gateway` (what the gateway container runs) refuses wit
   const deadline = Date.now() + 120_000;
   let exited: number | null = null;
   child.once("exit", (code) => (exited = code ?? -1));
-  while (Date.now() < deadline && exited === null && !(await fetch(`${url}/api/v2/heartbeat`).then((r) => r.ok, () => false))) await new Promise((r) => setTimeout(r, 200));
+  while (
+    Date.now() < deadline &&
+    exited === null &&
+    !(await fetch(`${url}/api/v2/heartbeat`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  )
+    await new Promise((r) => setTimeout(r, 200));
   assert.equal(exited, null, "the gateway is running");
   const path = `${url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
   assert.equal((await fetch(path)).status, 401);
@@ -367,20 +508,36 @@ test("`jarvis-data chroma gateway` (what the gateway container runs) refuses wit
 test("`jarvis-data roles apply` (what the roles job runs) reads the password files and reports each role", () => {
   const dir = join(tmp, "roles");
   spawnSync("mkdir", ["-p", dir]);
-  for (const [key, role] of Object.entries(ROLE_NAMES) as [RoleKey, string][]) writeFileSync(join(dir, role), postgres.roles[key] + "\n", { mode: 0o400 });
+  for (const [key, role] of Object.entries(ROLE_NAMES) as [RoleKey, string][])
+    writeFileSync(join(dir, role), postgres.roles[key] + "\n", { mode: 0o400 });
   const pwFile = join(tmp, "superuser");
   writeFileSync(pwFile, postgres.password);
   const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "roles", "apply", "--json"], {
     cwd: ROOT,
     encoding: "utf8",
-    env: { ...process.env, DATABASE_URL: `postgresql://postgres@127.0.0.1:${postgres.port}/postgres`, PGPASSWORD_FILE: pwFile, JARVIS_ROLE_PASSWORDS_DIR: dir },
+    env: {
+      ...process.env,
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:${postgres.port}/postgres`,
+      PGPASSWORD_FILE: pwFile,
+      JARVIS_ROLE_PASSWORDS_DIR: dir,
+    },
   });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(out.roles.map((x: { role: string }) => x.role), Object.values(ROLE_NAMES));
-  assert.ok(out.roles.every((x: { action: string }) => x.action === "unchanged"), r.stdout);
+  assert.deepEqual(
+    out.roles.map((x: { role: string }) => x.role),
+    Object.values(ROLE_NAMES),
+  );
+  assert.ok(
+    out.roles.every((x: { action: string }) => x.action === "unchanged"),
+    r.stdout,
+  );
   assert.ok(!r.stdout.includes(postgres.roles.app) && !r.stderr.includes(postgres.password));
-  const missing = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "roles", "apply"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, JARVIS_ROLE_PASSWORDS_DIR: join(tmp, "nowhere") } });
+  const missing = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "roles", "apply"], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, JARVIS_ROLE_PASSWORDS_DIR: join(tmp, "nowhere") },
+  });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /jarvis_owner/);
 });

@@ -10,8 +10,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startPostgres, startRestoredPostgres, startS3, testConfig, type PostgresServer, type S3Server } from "./harness/index.ts";
-import { PgBackRest, restorePhysical, walSegmentsBetween, SYNC_ARCHIVE_GET_MAX_SEGMENTS } from "../core/backup/pgbackrest.ts";
+import {
+  startPostgres,
+  startRestoredPostgres,
+  startS3,
+  testConfig,
+  type PostgresServer,
+  type S3Server,
+} from "./harness/index.ts";
+import {
+  PgBackRest,
+  restorePhysical,
+  walSegmentsBetween,
+  SYNC_ARCHIVE_GET_MAX_SEGMENTS,
+} from "../core/backup/pgbackrest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { osUser } from "../core/backup/proc.ts";
 import { RefusedError } from "../core/errors.ts";
@@ -26,12 +38,38 @@ const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
 const work = mkdtempSync(join(tmpdir(), "jarvis-pitr-"));
 own(work);
 const confDir = join(work, "conf");
-for (const d of [confDir, join(confDir, "conf.d"), join(work, "log"), join(work, "lock"), join(work, "spool")]) {
+for (const d of [
+  confDir,
+  join(confDir, "conf.d"),
+  join(work, "log"),
+  join(work, "lock"),
+  join(work, "spool"),
+]) {
   mkdirSync(d, { recursive: true });
   own(d);
 }
 // A self-signed certificate for the S3 server; pgBackRest trusts it through its CA file option.
-spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", join(work, "s3.key"), "-out", join(work, "s3.crt")], { stdio: "ignore" });
+spawnSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout",
+    join(work, "s3.key"),
+    "-out",
+    join(work, "s3.crt"),
+  ],
+  { stdio: "ignore" },
+);
 chmodSync(join(work, "s3.crt"), 0o644);
 
 let s3: S3Server;
@@ -40,7 +78,13 @@ let pgbr: PgBackRest;
 const stanza = "jarvis";
 
 before(async () => {
-  s3 = await startS3({ buckets: ["pgbackrest-repo"], tls: { key: readFileSync(join(work, "s3.key"), "utf8"), cert: readFileSync(join(work, "s3.crt"), "utf8") } });
+  s3 = await startS3({
+    buckets: ["pgbackrest-repo"],
+    tls: {
+      key: readFileSync(join(work, "s3.key"), "utf8"),
+      cert: readFileSync(join(work, "s3.crt"), "utf8"),
+    },
+  });
   pgbr = new PgBackRest({ configPath: confDir, stanza, ...ids });
   pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
   writeFileSync(
@@ -50,7 +94,15 @@ before(async () => {
       pgPath: pg.dataDir,
       pgPort: pg.port,
       pgSocketPath: pg.socketDir,
-      repo: { type: "s3", bucket: "pgbackrest-repo", endpoint: `localhost:${s3.port}`, region: s3.region, uriStyle: "path", caFile: join(work, "s3.crt"), path: "/repo" },
+      repo: {
+        type: "s3",
+        bucket: "pgbackrest-repo",
+        endpoint: `localhost:${s3.port}`,
+        region: s3.region,
+        uriStyle: "path",
+        caFile: join(work, "s3.crt"),
+        path: "/repo",
+      },
       processMax: 2,
       logPath: join(work, "log"),
       lockPath: join(work, "lock"),
@@ -58,7 +110,15 @@ before(async () => {
     }),
   );
   const secrets = join(confDir, "conf.d", "secrets.conf");
-  writeFileSync(secrets, pgbackrestSecretsConf({ s3Key: s3.accessKeyId, s3KeySecret: s3.secretAccessKey, cipherPass: randomBytes(24).toString("hex") }), { mode: 0o600 });
+  writeFileSync(
+    secrets,
+    pgbackrestSecretsConf({
+      s3Key: s3.accessKeyId,
+      s3KeySecret: s3.secretAccessKey,
+      cipherPass: randomBytes(24).toString("hex"),
+    }),
+    { mode: 0o600 },
+  );
   own(secrets);
   own(join(confDir, "pgbackrest.conf"));
   await pgbr.stanzaCreate();
@@ -73,14 +133,18 @@ after(async () => {
 });
 
 /** Starts PostgreSQL on a restored data directory (no archiving) and waits until it has promoted. */
-async function startRestored(dataDir: string): Promise<{ url: (db: string) => string; stop(): Promise<void> }> {
+async function startRestored(
+  dataDir: string,
+): Promise<{ url: (db: string) => string; stop(): Promise<void> }> {
   const server = await startRestoredPostgres(pg, dataDir);
   const stop = async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
   started.push({ stop });
-  await server.ready(async (c) => (await c.query("select pg_is_in_recovery() as r")).rows[0].r === false, { timeoutMs: 60_000 });
+  await server.ready(async (c) => (await c.query("select pg_is_in_recovery() as r")).rows[0].r === false, {
+    timeoutMs: 60_000,
+  });
   return { url: server.url, stop };
 }
 
@@ -108,7 +172,12 @@ test("a physical backup restores to identical data, then PITR to a time between 
     await c.query("insert into pitr_marks values (1, 'first write')");
   });
   await new Promise((r) => setTimeout(r, 1100));
-  const between = await withClient(pg.url("jarvis"), async (c) => (await c.query("select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t")).rows[0].t as string);
+  const between = await withClient(
+    pg.url("jarvis"),
+    async (c) =>
+      (await c.query("select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' as t"))
+        .rows[0].t as string,
+  );
   await new Promise((r) => setTimeout(r, 1100));
   await withClient(pg.url("jarvis"), (c) => c.query("insert into pitr_marks values (2, 'second write')"));
   await archiveNow("jarvis");
@@ -118,7 +187,8 @@ test("a physical backup restores to identical data, then PITR to a time between 
   const latestDir = emptyDir();
   await restorePhysical(pgbr, { pgPath: latestDir });
   // A few segments to replay: fetched one by one, without starting the async prefetch queue.
-  const restoreCommand = (dir: string) => /^restore_command = '(.*)'$/m.exec(readFileSync(join(dir, "postgresql.auto.conf"), "utf8"))?.[1];
+  const restoreCommand = (dir: string) =>
+    /^restore_command = '(.*)'$/m.exec(readFileSync(join(dir, "postgresql.auto.conf"), "utf8"))?.[1];
   assert.match(restoreCommand(latestDir) ?? "", /--no-archive-async archive-get %f "%p"$/);
   const latest = await startRestored(latestDir);
   assert.deepEqual(await withClient(latest.url("jarvis"), tableChecksums), sourceSums);
@@ -130,7 +200,9 @@ test("a physical backup restores to identical data, then PITR to a time between 
   // To a time, pgBackRest picks the backup: the replay's length is unknown, the config's default stays.
   assert.doesNotMatch(restoreCommand(pitrDir) ?? "", /--no-archive-async/);
   const pitr = await startRestored(pitrDir);
-  const notes = await withClient(pitr.url("jarvis"), async (c) => (await c.query("select note from pitr_marks order by id")).rows.map((r) => r.note));
+  const notes = await withClient(pitr.url("jarvis"), async (c) =>
+    (await c.query("select note from pitr_marks order by id")).rows.map((r) => r.note),
+  );
   assert.deepEqual(notes, ["first write"]);
   await pitr.stop();
 });
@@ -148,7 +220,12 @@ test("a differential backup and a named restore point: restore to the name stops
   const dir = emptyDir();
   await restorePhysical(pgbr, { pgPath: dir, target: { type: "name", name: "before_migration_0005" } });
   const srv = await startRestored(dir);
-  assert.deepEqual(await withClient(srv.url("jarvis"), async (c) => (await c.query("select id from named_marks order by id")).rows.map((r) => r.id)), [1]);
+  assert.deepEqual(
+    await withClient(srv.url("jarvis"), async (c) =>
+      (await c.query("select id from named_marks order by id")).rows.map((r) => r.id),
+    ),
+    [1],
+  );
   await srv.stop();
   const labels = (await pgbr.info()).map((b) => b.type);
   assert.deepEqual(labels.slice(0, 2), ["full", "diff"]);
@@ -157,16 +234,28 @@ test("a differential backup and a named restore point: restore to the name stops
 test("a physical restore refuses a non-empty data directory without --confirm, and a running one always", async () => {
   const dir = emptyDir();
   writeFileSync(join(dir, "PG_VERSION"), "15\n");
-  await assert.rejects(restorePhysical(pgbr, { pgPath: dir }), (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm ${dir}`));
+  await assert.rejects(
+    restorePhysical(pgbr, { pgPath: dir }),
+    (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm ${dir}`),
+  );
   assert.equal(readFileSync(join(dir, "PG_VERSION"), "utf8"), "15\n");
-  await assert.rejects(restorePhysical(pgbr, { pgPath: pg.dataDir, confirm: pg.dataDir }), (e: unknown) => e instanceof RefusedError && /a server is running/.test(e.message));
+  await assert.rejects(
+    restorePhysical(pgbr, { pgPath: pg.dataDir, confirm: pg.dataDir }),
+    (e: unknown) => e instanceof RefusedError && /a server is running/.test(e.message),
+  );
 });
 
 test("RPO: with the stack's archive_timeout, a write reaches the archive unaided within it, and a restore to latest brings it back", async () => {
   const timeout = Number(pg.settings.archive_timeout);
-  assert.equal(timeout, testConfig().postgres.archiveTimeoutSeconds, "the server runs the stack's archive_timeout");
+  assert.equal(
+    timeout,
+    testConfig().postgres.archiveTimeoutSeconds,
+    "the server runs the stack's archive_timeout",
+  );
   const { lsnFile, t0 } = await withClient(pg.url("jarvis"), async (c) => {
-    await c.query("create table if not exists rpo_marks (id int primary key, written_at timestamptz not null default now())");
+    await c.query(
+      "create table if not exists rpo_marks (id int primary key, written_at timestamptz not null default now())",
+    );
     await c.query("insert into rpo_marks (id) values (1)");
     const r = await c.query("select pg_walfile_name(pg_current_wal_lsn()) as f");
     return { lsnFile: r.rows[0].f as string, t0: performance.now() };
@@ -174,7 +263,12 @@ test("RPO: with the stack's archive_timeout, a write reaches the archive unaided
   // No pg_switch_wal here: only archive_timeout may ship the segment.
   let rpoSeconds = Infinity;
   while ((performance.now() - t0) / 1000 < timeout + 30) {
-    const last = await withClient(pg.url("postgres"), async (c) => (await c.query("select coalesce(last_archived_wal, '') as w from pg_stat_archiver")).rows[0].w as string);
+    const last = await withClient(
+      pg.url("postgres"),
+      async (c) =>
+        (await c.query("select coalesce(last_archived_wal, '') as w from pg_stat_archiver")).rows[0]
+          .w as string,
+    );
     if (last >= lsnFile) {
       rpoSeconds = (performance.now() - t0) / 1000;
       break;
@@ -182,11 +276,19 @@ test("RPO: with the stack's archive_timeout, a write reaches the archive unaided
     await new Promise((r) => setTimeout(r, 250));
   }
   console.log(`measured RPO: ${rpoSeconds.toFixed(1)} s (archive_timeout ${timeout} s)`);
-  assert.ok(rpoSeconds <= timeout + 5, `the write was archived after ${rpoSeconds.toFixed(1)} s; the promise is archive_timeout (${timeout} s)`);
+  assert.ok(
+    rpoSeconds <= timeout + 5,
+    `the write was archived after ${rpoSeconds.toFixed(1)} s; the promise is archive_timeout (${timeout} s)`,
+  );
   const dir = emptyDir();
   await restorePhysical(pgbr, { pgPath: dir });
   const srv = await startRestored(dir);
-  assert.deepEqual(await withClient(srv.url("jarvis"), async (c) => (await c.query("select id from rpo_marks")).rows.map((r) => r.id)), [1]);
+  assert.deepEqual(
+    await withClient(srv.url("jarvis"), async (c) =>
+      (await c.query("select id from rpo_marks")).rows.map((r) => r.id),
+    ),
+    [1],
+  );
   await srv.stop();
 });
 
@@ -194,6 +296,12 @@ test("WAL segment distance spans log files and timelines, and rejects what is no
   assert.equal(walSegmentsBetween("000000010000000000000052", "000000010000000000000052"), 0);
   assert.equal(walSegmentsBetween("0000000100000000000000FE", "000000010000000100000001"), 3);
   assert.equal(walSegmentsBetween("000000010000000000000052", "000000020000000100000003"), 256 + 3 - 0x52);
-  assert.ok(walSegmentsBetween("000000010000000000000000", "000000010000000000000011") > SYNC_ARCHIVE_GET_MAX_SEGMENTS);
-  assert.throws(() => walSegmentsBetween("00000002.history", "000000010000000000000001"), /not a WAL segment name/);
+  assert.ok(
+    walSegmentsBetween("000000010000000000000000", "000000010000000000000011") >
+      SYNC_ARCHIVE_GET_MAX_SEGMENTS,
+  );
+  assert.throws(
+    () => walSegmentsBetween("00000002.history", "000000010000000000000001"),
+    /not a WAL segment name/,
+  );
 });

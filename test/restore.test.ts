@@ -12,11 +12,22 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "redis";
-import { createDatabase, startPostgres, startRedis, startRedisOnDir, useServices, type S3Server } from "./harness/index.ts";
+import {
+  createDatabase,
+  startPostgres,
+  startRedis,
+  startRedisOnDir,
+  useServices,
+  type S3Server,
+} from "./harness/index.ts";
 import { BackupStore } from "../core/backup/store.ts";
 import { backupRedis, prepareRedisDataDir, restoreRedis } from "../core/backup/redis.ts";
 import { backupChroma, ChromaApi, chromaContents, restoreChroma } from "../core/backup/chroma.ts";
-import { backupPostgresLogical, restorePostgresLogical, type PgRestorePlan } from "../core/backup/postgres-logical.ts";
+import {
+  backupPostgresLogical,
+  restorePostgresLogical,
+  type PgRestorePlan,
+} from "../core/backup/postgres-logical.ts";
 import { findBackup, readManifest } from "../core/backup/manifest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { RefusedError } from "../core/errors.ts";
@@ -27,10 +38,21 @@ const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
 
 async function newStore(server: S3Server): Promise<BackupStore> {
   const bucket = `r-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: server.region, credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey } });
+  const c = new S3Client({
+    endpoint: server.endpoint,
+    forcePathStyle: true,
+    region: server.region,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
   await c.send(new CreateBucketCommand({ Bucket: bucket }));
   c.destroy();
-  const store = new BackupStore({ endpoint: server.endpoint, bucket, region: server.region, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey });
+  const store = new BackupStore({
+    endpoint: server.endpoint,
+    bucket,
+    region: server.region,
+    accessKeyId: server.accessKeyId,
+    secretAccessKey: server.secretAccessKey,
+  });
   after(() => store.destroy());
   return store;
 }
@@ -50,12 +72,17 @@ async function snapshot(c: RedisClient): Promise<Record<string, string>> {
     for (const k of ([] as string[]).concat(keys)) {
       const type = await c.type(k);
       const value =
-        type === "string" ? await c.get(k)
-        : type === "hash" ? Object.entries(await c.hGetAll(k)).sort()
-        : type === "list" ? await c.lRange(k, 0, -1)
-        : type === "set" ? (await c.sMembers(k)).sort()
-        : type === "zset" ? await c.zRangeWithScores(k, 0, -1)
-        : "?";
+        type === "string"
+          ? await c.get(k)
+          : type === "hash"
+            ? Object.entries(await c.hGetAll(k)).sort()
+            : type === "list"
+              ? await c.lRange(k, 0, -1)
+              : type === "set"
+                ? (await c.sMembers(k)).sort()
+                : type === "zset"
+                  ? await c.zRangeWithScores(k, 0, -1)
+                  : "?";
       out[k] = `${type}:${JSON.stringify(value)}:${(await c.ttl(k)) > 0 ? "expires" : "persistent"}`;
     }
   }
@@ -67,7 +94,10 @@ async function seedRedis(c: RedisClient) {
   await c.hSet("user:1", { name: "Tony", city: "Malibu" });
   await c.rPush("queue:jobs", ["a", "b", "c"]);
   await c.sAdd("tags", ["x", "y", "z"]);
-  await c.zAdd("scores", [{ score: 1, value: "one" }, { score: 2, value: "two" }]);
+  await c.zAdd("scores", [
+    { score: 1, value: "one" },
+    { score: 2, value: "two" },
+  ]);
   await c.set("temp:session", "s", { EX: 3600 });
 }
 
@@ -85,11 +115,19 @@ test("a Redis snapshot fetched over the replication protocol restores identicall
   const b = await redis(dst.url("admin"));
   await b.set("stale", "will be replaced");
   // Not empty: refused without --confirm, untouched.
-  await assert.rejects(restoreRedis({ store, targetUrl: dst.url("admin") }), (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm 127.0.0.1:${dst.port}`));
+  await assert.rejects(
+    restoreRedis({ store, targetUrl: dst.url("admin") }),
+    (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm 127.0.0.1:${dst.port}`),
+  );
   assert.equal(await b.get("stale"), "will be replaced");
 
   let plan: unknown;
-  await restoreRedis({ store, targetUrl: dst.url("admin"), confirm: `127.0.0.1:${dst.port}`, onPlan: (p) => (plan = p) });
+  await restoreRedis({
+    store,
+    targetUrl: dst.url("admin"),
+    confirm: `127.0.0.1:${dst.port}`,
+    onPlan: (p) => (plan = p),
+  });
   assert.deepEqual((plan as { overwrites: unknown }).overwrites, { db0: 1 });
   assert.deepEqual(await snapshot(b), await snapshot(a));
   assert.equal(await b.get("stale"), null);
@@ -126,10 +164,17 @@ test("the offline Redis procedure (dump.rdb in place, AOF set aside, then re-ena
   assert.deepEqual(await snapshot(c), expected);
   await c.sendCommand(["CONFIG", "SET", "appendonly", "yes"]);
   for (let i = 0; i < 100; i++) {
-    if (/aof_rewrite_in_progress:0/.test(String(await c.sendCommand(["INFO", "persistence"]))) && existsSync(join(dir, "appendonlydir"))) break;
+    if (
+      /aof_rewrite_in_progress:0/.test(String(await c.sendCommand(["INFO", "persistence"]))) &&
+      existsSync(join(dir, "appendonlydir"))
+    )
+      break;
     await new Promise((ok) => setTimeout(ok, 100));
   }
-  assert.ok(readdirSync(join(dir, "appendonlydir")).some((f) => f.endsWith(".base.rdb")), "a fresh AOF base was written");
+  assert.ok(
+    readdirSync(join(dir, "appendonlydir")).some((f) => f.endsWith(".base.rdb")),
+    "a fresh AOF base was written",
+  );
   await c.quit();
 });
 
@@ -141,7 +186,11 @@ async function seedChroma(api: ChromaApi, name: string, n: number) {
       ids,
       embeddings: ids.map((_, j) => Array.from({ length: 384 }, (_, d) => Math.sin((i + j + 1) * (d + 1)))),
       documents: ids.map((id) => `memory ${id}`),
-      metadatas: ids.map((id, j) => ({ category: ["knowledge", "patterns"][j % 2]!, importance: (j % 10) / 10, id })),
+      metadatas: ids.map((id, j) => ({
+        category: ["knowledge", "patterns"][j % 2]!,
+        importance: (j % 10) / 10,
+        id,
+      })),
     });
   }
 }
@@ -149,7 +198,10 @@ async function seedChroma(api: ChromaApi, name: string, n: number) {
 /** Same collections, same ids, documents and metadatas byte for byte, embeddings equal to float32 precision. */
 async function assertSameChroma(a: ChromaApi, b: ChromaApi) {
   const [fa, fb] = await Promise.all([chromaContents(a), chromaContents(b)]);
-  assert.deepEqual(fb.map((f) => [f.name, f.count, f.checksum]), fa.map((f) => [f.name, f.count, f.checksum]));
+  assert.deepEqual(
+    fb.map((f) => [f.name, f.count, f.checksum]),
+    fa.map((f) => [f.name, f.count, f.checksum]),
+  );
   for (const ca of await a.collections()) {
     const cb = (await b.collections()).find((c) => c.name === ca.name)!;
     const [ra, rb] = await Promise.all([a.get(ca, 0, 100000), b.get(cb, 0, 100000)]);
@@ -158,23 +210,42 @@ async function assertSameChroma(a: ChromaApi, b: ChromaApi) {
       const ea = ra.embeddings[i]!;
       const eb = byId.get(id)!;
       assert.equal(eb.length, ea.length);
-      ea.forEach((v, d) => assert.ok(Math.abs(v - eb[d]!) <= Math.abs(v) * 3e-7 + 1e-12, `${ca.name}/${id}[${d}]: ${v} vs ${eb[d]}`));
+      ea.forEach((v, d) =>
+        assert.ok(
+          Math.abs(v - eb[d]!) <= Math.abs(v) * 3e-7 + 1e-12,
+          `${ca.name}/${id}[${d}]: ${v} vs ${eb[d]}`,
+        ),
+      );
     });
   }
 }
 
 test("a Chroma export imports into an empty database identically, and a non-empty one is refused without --confirm", async () => {
   const store = await newStore(s3);
-  const src = new ChromaApi({ url: chroma.url, token: chroma.token, database: `src_${randomBytes(4).toString("hex")}` });
+  const src = new ChromaApi({
+    url: chroma.url,
+    token: chroma.token,
+    database: `src_${randomBytes(4).toString("hex")}`,
+  });
   await src.createDatabase();
   after(() => src.deleteDatabase().catch(() => {}));
   await seedChroma(src, "memories", 2300);
   await seedChroma(src, "preferences", 40);
   const r = await backupChroma({ source: src.target, store, batchSize: 1000 });
-  assert.deepEqual(r.manifest.collections!.map((c) => [c.name, c.count]), [["memories", 2300], ["preferences", 40]]);
+  assert.deepEqual(
+    r.manifest.collections!.map((c) => [c.name, c.count]),
+    [
+      ["memories", 2300],
+      ["preferences", 40],
+    ],
+  );
   assert.equal(r.manifest.files.filter((f) => f.path.startsWith("collections/memories/batch-")).length, 3);
 
-  const dst = new ChromaApi({ url: chroma.url, token: chroma.token, database: `dst_${randomBytes(4).toString("hex")}` });
+  const dst = new ChromaApi({
+    url: chroma.url,
+    token: chroma.token,
+    database: `dst_${randomBytes(4).toString("hex")}`,
+  });
   after(() => dst.deleteDatabase().catch(() => {}));
   await restoreChroma({ store, target: dst.target, createDatabase: true });
   await assertSameChroma(src, dst);
@@ -182,7 +253,13 @@ test("a Chroma export imports into an empty database identically, and a non-empt
   assert.deepEqual(cfg!.metadata, { owner: "jarvis", n: 2300 });
 
   // Now it is not empty: refused, named, untouched.
-  await assert.rejects(restoreChroma({ store, target: dst.target }), (e: unknown) => e instanceof RefusedError && e.message.includes(`--confirm ${dst.database}`) && e.message.includes("memories: 2300"));
+  await assert.rejects(
+    restoreChroma({ store, target: dst.target }),
+    (e: unknown) =>
+      e instanceof RefusedError &&
+      e.message.includes(`--confirm ${dst.database}`) &&
+      e.message.includes("memories: 2300"),
+  );
   assert.equal((await dst.collections()).length, 2);
   await restoreChroma({ store, target: dst.target, confirm: dst.database });
   await assertSameChroma(src, dst);
@@ -194,21 +271,38 @@ test("refuses a restore into a non-empty database without --confirm, printing wh
   const dst = await createDatabase(postgres, "rdst");
   after(() => Promise.all([src.drop(), dst.drop()]));
   await buildDataset(src.url, 0.05);
-  await withClient(dst.url, (c) => c.query("create table precious (id int); insert into precious values (1), (2)"));
+  await withClient(dst.url, (c) =>
+    c.query("create table precious (id int); insert into precious values (1), (2)"),
+  );
   const r = await backupPostgresLogical({ url: src.url, store });
   let plan: PgRestorePlan | undefined;
-  await assert.rejects(restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, onPlan: (p) => (plan = p) }), (e: unknown) => {
-    assert.ok(e instanceof RefusedError);
-    assert.equal(e.exitCode, 4);
-    assert.match(e.message, new RegExp(`pass --confirm ${dst.name}`));
-    return true;
-  });
-  assert.deepEqual(plan!.overwrites!.tables.map((t) => t.table), ["public.precious"]);
-  assert.equal(await withClient(dst.url, async (c) => (await c.query("select count(*)::int n from precious")).rows[0].n), 2);
+  await assert.rejects(
+    restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, onPlan: (p) => (plan = p) }),
+    (e: unknown) => {
+      assert.ok(e instanceof RefusedError);
+      assert.equal(e.exitCode, 4);
+      assert.match(e.message, new RegExp(`pass --confirm ${dst.name}`));
+      return true;
+    },
+  );
+  assert.deepEqual(
+    plan!.overwrites!.tables.map((t) => t.table),
+    ["public.precious"],
+  );
+  assert.equal(
+    await withClient(dst.url, async (c) => (await c.query("select count(*)::int n from precious")).rows[0].n),
+    2,
+  );
   // A wrong name is refused too; the right one replaces the database.
-  await assert.rejects(restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: "jarvis" }), RefusedError);
+  await assert.rejects(
+    restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: "jarvis" }),
+    RefusedError,
+  );
   await restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: dst.name });
-  const [a, b] = await Promise.all([withClient(src.url, tableChecksums), withClient(dst.url, tableChecksums)]);
+  const [a, b] = await Promise.all([
+    withClient(src.url, tableChecksums),
+    withClient(dst.url, tableChecksums),
+  ]);
   assert.deepEqual(b, a);
   assert.equal(b["public.precious"], undefined);
 });
@@ -221,20 +315,39 @@ test("a backup of the pg_cron database restores into another database without pg
   await withClient(cronDb, async (c) => {
     await c.query("create extension if not exists pg_cron");
     await c.query("select cron.schedule('jarvis-test', '0 3 * * *', 'select 1')");
-    await c.query("create table notes (id int primary key, body text); insert into notes select g, 'n' || g from generate_series(1, 50) g");
+    await c.query(
+      "create table notes (id int primary key, body text); insert into notes select g, 'n' || g from generate_series(1, 50) g",
+    );
   });
   const r = await backupPostgresLogical({ url: cronDb, store });
   let plan: PgRestorePlan | undefined;
-  await restorePostgresLogical({ store, id: r.id, targetUrl: own.url("elsewhere"), onPlan: (p) => (plan = p) });
+  await restorePostgresLogical({
+    store,
+    id: r.id,
+    targetUrl: own.url("elsewhere"),
+    onPlan: (p) => (plan = p),
+  });
   assert.equal(plan!.pgCron, "left out");
   await withClient(own.url("elsewhere"), async (c) => {
     assert.equal((await c.query("select count(*)::int n from notes")).rows[0].n, 50);
-    assert.equal((await c.query("select count(*)::int n from pg_extension where extname = 'pg_cron'")).rows[0].n, 0);
+    assert.equal(
+      (await c.query("select count(*)::int n from pg_extension where extname = 'pg_cron'")).rows[0].n,
+      0,
+    );
   });
   // Back into the cron database itself (after confirming), pg_cron and its job come back.
-  await restorePostgresLogical({ store, id: r.id, targetUrl: cronDb, confirm: "jarvis", onPlan: (p) => (plan = p) });
+  await restorePostgresLogical({
+    store,
+    id: r.id,
+    targetUrl: cronDb,
+    confirm: "jarvis",
+    onPlan: (p) => (plan = p),
+  });
   assert.equal(plan!.pgCron, "kept");
   await withClient(cronDb, async (c) => {
-    assert.equal((await c.query("select count(*)::int n from cron.job where jobname = 'jarvis-test'")).rows[0].n, 1);
+    assert.equal(
+      (await c.query("select count(*)::int n from cron.job where jobname = 'jarvis-test'")).rows[0].n,
+      1,
+    );
   });
 });

@@ -43,8 +43,12 @@ test("conversation retention drops expired partitions, keeps important conversat
   const { client: c, done } = await migratedDb();
   try {
     // Partitions for 9..11 months ago (pg_partman only premakes around now).
-    await c.query(`select partman.create_partition_time('public.conversations', array[${monthsAgo(11)}, ${monthsAgo(10)}, ${monthsAgo(9)}])`);
-    await c.query(`select partman.create_partition_time('public.messages', array[${monthsAgo(11)}, ${monthsAgo(10)}, ${monthsAgo(9)}])`);
+    await c.query(
+      `select partman.create_partition_time('public.conversations', array[${monthsAgo(11)}, ${monthsAgo(10)}, ${monthsAgo(9)}])`,
+    );
+    await c.query(
+      `select partman.create_partition_time('public.messages', array[${monthsAgo(11)}, ${monthsAgo(10)}, ${monthsAgo(9)}])`,
+    );
     await c.query("insert into users (username) values ('alice')");
     // 10 conversations per old month, 2 of them important (>= 0.5); 3 messages each. Plus fresh ones.
     await c.query(`
@@ -63,7 +67,9 @@ test("conversation retention drops expired partitions, keeps important conversat
     await c.query(`insert into memory_entries (user_id, conversation_id, conversation_created_at, content, category)
                    select 1, id, created_at, 'about ' || title, 'knowledge' from conversations where title in ('c10-1', 'c10-7')`);
     const auditBefore = Number((await c.query("select count(*) from audit_log")).rows[0].count);
-    const countsBefore = (await c.query("select id, message_count from conversations where importance >= 0.5 order by id")).rows;
+    const countsBefore = (
+      await c.query("select id, message_count from conversations where importance >= 0.5 order by id")
+    ).rows;
 
     const { rows } = await c.query(command("conversation-retention"));
     const report = Object.values(rows[0])[0] as any;
@@ -74,22 +80,71 @@ test("conversation retention drops expired partitions, keeps important conversat
     // Never analyzed, so counted (count(*)): the counts are exact and say so.
     assert.equal(report.countsEstimated, false);
     const left = (await c.query("select title from conversations order by title")).rows.map((r) => r.title);
-    assert.deepEqual(left, ["c10-1", "c10-2", "c11-1", "c11-2", "c9-1", "c9-2", "fresh1", "fresh2", "fresh3", "fresh4"]);
-    const msgs = (await c.query("select c.title, count(*)::int as n from messages m join conversations c on c.id = m.conversation_id and c.created_at = m.conversation_created_at group by 1 order by 1")).rows;
-    assert.deepEqual(Object.fromEntries(msgs.map((r) => [r.title, r.n])), { "c10-1": 3, "c10-2": 3, "c11-1": 4, "c11-2": 3, "c9-1": 3, "c9-2": 3, fresh1: 3, fresh2: 3, fresh3: 3, fresh4: 3 });
-    assert.equal(Number((await c.query("select count(*) from messages")).rows[0].count), 31, "no orphan messages");
+    assert.deepEqual(left, [
+      "c10-1",
+      "c10-2",
+      "c11-1",
+      "c11-2",
+      "c9-1",
+      "c9-2",
+      "fresh1",
+      "fresh2",
+      "fresh3",
+      "fresh4",
+    ]);
+    const msgs = (
+      await c.query(
+        "select c.title, count(*)::int as n from messages m join conversations c on c.id = m.conversation_id and c.created_at = m.conversation_created_at group by 1 order by 1",
+      )
+    ).rows;
+    assert.deepEqual(Object.fromEntries(msgs.map((r) => [r.title, r.n])), {
+      "c10-1": 3,
+      "c10-2": 3,
+      "c11-1": 4,
+      "c11-2": 3,
+      "c9-1": 3,
+      "c9-2": 3,
+      fresh1: 3,
+      fresh2: 3,
+      fresh3: 3,
+      fresh4: 3,
+    });
+    assert.equal(
+      Number((await c.query("select count(*) from messages")).rows[0].count),
+      31,
+      "no orphan messages",
+    );
     // Counters and the audit trail are untouched by the rescue.
-    assert.deepEqual((await c.query("select id, message_count from conversations where importance >= 0.5 order by id")).rows, countsBefore);
+    assert.deepEqual(
+      (await c.query("select id, message_count from conversations where importance >= 0.5 order by id")).rows,
+      countsBefore,
+    );
     assert.equal(Number((await c.query("select count(*) from audit_log")).rows[0].count), auditBefore);
     // A memory of a kept conversation stays linked; one of a purged conversation is unlinked, not deleted.
-    const mem = (await c.query("select content, conversation_id is not null as linked from memory_entries order by content")).rows;
-    assert.deepEqual(mem, [{ content: "about c10-1", linked: true }, { content: "about c10-7", linked: false }]);
+    const mem = (
+      await c.query(
+        "select content, conversation_id is not null as linked from memory_entries order by content",
+      )
+    ).rows;
+    assert.deepEqual(mem, [
+      { content: "about c10-1", linked: true },
+      { content: "about c10-7", linked: false },
+    ]);
     // Expired partitions without survivors are gone; those with survivors are back, with their grants.
-    const parts = (await c.query("select partition::text as p from jarvis.time_partitions('public.conversations') where upper_bound <= now() - interval '180 days' order by 1")).rows.map((r) => r.p);
+    const parts = (
+      await c.query(
+        "select partition::text as p from jarvis.time_partitions('public.conversations') where upper_bound <= now() - interval '180 days' order by 1",
+      )
+    ).rows.map((r) => r.p);
     assert.equal(parts.length, 3);
-    const acl = (await c.query("select relacl::text from pg_class where oid = $1::regclass", [parts[0]])).rows[0].relacl;
+    const acl = (await c.query("select relacl::text from pg_class where oid = $1::regclass", [parts[0]]))
+      .rows[0].relacl;
     assert.match(acl, /jarvis_readonly=r/);
-    const runs = (await c.query("select category, processed::int, deleted::int, kept::int, status from jarvis.retention_runs where job = 'conversations' order by category")).rows;
+    const runs = (
+      await c.query(
+        "select category, processed::int, deleted::int, kept::int, status from jarvis.retention_runs where job = 'conversations' order by category",
+      )
+    ).rows;
     assert.deepEqual(runs, [
       { category: "conversations", processed: 30, deleted: 24, kept: 6, status: "succeeded" },
       { category: "messages", processed: 91, deleted: 73, kept: 18, status: "succeeded" },
@@ -126,7 +181,9 @@ test("conversation retention counts analyzed partitions from the catalogue and s
 test("conversation retention refuses to run beside pg_partman's own retention", async () => {
   const { client: c, done } = await migratedDb();
   try {
-    await c.query("update partman.part_config set retention = '6 months' where parent_table = 'public.conversations'");
+    await c.query(
+      "update partman.part_config set retention = '6 months' where parent_table = 'public.conversations'",
+    );
     await assert.rejects(c.query(command("conversation-retention")), (e: Error & { code?: string }) => {
       assert.equal(e.code, "55000");
       assert.match(e.message, /pg_partman retention is set/);
@@ -152,11 +209,18 @@ test("memory retention deletes each category's expired entries below its thresho
       );
     }
     const small = testConfig({ retention: { memory: { batchSize: 100 } } });
-    for (const j of cronJobs(small).filter((x) => x.name.startsWith("jarvis:memory-retention-"))) await c.query(j.command);
+    for (const j of cronJobs(small).filter((x) => x.name.startsWith("jarvis:memory-retention-")))
+      await c.query(j.command);
 
-    const left = (await c.query("select category, content, count(*)::int as n from memory_entries group by 1, 2 order by 1, 2")).rows;
+    const left = (
+      await c.query(
+        "select category, content, count(*)::int as n from memory_entries group by 1, 2 order by 1, 2",
+      )
+    ).rows;
     for (const category of Object.keys(cfg.retention.memory.categories)) {
-      const mine = Object.fromEntries(left.filter((r) => r.category === category).map((r) => [r.content, r.n]));
+      const mine = Object.fromEntries(
+        left.filter((r) => r.category === category).map((r) => [r.content, r.n]),
+      );
       if (cfg.retention.memory.categories[category as "commands"].importanceThreshold === 0) {
         // preferences: threshold 0, nothing is below it, nothing is deleted.
         assert.deepEqual(mine, { "fresh low": 7, "old high": 5, "old low": 250 }, category);
@@ -164,7 +228,11 @@ test("memory retention deletes each category's expired entries below its thresho
         assert.deepEqual(mine, { "fresh low": 7, "old high": 5 }, category);
       }
     }
-    const runs = (await c.query("select category, processed::int, deleted::int, kept::int, status, details->>'batchSize' as batch from jarvis.retention_runs where job = 'memory_entries' order by category")).rows;
+    const runs = (
+      await c.query(
+        "select category, processed::int, deleted::int, kept::int, status, details->>'batchSize' as batch from jarvis.retention_runs where job = 'memory_entries' order by category",
+      )
+    ).rows;
     assert.deepEqual(
       runs.map((r) => [r.category, r.processed, r.deleted, r.kept, r.status, r.batch]),
       [
@@ -188,7 +256,9 @@ test("audit log pruning removes entries older than the retention and keeps the r
                    union all select 'users', 'UPDATE', now() - interval '10 days' from generate_series(1, 4)`);
     await c.query(command("audit-log-retention"));
     assert.equal(Number((await c.query("select count(*) from audit_log")).rows[0].count), 4);
-    const run = (await c.query("select deleted::int, status from jarvis.retention_runs where job = 'audit_log'")).rows;
+    const run = (
+      await c.query("select deleted::int, status from jarvis.retention_runs where job = 'audit_log'")
+    ).rows;
     assert.deepEqual(run, [{ deleted: 30, status: "succeeded" }]);
   } finally {
     await done();
@@ -219,17 +289,31 @@ test("cron history pruning deletes pg_cron run details older than the retention"
 test("the VACUUM jobs record the database size before and after (S22)", async () => {
   const { client: c, done } = await migratedDb();
   try {
-    await c.query("create table public.churn as select g, repeat('x', 200) as pad from generate_series(1, 20000) g");
+    await c.query(
+      "create table public.churn as select g, repeat('x', 200) as pad from generate_series(1, 20000) g",
+    );
     await c.query("delete from public.churn where g % 2 = 0");
     await c.query(command("vacuum-size-before"));
-    assert.equal(Number((await c.query(command("vacuum-size-after"))).rows[0].vacuum_size_after), 0, "not closed before VACUUM ran");
+    assert.equal(
+      Number((await c.query(command("vacuum-size-after"))).rows[0].vacuum_size_after),
+      0,
+      "not closed before VACUUM ran",
+    );
     await c.query(command("vacuum"));
     assert.equal(Number((await c.query(command("vacuum-size-after"))).rows[0].vacuum_size_after), 1);
-    const runs = (await c.query("select job, size_before_bytes::bigint as b, size_after_bytes::bigint as a, finished_at is not null as done from jarvis.maintenance_runs")).rows;
+    const runs = (
+      await c.query(
+        "select job, size_before_bytes::bigint as b, size_after_bytes::bigint as a, finished_at is not null as done from jarvis.maintenance_runs",
+      )
+    ).rows;
     assert.equal(runs.length, 1);
     assert.equal(runs[0].job, "vacuum");
     assert.ok(Number(runs[0].b) > 0 && Number(runs[0].a) > 0 && runs[0].done);
-    const analyzed = (await c.query("select last_vacuum is not null and last_analyze is not null as ok from pg_stat_user_tables where relname = 'churn'")).rows[0].ok;
+    const analyzed = (
+      await c.query(
+        "select last_vacuum is not null and last_analyze is not null as ok from pg_stat_user_tables where relname = 'churn'",
+      )
+    ).rows[0].ok;
     assert.equal(analyzed, true);
   } finally {
     await done();
@@ -245,7 +329,10 @@ test("pg_cron runs the declared jobs in the target database: a memory purge comm
     await c.query(`insert into memory_entries (content, category, importance, created_at)
                    select 'old', 'commands', 0.1, now() - interval '100 days' from generate_series(1, 300)
                    union all select 'kept', 'commands', 0.9, now() - interval '100 days'`);
-    const jobs = cronJobs(testConfig({ retention: { memory: { batchSize: 100 } } }), { prefix, database: name })
+    const jobs = cronJobs(testConfig({ retention: { memory: { batchSize: 100 } } }), {
+      prefix,
+      database: name,
+    })
       .filter((j) => j.name === `${prefix}memory-retention-commands` || j.name === `${prefix}vacuum`)
       .map((j) => ({ ...j, schedule: "* * * * *" }));
     await applyCron(cron, { jobs, prefix });
@@ -263,17 +350,29 @@ test("pg_cron runs the declared jobs in the target database: a memory purge comm
       await new Promise((r) => setTimeout(r, 1000));
     }
     assert.deepEqual(
-      runs.map((r) => [r.jobname.slice(prefix.length), r.status, r.return_message]).sort().slice(0, 2),
+      runs
+        .map((r) => [r.jobname.slice(prefix.length), r.status, r.return_message])
+        .sort()
+        .slice(0, 2),
       [
         ["memory-retention-commands", "succeeded", "CALL"],
         ["vacuum", "succeeded", "VACUUM"],
       ],
     );
-    assert.deepEqual((await c.query("select content, count(*)::int as n from memory_entries group by 1")).rows, [{ content: "kept", n: 1 }]);
-    const run = (await c.query("select processed::int, deleted::int, status from jarvis.retention_runs where category = 'commands'")).rows[0];
+    assert.deepEqual(
+      (await c.query("select content, count(*)::int as n from memory_entries group by 1")).rows,
+      [{ content: "kept", n: 1 }],
+    );
+    const run = (
+      await c.query(
+        "select processed::int, deleted::int, status from jarvis.retention_runs where category = 'commands'",
+      )
+    ).rows[0];
     assert.deepEqual(run, { processed: 301, deleted: 300, status: "succeeded" });
   } finally {
-    await cron.query("select cron.unschedule(jobid) from cron.job where starts_with(jobname, $1)", [prefix]).catch(() => {});
+    await cron
+      .query("select cron.unschedule(jobid) from cron.job where starts_with(jobname, $1)", [prefix])
+      .catch(() => {});
     await cron.end();
     await done();
   }

@@ -37,26 +37,54 @@ test("Chroma retention deletes exactly the expired records below each category's
   }
   // Records the policy does not describe are never touched.
   ids.push("no-category", "other-category");
-  metadatas.push({ created_at: now - 5000 * DAY, importance: 0 }, { category: "scratch", created_at: now - 5000 * DAY, importance: 0 });
+  metadatas.push(
+    { created_at: now - 5000 * DAY, importance: 0 },
+    { category: "scratch", created_at: now - 5000 * DAY, importance: 0 },
+  );
   expect["no-category"] = "kept";
   expect["other-category"] = "kept";
   await col.add({ ids, embeddings: ids.map((_, i) => [i, 1, 0]), metadatas });
 
-  const dry = await runRetention({ policy, stores: ["chroma"], chroma: { url: chroma.url, token: chroma.token, collections: [name] }, dryRun: true });
+  const dry = await runRetention({
+    policy,
+    stores: ["chroma"],
+    chroma: { url: chroma.url, token: chroma.token, collections: [name] },
+    dryRun: true,
+  });
   assert.equal(dry.ok, true);
   assert.equal(await col.count(), ids.length, "a dry run deletes nothing");
   assert.equal(dry.chroma!.totals.deleted, 8);
 
-  const report = await runRetention({ policy, stores: ["chroma"], chroma: { url: chroma.url, token: chroma.token, collections: [name] } });
+  const report = await runRetention({
+    policy,
+    stores: ["chroma"],
+    chroma: { url: chroma.url, token: chroma.token, collections: [name] },
+  });
   assert.equal(report.ok, true, JSON.stringify(report.errors));
   const left = new Set((await col.get({ include: [] })).ids);
-  for (const [id, fate] of Object.entries(expect)) assert.equal(left.has(id), fate === "kept", `${id} should be ${fate}`);
-  const byCat = Object.fromEntries(report.chroma!.categories.map((c) => [c.category, [c.processed, c.deleted, c.kept]]));
-  assert.deepEqual(byCat, { conversations: [3, 2, 1], commands: [3, 2, 1], preferences: [3, 0, 3], patterns: [3, 2, 1], knowledge: [3, 2, 1] });
-  assert.deepEqual({ before: report.chroma!.recordsBefore, after: report.chroma!.recordsAfter }, { before: 22, after: 14 });
+  for (const [id, fate] of Object.entries(expect))
+    assert.equal(left.has(id), fate === "kept", `${id} should be ${fate}`);
+  const byCat = Object.fromEntries(
+    report.chroma!.categories.map((c) => [c.category, [c.processed, c.deleted, c.kept]]),
+  );
+  assert.deepEqual(byCat, {
+    conversations: [3, 2, 1],
+    commands: [3, 2, 1],
+    preferences: [3, 0, 3],
+    patterns: [3, 2, 1],
+    knowledge: [3, 2, 1],
+  });
+  assert.deepEqual(
+    { before: report.chroma!.recordsBefore, after: report.chroma!.recordsAfter },
+    { before: 22, after: 14 },
+  );
   assert.match(formatRetentionReport(report), new RegExp(`${name}/commands: processed 3, deleted 2, kept 1`));
 
-  const again = await runRetention({ policy, stores: ["chroma"], chroma: { url: chroma.url, token: chroma.token, collections: [name] } });
+  const again = await runRetention({
+    policy,
+    stores: ["chroma"],
+    chroma: { url: chroma.url, token: chroma.token, collections: [name] },
+  });
   assert.equal(again.chroma!.totals.deleted, 0);
   await client.deleteCollection({ name });
 });
@@ -73,12 +101,18 @@ test("Redis retention gives temp keys without a TTL the configured one, leaves o
     const policy = retentionPolicy(cfg);
 
     const dry = await runRetention({ policy, stores: ["redis"], redis: { url: redis.url() }, dryRun: true });
-    assert.deepEqual({ s: dry.redis!.scanned, w: dry.redis!.withoutTtl, e: dry.redis!.expireSet }, { s: 26, w: 25, e: 0 });
+    assert.deepEqual(
+      { s: dry.redis!.scanned, w: dry.redis!.withoutTtl, e: dry.redis!.expireSet },
+      { s: 26, w: 25, e: 0 },
+    );
     assert.equal(await c.ttl(`temp:${tag}:k0`), -1, "a dry run sets nothing");
 
     const report = await runRetention({ policy, stores: ["redis"], redis: { url: redis.url() } });
     assert.equal(report.ok, true);
-    assert.deepEqual({ s: report.redis!.scanned, w: report.redis!.withoutTtl, e: report.redis!.expireSet }, { s: 26, w: 25, e: 25 });
+    assert.deepEqual(
+      { s: report.redis!.scanned, w: report.redis!.withoutTtl, e: report.redis!.expireSet },
+      { s: 26, w: 25, e: 25 },
+    );
     const ttl = await c.ttl(`temp:${tag}:k7`);
     assert.ok(ttl > 3500 && ttl <= 3600, `ttl ${ttl}`);
     assert.ok((await c.ttl(`temp:${tag}:short`)) <= 50, "an existing TTL is kept");
@@ -98,12 +132,23 @@ test("a store that fails is reported with its error while the other stores still
   await c.connect();
   await c.set(`temp:${tag}:a`, "x");
   try {
-    const report = await runRetention({ policy, stores: ["chroma", "redis"], chroma: { url: "http://127.0.0.1:9", token: "nope" }, redis: { url: redis.url() } });
+    const report = await runRetention({
+      policy,
+      stores: ["chroma", "redis"],
+      chroma: { url: "http://127.0.0.1:9", token: "nope" },
+      redis: { url: redis.url() },
+    });
     assert.equal(report.ok, false);
-    assert.deepEqual(report.errors.map((e) => e.store), ["chroma"]);
+    assert.deepEqual(
+      report.errors.map((e) => e.store),
+      ["chroma"],
+    );
     assert.equal(report.redis!.expireSet, 1);
     assert.ok((await c.ttl(`temp:${tag}:a`)) > 0);
-    await assert.rejects(runRetention({ policy, stores: ["postgres"] }), (e: Error & { code?: string }) => e.code === "JARVIS_RETENTION_INPUT");
+    await assert.rejects(
+      runRetention({ policy, stores: ["postgres"] }),
+      (e: Error & { code?: string }) => e.code === "JARVIS_RETENTION_INPUT",
+    );
   } finally {
     await c.quit();
   }

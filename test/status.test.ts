@@ -22,13 +22,25 @@ const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, redis, chroma, s3 } = await useServices("postgres", "redis", "chroma", "s3");
 
 /** Runs the CLI in a child process (async: the harness's servers live in this process). */
-function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(DATABASE_URL|PG[A-Z]+|REDIS_URL|CHROMA_URL|CHROMA_TOKEN|JARVIS_OPS_URL|JARVIS_BACKUP_BUCKET|JARVIS_S3_ENDPOINT|JARVIS_DATABASE_URL_FILE)$/.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) =>
+        !/^(DATABASE_URL|PG[A-Z]+|REDIS_URL|CHROMA_URL|CHROMA_TOKEN|JARVIS_OPS_URL|JARVIS_BACKUP_BUCKET|JARVIS_S3_ENDPOINT|JARVIS_DATABASE_URL_FILE)$/.test(
+          k,
+        ),
+    ),
   );
   return new Promise((done) => {
-    execFile(process.execPath, ["--import", "tsx", "cli/main.ts", "status", ...args], { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "cli/main.ts", "status", ...args],
+      { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -41,7 +53,8 @@ test("status prints real figures: database size, connections, five largest table
   try {
     await c.query("create table big (id int primary key, body text)");
     await c.query("insert into big select g, repeat(md5(g::text), 20) from generate_series(1, 20000) g");
-    for (const n of ["t1", "t2", "t3", "t4", "t5", "t6"]) await c.query(`create table ${n} (id int); insert into ${n} select generate_series(1, 10)`);
+    for (const n of ["t1", "t2", "t3", "t4", "t5", "t6"])
+      await c.query(`create table ${n} (id int); insert into ${n} select generate_series(1, 10)`);
     await c.query("analyze");
   } finally {
     await c.end();
@@ -55,7 +68,12 @@ test("status prints real figures: database size, connections, five largest table
     await rc.quit();
   });
 
-  const env = { DATABASE_URL: db.url, REDIS_URL: redis.url("monitor"), CHROMA_URL: chroma.url, CHROMA_TOKEN: chroma.token };
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url("monitor"),
+    CHROMA_URL: chroma.url,
+    CHROMA_TOKEN: chroma.token,
+  };
   const r = await cli(["--json"], env);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const s = JSON.parse(r.stdout);
@@ -64,15 +82,26 @@ test("status prints real figures: database size, connections, five largest table
 
   const check = new pg.Client({ connectionString: db.url });
   await check.connect();
-  const truth = (await check.query("select pg_database_size(current_database())::bigint as size, pg_total_relation_size('big')::bigint as big")).rows[0];
+  const truth = (
+    await check.query(
+      "select pg_database_size(current_database())::bigint as size, pg_total_relation_size('big')::bigint as big",
+    )
+  ).rows[0];
   await check.end();
   assert.equal(s.postgres.up, true);
   assert.equal(s.postgres.database, db.name);
-  assert.ok(Math.abs(s.postgres.sizeBytes - Number(truth.size)) < 1 << 20, `size ${s.postgres.sizeBytes} ~ ${truth.size}`);
+  assert.ok(
+    Math.abs(s.postgres.sizeBytes - Number(truth.size)) < 1 << 20,
+    `size ${s.postgres.sizeBytes} ~ ${truth.size}`,
+  );
   assert.equal(s.postgres.connections.max, Number(postgres.settings.max_connections));
   assert.ok(s.postgres.connections.used >= 1);
   assert.equal(s.postgres.largestTables.length, 5, "five largest tables, no more");
-  assert.deepEqual(s.postgres.largestTables[0], { name: "public.big", totalBytes: Number(truth.big), estimatedRows: 20000 });
+  assert.deepEqual(s.postgres.largestTables[0], {
+    name: "public.big",
+    totalBytes: Number(truth.big),
+    estimatedRows: 20000,
+  });
 
   assert.equal(s.redis.up, true);
   assert.ok(s.redis.keys >= 25, `keys ${s.redis.keys}`);
@@ -84,13 +113,23 @@ test("status prints real figures: database size, connections, five largest table
   // The data directory is local here (the harness), so its filesystem use is measured.
   assert.equal(s.disk[0].path, postgres.dataDir);
   assert.ok(s.disk[0].percent > 0 && s.disk[0].percent <= 100 && s.disk[0].totalBytes > 0);
-  assert.deepEqual(s.backups.map((b: any) => [b.store, b.lastStatus]), [["postgres", "unknown"], ["redis", "unknown"], ["chroma", "unknown"]]);
+  assert.deepEqual(
+    s.backups.map((b: any) => [b.store, b.lastStatus]),
+    [
+      ["postgres", "unknown"],
+      ["redis", "unknown"],
+      ["chroma", "unknown"],
+    ],
+  );
 
   const text = await cli([], env);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /: OK\n/);
   assert.match(text.stdout, /public\.big/);
-  assert.match(text.stdout, /redis {5}up \(7\.[\d.]+\), memory [\d.]+ [kMG]B \(peak [\d.]+ [kMG]B, max 256\.0 MB\), \d+ keys/);
+  assert.match(
+    text.stdout,
+    /redis {5}up \(7\.[\d.]+\), memory [\d.]+ [kMG]B \(peak [\d.]+ [kMG]B, max 256\.0 MB\), \d+ keys/,
+  );
   assert.match(text.stdout, /containers unknown \(set JARVIS_OPS_URL/);
 });
 
@@ -128,10 +167,31 @@ test("status reports a stopped Redis as down and exits 1", async () => {
 test("status reads the last backup, the last drill and the containers from the ops agent's /metrics", async (t) => {
   const state = join(mkdtempSync(join(tmpdir(), "jarvis-ops-")), "state.json");
   const now = Date.now();
-  recordBackup(state, "postgres", { ok: true, at: new Date(now - 3600_000), durationSeconds: 12, sizeBytes: 5_000_000, id: "a" });
-  recordBackup(state, "redis", { ok: true, at: new Date(now - 3 * 86400_000), durationSeconds: 1, sizeBytes: 1000, id: "b" });
-  recordDrill(state, "postgres", { ok: true, at: new Date(now - 86400_000), rtoSeconds: 2400, rpoSeconds: 600, id: "a" });
-  const body = renderMetrics(recordDrill(state, "redis", { ok: false, at: new Date(now - 86400_000), error: "restore failed" })) +
+  recordBackup(state, "postgres", {
+    ok: true,
+    at: new Date(now - 3600_000),
+    durationSeconds: 12,
+    sizeBytes: 5_000_000,
+    id: "a",
+  });
+  recordBackup(state, "redis", {
+    ok: true,
+    at: new Date(now - 3 * 86400_000),
+    durationSeconds: 1,
+    sizeBytes: 1000,
+    id: "b",
+  });
+  recordDrill(state, "postgres", {
+    ok: true,
+    at: new Date(now - 86400_000),
+    rtoSeconds: 2400,
+    rpoSeconds: 600,
+    id: "a",
+  });
+  const body =
+    renderMetrics(
+      recordDrill(state, "redis", { ok: false, at: new Date(now - 86400_000), error: "restore failed" }),
+    ) +
     'jarvis_container_up{container="jarvis-dev-postgres"} 1\njarvis_container_up{container="jarvis-api"} 0\n';
   assert.equal(parseMetrics(body).filter((x) => x.name === "jarvis_backup_last_status").length, 2);
   const server = createServer((req, res) => {
@@ -142,7 +202,9 @@ test("status reads the last backup, the last drill and the containers from the o
   t.after(() => new Promise<void>((ok) => server.close(() => ok())));
   const port = (server.address() as { port: number }).port;
 
-  const r = await cli(["--json", "--ops-url", `http://127.0.0.1:${port}`], { DATABASE_URL: postgres.url("jarvis") });
+  const r = await cli(["--json", "--ops-url", `http://127.0.0.1:${port}`], {
+    DATABASE_URL: postgres.url("jarvis"),
+  });
   assert.equal(r.code, 1, "a container down is something down");
   const s = JSON.parse(r.stdout);
   assert.deepEqual(s.down, ["container jarvis-api is not running"]);
@@ -151,16 +213,22 @@ test("status reads the last backup, the last drill and the containers from the o
   assert.equal(pgBackup.lastStatus, "ok");
   assert.equal(pgBackup.sizeBytes, 5_000_000);
   assert.ok(Math.abs(pgBackup.ageSeconds - 3600) < 60);
-  assert.ok(s.warnings.some((w: string) => /redis backup is \d+ s old \(RPO target 86400 s\)/.test(w)), s.warnings.join("\n"));
+  assert.ok(
+    s.warnings.some((w: string) => /redis backup is \d+ s old \(RPO target 86400 s\)/.test(w)),
+    s.warnings.join("\n"),
+  );
   assert.ok(s.warnings.includes("the last redis recovery drill failed"));
   assert.ok(s.warnings.includes("the last postgres drill took 2400 s (RTO target 1800 s)"));
-  assert.deepEqual(s.drills.find((d: any) => d.store === "postgres"), {
-    store: "postgres",
-    lastRunAt: new Date(Math.floor(now - 86400_000)).toISOString(),
-    lastStatus: "ok",
-    rtoSeconds: 2400,
-    rpoSeconds: 600,
-  });
+  assert.deepEqual(
+    s.drills.find((d: any) => d.store === "postgres"),
+    {
+      store: "postgres",
+      lastRunAt: new Date(Math.floor(now - 86400_000)).toISOString(),
+      lastStatus: "ok",
+      rtoSeconds: 2400,
+      rpoSeconds: 600,
+    },
+  );
   assert.equal(s.drills.find((d: any) => d.store === "chroma").lastStatus, "unknown");
 
   // An ops agent that is configured but does not answer is down too.
@@ -171,9 +239,20 @@ test("status reads the last backup, the last drill and the containers from the o
 
 test("without an ops agent, status reads the last backups from the bucket's manifests", async () => {
   const bucket = `status-${process.pid}-${Date.now()}`;
-  const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  const store = new BackupStore({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const store = new BackupStore({
+    endpoint: s3.endpoint,
+    bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  });
   const finished = new Date(Date.now() - 7200_000);
   const id = newBackupId(finished);
   await writeManifest(store, {

@@ -20,42 +20,138 @@ const userId = await withClient(url, async (c) => {
 });
 
 const GOOD_CONVERSATIONS = [
-  { user_id: 1, title: "Plans for the weekend - v2.1_final", initial_message: "Remind me to water the plants at 6 pm, please." },
+  {
+    user_id: 1,
+    title: "Plans for the weekend - v2.1_final",
+    initial_message: "Remind me to water the plants at 6 pm, please.",
+  },
   { user_id: 1, initial_message: "x" },
   { user_id: 1, title: "a".repeat(255), initial_message: "é".repeat(10_000) },
-  { user_id: 1, initial_message: "if conditions = 3 and a < b, is b > 2 or not?".replace(">", "is more than") },
+  {
+    user_id: 1,
+    initial_message: "if conditions = 3 and a < b, is b > 2 or not?".replace(">", "is more than"),
+  },
 ];
 const BAD_CONVERSATIONS: { input: Record<string, unknown>; constraint: string | null; why: string }[] = [
-  { input: { user_id: 0, initial_message: "hi" }, constraint: "conversations_user_id_fkey", why: "user_id must be > 0" },
-  { input: { user_id: -4, initial_message: "hi" }, constraint: "conversations_user_id_fkey", why: "user_id must be > 0" },
-  { input: { user_id: 1, title: "a".repeat(256), initial_message: "hi" }, constraint: "conversations_title_max_length", why: "title too long" },
-  { input: { user_id: 1, title: "Hello <b>", initial_message: "hi" }, constraint: "conversations_title_charset", why: "title charset" },
-  { input: { user_id: 1, title: "Café", initial_message: "hi" }, constraint: "conversations_title_charset", why: "title charset (ASCII letters)" },
-  { input: { user_id: 1, title: "", initial_message: "hi" }, constraint: "conversations_title_charset", why: "empty title" },
-  { input: { user_id: 1, initial_message: "" }, constraint: "messages_content_not_empty", why: "empty message" },
-  { input: { user_id: 1, initial_message: "a".repeat(10_001) }, constraint: "messages_user_content_max_length", why: "message too long" },
-  { input: { user_id: 1, initial_message: "look <script>alert(1)</script>" }, constraint: "messages_user_content_no_markup", why: "script" },
-  { input: { user_id: 1, initial_message: "click <a href=x>here</a>" }, constraint: "messages_user_content_no_markup", why: "HTML" },
-  { input: { user_id: 1, initial_message: "go to javascript:alert(1)" }, constraint: "messages_user_content_no_markup", why: "javascript: URL" },
-  { input: { user_id: 1, initial_message: "img onerror = steal()" }, constraint: "messages_user_content_no_markup", why: "event handler" },
+  {
+    input: { user_id: 0, initial_message: "hi" },
+    constraint: "conversations_user_id_fkey",
+    why: "user_id must be > 0",
+  },
+  {
+    input: { user_id: -4, initial_message: "hi" },
+    constraint: "conversations_user_id_fkey",
+    why: "user_id must be > 0",
+  },
+  {
+    input: { user_id: 1, title: "a".repeat(256), initial_message: "hi" },
+    constraint: "conversations_title_max_length",
+    why: "title too long",
+  },
+  {
+    input: { user_id: 1, title: "Hello <b>", initial_message: "hi" },
+    constraint: "conversations_title_charset",
+    why: "title charset",
+  },
+  {
+    input: { user_id: 1, title: "Café", initial_message: "hi" },
+    constraint: "conversations_title_charset",
+    why: "title charset (ASCII letters)",
+  },
+  {
+    input: { user_id: 1, title: "", initial_message: "hi" },
+    constraint: "conversations_title_charset",
+    why: "empty title",
+  },
+  {
+    input: { user_id: 1, initial_message: "" },
+    constraint: "messages_content_not_empty",
+    why: "empty message",
+  },
+  {
+    input: { user_id: 1, initial_message: "a".repeat(10_001) },
+    constraint: "messages_user_content_max_length",
+    why: "message too long",
+  },
+  {
+    input: { user_id: 1, initial_message: "look <script>alert(1)</script>" },
+    constraint: "messages_user_content_no_markup",
+    why: "script",
+  },
+  {
+    input: { user_id: 1, initial_message: "click <a href=x>here</a>" },
+    constraint: "messages_user_content_no_markup",
+    why: "HTML",
+  },
+  {
+    input: { user_id: 1, initial_message: "go to javascript:alert(1)" },
+    constraint: "messages_user_content_no_markup",
+    why: "javascript: URL",
+  },
+  {
+    input: { user_id: 1, initial_message: "img onerror = steal()" },
+    constraint: "messages_user_content_no_markup",
+    why: "event handler",
+  },
 ];
 
 const GOOD_MEMORIES = [
-  { content: "The user prefers tea over coffee.", importance: 0.8, tags: ["preference", "drinks_hot", "tea-time"], metadata: { source: "chat" } },
+  {
+    content: "The user prefers tea over coffee.",
+    importance: 0.8,
+    tags: ["preference", "drinks_hot", "tea-time"],
+    metadata: { source: "chat" },
+  },
   { content: "x", importance: 0, tags: [] },
-  { content: "y".repeat(50_000), importance: 1, tags: Array.from({ length: 10 }, (_, i) => `t${i}`.padEnd(50, "z")) },
+  {
+    content: "y".repeat(50_000),
+    importance: 1,
+    tags: Array.from({ length: 10 }, (_, i) => `t${i}`.padEnd(50, "z")),
+  },
 ];
 const BAD_MEMORIES: { input: Record<string, unknown>; constraint: string; why: string }[] = [
   { input: { content: "" }, constraint: "memory_entries_content_not_empty", why: "empty content" },
-  { input: { content: "y".repeat(50_001) }, constraint: "memory_entries_content_max_length", why: "content too long" },
-  { input: { content: "x", importance: 1.01 }, constraint: "memory_entries_importance_range", why: "importance > 1" },
-  { input: { content: "x", importance: -0.5 }, constraint: "memory_entries_importance_range", why: "importance < 0" },
-  { input: { content: "x", tags: Array.from({ length: 11 }, (_, i) => `t${i}`) }, constraint: "memory_entries_tags_max_count", why: "11 tags" },
-  { input: { content: "x", tags: ["a".repeat(51)] }, constraint: "memory_entries_tags_format", why: "tag too long" },
-  { input: { content: "x", tags: ["has space"] }, constraint: "memory_entries_tags_format", why: "tag charset" },
-  { input: { content: "x", tags: ["ok", "a,b"] }, constraint: "memory_entries_tags_format", why: "tag with a separator" },
+  {
+    input: { content: "y".repeat(50_001) },
+    constraint: "memory_entries_content_max_length",
+    why: "content too long",
+  },
+  {
+    input: { content: "x", importance: 1.01 },
+    constraint: "memory_entries_importance_range",
+    why: "importance > 1",
+  },
+  {
+    input: { content: "x", importance: -0.5 },
+    constraint: "memory_entries_importance_range",
+    why: "importance < 0",
+  },
+  {
+    input: { content: "x", tags: Array.from({ length: 11 }, (_, i) => `t${i}`) },
+    constraint: "memory_entries_tags_max_count",
+    why: "11 tags",
+  },
+  {
+    input: { content: "x", tags: ["a".repeat(51)] },
+    constraint: "memory_entries_tags_format",
+    why: "tag too long",
+  },
+  {
+    input: { content: "x", tags: ["has space"] },
+    constraint: "memory_entries_tags_format",
+    why: "tag charset",
+  },
+  {
+    input: { content: "x", tags: ["ok", "a,b"] },
+    constraint: "memory_entries_tags_format",
+    why: "tag with a separator",
+  },
   { input: { content: "x", tags: [""] }, constraint: "memory_entries_tags_format", why: "empty tag" },
-  { input: { content: "x", metadata: [1, 2] }, constraint: "memory_entries_metadata_is_object", why: "metadata not an object" },
+  {
+    input: { content: "x", metadata: [1, 2] },
+    constraint: "memory_entries_metadata_is_object",
+    why: "metadata not an object",
+  },
 ];
 
 /** Inserts a conversation create request the way the application would, bypassing validation. */
@@ -63,8 +159,14 @@ async function insertConversation(c: pg.Client, input: Record<string, any>): Pro
   await c.query("begin");
   try {
     const uid = input.user_id === 1 ? userId : input.user_id;
-    const conv = await c.query("insert into conversations (user_id, title) values ($1, $2) returning id, created_at", [uid, input.title ?? null]);
-    await c.query("insert into messages (conversation_id, conversation_created_at, role, content) values ($1, $2, 'user', $3)", [conv.rows[0].id, conv.rows[0].created_at, input.initial_message]);
+    const conv = await c.query(
+      "insert into conversations (user_id, title) values ($1, $2) returning id, created_at",
+      [uid, input.title ?? null],
+    );
+    await c.query(
+      "insert into messages (conversation_id, conversation_created_at, role, content) values ($1, $2, 'user', $3)",
+      [conv.rows[0].id, conv.rows[0].created_at, input.initial_message],
+    );
   } finally {
     await c.query("rollback");
   }
@@ -73,7 +175,10 @@ async function insertConversation(c: pg.Client, input: Record<string, any>): Pro
 async function insertMemory(c: pg.Client, input: Record<string, any>): Promise<void> {
   await c.query("begin");
   try {
-    await c.query("insert into memory_entries (content, importance, tags, metadata) values ($1, $2, $3, $4)", [input.content, input.importance ?? 0.5, input.tags ?? [], JSON.stringify(input.metadata ?? {})]);
+    await c.query(
+      "insert into memory_entries (content, importance, tags, metadata) values ($1, $2, $3, $4)",
+      [input.content, input.importance ?? 0.5, input.tags ?? [], JSON.stringify(input.metadata ?? {})],
+    );
   } finally {
     await c.query("rollback");
   }
@@ -99,8 +204,16 @@ test("the conversation validator refuses bad requests, and the database refuses 
       }),
     );
   }
-  assert.equal(conversationCreateSchema.safeParse({ user_id: 1.5, initial_message: "hi" }).success, false, "user_id is an integer");
-  assert.equal(conversationCreateSchema.safeParse({ user_id: 1, initial_message: "hi", extra: 1 }).success, false, "unknown keys are refused");
+  assert.equal(
+    conversationCreateSchema.safeParse({ user_id: 1.5, initial_message: "hi" }).success,
+    false,
+    "user_id is an integer",
+  );
+  assert.equal(
+    conversationCreateSchema.safeParse({ user_id: 1, initial_message: "hi", extra: 1 }).success,
+    false,
+    "unknown keys are refused",
+  );
 });
 
 test("the memory validator accepts good entries with defaults, and so does the database", async () => {
@@ -110,7 +223,16 @@ test("the memory validator accepts good entries with defaults, and so does the d
     await withClient(url, (c) => insertMemory(c, input));
   }
   const d = memoryEntrySchema.parse({ content: "x" });
-  assert.deepEqual({ importance: d.importance, tags: d.tags, metadata: d.metadata, memory_type: d.memory_type, category: d.category }, { importance: 0.5, tags: [], metadata: {}, memory_type: "episodic", category: "conversations" });
+  assert.deepEqual(
+    {
+      importance: d.importance,
+      tags: d.tags,
+      metadata: d.metadata,
+      memory_type: d.memory_type,
+      category: d.category,
+    },
+    { importance: 0.5, tags: [], metadata: {}, memory_type: "episodic", category: "conversations" },
+  );
 });
 
 test("the memory validator refuses bad entries, and the database refuses them with the matching constraint", async () => {
@@ -124,6 +246,10 @@ test("the memory validator refuses bad entries, and the database refuses them wi
       }),
     );
   }
-  assert.equal(memoryEntrySchema.safeParse({ content: "x", embedding: [1, 2, 3] }).success, false, "embedding of 3 dimensions");
+  assert.equal(
+    memoryEntrySchema.safeParse({ content: "x", embedding: [1, 2, 3] }).success,
+    false,
+    "embedding of 3 dimensions",
+  );
   assert.equal(memoryEntrySchema.safeParse({ content: "x", memory_type: "semantic" }).success, false);
 });

@@ -20,12 +20,29 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync, readdirSync, openSync, closeSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  rmSync,
+  statSync,
+  readdirSync,
+  openSync,
+  closeSync,
+  chownSync,
+  mkdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startPostgres, startRestoredPostgres, startS3, createDatabase, testConfig, PG_BIN } from "../../test/harness/servers.ts";
+import {
+  startPostgres,
+  startRestoredPostgres,
+  startS3,
+  createDatabase,
+  testConfig,
+  PG_BIN,
+} from "../../test/harness/servers.ts";
 import { PgBackRest, restorePhysical } from "../../core/backup/pgbackrest.ts";
 import { osUser } from "../../core/backup/proc.ts";
 import { pgbackrestConf } from "../../settings/pgbackrest.ts";
@@ -36,7 +53,14 @@ import { pgEnv } from "../../core/backup/proc.ts";
 import { vectorProbe } from "../../core/backup/pg-inspect.ts";
 import { withClient } from "../../core/pg.ts";
 
-const { values } = parseArgs({ options: { scale: { type: "string" }, jobs: { type: "string" }, "skip-baseline": { type: "boolean" }, "data-only": { type: "boolean" } } });
+const { values } = parseArgs({
+  options: {
+    scale: { type: "string" },
+    jobs: { type: "string" },
+    "skip-baseline": { type: "boolean" },
+    "data-only": { type: "boolean" },
+  },
+});
 const scale = Number(values.scale ?? 100);
 const jobs = Number(values.jobs ?? 2);
 
@@ -58,17 +82,31 @@ const time = async (fn: () => Promise<unknown>) => {
   await fn();
   return (performance.now() - t0) / 1000;
 };
-const dirSize = (d: string): number => readdirSync(d, { withFileTypes: true }).reduce((a, e) => a + (e.isDirectory() ? dirSize(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
+const dirSize = (d: string): number =>
+  readdirSync(d, { withFileTypes: true }).reduce(
+    (a, e) => a + (e.isDirectory() ? dirSize(join(d, e.name)) : statSync(join(d, e.name)).size),
+    0,
+  );
 
 if (values["data-only"]) {
   // bench:data: build the dataset in an existing database (a superuser URL: the migrations create extensions).
   const url = process.env.DATABASE_URL;
   if (!url) {
-    console.error("bench:data: set DATABASE_URL to the (empty) database to fill, e.g. postgresql://postgres:...@127.0.0.1:5432/jarvis_bench");
+    console.error(
+      "bench:data: set DATABASE_URL to the (empty) database to fill, e.g. postgresql://postgres:...@127.0.0.1:5432/jarvis_bench",
+    );
     process.exit(2);
   }
   const t = await time(() => buildDataset(url, scale));
-  console.log(JSON.stringify({ scale, ...(await withClient(url, async (c) => ({ databaseBytes: Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s) }))), seconds: t }));
+  console.log(
+    JSON.stringify({
+      scale,
+      ...(await withClient(url, async (c) => ({
+        databaseBytes: Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s),
+      }))),
+      seconds: t,
+    }),
+  );
   process.exit(0);
 }
 
@@ -86,7 +124,16 @@ const pgbr = new PgBackRest({ configPath: join(work, "conf"), stanza: "jarvis", 
 const pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand(), fsync: "on" } });
 writeFileSync(
   join(work, "conf", "pgbackrest.conf"),
-  pgbackrestConf(testConfig(), { pgPath: pg.dataDir, pgPort: pg.port, pgSocketPath: pg.socketDir, repo: { type: "posix", path: join(work, "repo") }, processMax: jobs, logPath: join(work, "log"), lockPath: join(work, "lock"), spoolPath: join(work, "spool") }),
+  pgbackrestConf(testConfig(), {
+    pgPath: pg.dataDir,
+    pgPort: pg.port,
+    pgSocketPath: pg.socketDir,
+    repo: { type: "posix", path: join(work, "repo") },
+    processMax: jobs,
+    logPath: join(work, "log"),
+    lockPath: join(work, "lock"),
+    spoolPath: join(work, "spool"),
+  }),
 );
 own(join(work, "conf", "pgbackrest.conf"));
 await pgbr.stanzaCreate();
@@ -94,15 +141,28 @@ const s3 = await startS3();
 try {
   const src = await createDatabase(pg, "bench");
   const built = await time(() => buildDataset(src.url, scale));
-  const size = await withClient(src.url, async (c) => Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s));
+  const size = await withClient(src.url, async (c) =>
+    Number((await c.query("select pg_database_size(current_database()) s")).rows[0].s),
+  );
   console.error(`dataset: scale ${scale}, ${(size / 1e6).toFixed(0)} MB, built in ${built.toFixed(0)} s`);
   const figures: Record<string, unknown> = { scale, databaseBytes: size, jobs };
 
   // Ours: logical backup to S3 and restore to a queryable database.
   const bucket = `bench-${randomBytes(4).toString("hex")}`;
-  const s3c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const s3c = new S3Client({
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    region: s3.region,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
-  const store = new BackupStore({ endpoint: s3.endpoint, bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const store = new BackupStore({
+    endpoint: s3.endpoint,
+    bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+  });
   // Every timed step starts from a checkpointed server (building the dataset left the next
   // checkpoint a lot to write, which would be charged to whichever step came first).
   const checkpoint = () => withClient(pg.url(), (c) => c.query("checkpoint"));
@@ -136,11 +196,20 @@ try {
   const poll = { database: src.name, timeoutMs: 600_000, intervalMs: 20 };
   await restored.ready(async (c) => (await vectorProbe(c)) !== null, poll);
   const physQueryable = (performance.now() - t0) / 1000;
-  await restored.ready(async (c) => (await c.query("select pg_is_in_recovery() r")).rows[0].r === false, poll);
+  await restored.ready(
+    async (c) => (await c.query("select pg_is_in_recovery() r")).rows[0].r === false,
+    poll,
+  );
   const physWritable = (performance.now() - t0) / 1000;
   await restored.stop();
   const physRestore = physQueryable;
-  figures.physical = { backupSeconds: physBackup, restoreFilesSeconds: physFiles, restoreQueryableSeconds: physQueryable, restoreWritableSeconds: physWritable, repoBytes: dirSize(join(work, "repo")) };
+  figures.physical = {
+    backupSeconds: physBackup,
+    restoreFilesSeconds: physFiles,
+    restoreQueryableSeconds: physQueryable,
+    restoreWritableSeconds: physWritable,
+    repoBytes: dirSize(join(work, "repo")),
+  };
 
   if (!values["skip-baseline"]) {
     // The audit's scripts, as written (docker exec removed: same server, same machine).
@@ -157,7 +226,11 @@ try {
       const dst2 = await createDatabase(pg, "benchbase");
       const env = { ...pgEnv(dst2.url), PGOPTIONS: `-c maintenance_work_mem=${maintenanceWorkMem}` };
       const seconds = await time(async () => {
-        await sh("sh", ["-c", `gzip -dc '${join(work, "a.sql.gz")}' | '${join(PG_BIN, "psql")}' -q -v ON_ERROR_STOP=0`], env);
+        await sh(
+          "sh",
+          ["-c", `gzip -dc '${join(work, "a.sql.gz")}' | '${join(PG_BIN, "psql")}' -q -v ON_ERROR_STOP=0`],
+          env,
+        );
         await withClient(dst2.url, vectorProbe);
       });
       await dst2.drop();
@@ -165,7 +238,12 @@ try {
     };
     const baseRestore = await auditRestore("64MB");
     const baseRestoreTuned = await auditRestore(pg.settings.maintenance_work_mem ?? "512MB");
-    figures.audit = { backupSeconds: base, backupBytes: baseBytes, restoreSeconds: baseRestore, restoreSecondsWithStackSettings: baseRestoreTuned };
+    figures.audit = {
+      backupSeconds: base,
+      backupBytes: baseBytes,
+      restoreSeconds: baseRestore,
+      restoreSecondsWithStackSettings: baseRestoreTuned,
+    };
     figures.ratios = {
       logicalBackupSpeedup: base / oursBackup,
       logicalRestoreSpeedup: baseRestore / oursRestore,

@@ -21,7 +21,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
 const PER_CONV = Number(process.env.BENCH_MESSAGES_PER_CONVERSATION ?? 20);
 const RECENT = Number(process.env.BENCH_RECENT_MESSAGES ?? 100_000);
 const MONTHS = [7, 8, 9, 10, 11, 12];
-const say = (s: string) => process.env.BENCH_JSON ? undefined : console.error(s);
+const say = (s: string) => (process.env.BENCH_JSON ? undefined : console.error(s));
 
 async function seed(c: pg.Client): Promise<void> {
   await apply(c);
@@ -80,20 +80,36 @@ async function measure(c: pg.Client, sql: string): Promise<Figures> {
   const t0 = process.hrtime.bigint();
   await c.query(sql);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const wal = (await c.query("select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint as b", [lsn0])).rows[0].b;
+  const wal = (await c.query("select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::bigint as b", [lsn0])).rows[0]
+    .b;
   await c.query("select pg_stat_force_next_flush()").catch(() => {});
   const size = (
     await c.query(`select sum(pg_total_relation_size(relid))::bigint as b from (
         select relid from pg_partition_tree('public.messages') union all select relid from pg_partition_tree('public.conversations')) t`)
   ).rows[0].b;
-  const dead = (await c.query("select coalesce(sum(n_dead_tup), 0)::bigint as d from pg_stat_user_tables where relname like 'messages%' or relname like 'conversations%'")).rows[0].d;
-  const left = (await c.query("select (select count(*) from conversations) as c, (select count(*) from messages) as m")).rows[0];
-  return { seconds, walBytes: Number(wal), sizeAfterBytes: Number(size), deadTuplesAfter: Number(dead), conversationsLeft: Number(left.c), messagesLeft: Number(left.m) };
+  const dead = (
+    await c.query(
+      "select coalesce(sum(n_dead_tup), 0)::bigint as d from pg_stat_user_tables where relname like 'messages%' or relname like 'conversations%'",
+    )
+  ).rows[0].d;
+  const left = (
+    await c.query("select (select count(*) from conversations) as c, (select count(*) from messages) as m")
+  ).rows[0];
+  return {
+    seconds,
+    walBytes: Number(wal),
+    sizeAfterBytes: Number(size),
+    deadTuplesAfter: Number(dead),
+    conversationsLeft: Number(left.c),
+    messagesLeft: Number(left.m),
+  };
 }
 
 // No autovacuum: the baseline leaves ~2M dead tuples, and a vacuum of them running during our
 // purge would time the machine, not the purge. Dead tuples are reported instead.
-const server = await startPostgres({ settings: { max_wal_size: "4GB", checkpoint_timeout: "30min", autovacuum: "off" } });
+const server = await startPostgres({
+  settings: { max_wal_size: "4GB", checkpoint_timeout: "30min", autovacuum: "off" },
+});
 try {
   const [a, b] = [await createDatabase(server, "bench_audit"), await createDatabase(server, "bench_ours")];
   const ca = new pg.Client({ connectionString: a.url });
@@ -105,12 +121,25 @@ try {
   say(`seeding ${MESSAGES} expired messages (x2 databases)...`);
   await seed(ca);
   await seed(cb);
-  const before = (await cb.query("select (select count(*) from messages) as m, pg_size_pretty(pg_database_size(current_database())) as s")).rows[0];
+  const before = (
+    await cb.query(
+      "select (select count(*) from messages) as m, pg_size_pretty(pg_database_size(current_database())) as s",
+    )
+  ).rows[0];
   say(`seeded: ${before.m} messages per database, ${before.s}`);
   await ca.query(AUDIT_PURGE);
   say("baseline: the audit's DELETE...");
   // BENCH_SKIP_AUDIT=1 while tuning ours: the baseline takes minutes.
-  const audit = process.env.BENCH_SKIP_AUDIT ? { seconds: NaN, walBytes: NaN, sizeAfterBytes: NaN, deadTuplesAfter: NaN, conversationsLeft: NaN, messagesLeft: NaN } : await measure(ca, "select audit_purge()");
+  const audit = process.env.BENCH_SKIP_AUDIT
+    ? {
+        seconds: NaN,
+        walBytes: NaN,
+        sizeAfterBytes: NaN,
+        deadTuplesAfter: NaN,
+        conversationsLeft: NaN,
+        messagesLeft: NaN,
+      }
+    : await measure(ca, "select audit_purge()");
   say("ours: jarvis.purge_expired_conversations(180, 0.5)...");
   const ours = await measure(cb, "select jarvis.purge_expired_conversations(180, 0.5)");
   const result = {
@@ -120,7 +149,8 @@ try {
     ours,
     speedup: Number((audit.seconds / ours.seconds).toFixed(1)),
     walRatio: Number((audit.walBytes / Math.max(1, ours.walBytes)).toFixed(1)),
-    sameRowsLeft: audit.conversationsLeft === ours.conversationsLeft && audit.messagesLeft === ours.messagesLeft,
+    sameRowsLeft:
+      audit.conversationsLeft === ours.conversationsLeft && audit.messagesLeft === ours.messagesLeft,
   };
   console.log(JSON.stringify(result, null, 2));
   await ca.end();

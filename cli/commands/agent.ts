@@ -21,25 +21,40 @@ function loadSchedule(opts: Record<string, unknown>, stack: string | undefined):
     if (!existsSync(file)) throw new UsageError(`no schedule file ${file}`);
     return JSON.parse(readFileSync(file, "utf8")) as AgentSchedule;
   }
-  const cfgFile = (opts.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
-  const cfg = cfgFile ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config)) : parseConfig({ environment: "dev" });
+  const cfgFile =
+    (opts.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  const cfg = cfgFile
+    ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config))
+    : parseConfig({ environment: "dev" });
   return { schedules: cfg.backup.schedules, physical: Boolean(process.env.JARVIS_PGBACKREST_CONFIG_PATH) };
 }
 
 export const agent: Command = {
   name: "agent",
   summary: "run the ops agent: scheduled backups and drills, /metrics in Prometheus format",
-  usage: "jarvis-data agent [<stack>] [--config FILE | --schedule-file FILE] [--host 127.0.0.1] [--port 9187]",
-  description: "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up for the schedule file's containers.",
-  options: { config: { type: "string" }, "schedule-file": { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+  usage:
+    "jarvis-data agent [<stack>] [--config FILE | --schedule-file FILE] [--host 127.0.0.1] [--port 9187]",
+  description:
+    "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up for the schedule file's containers.",
+  options: {
+    config: { type: "string" },
+    "schedule-file": { type: "string" },
+    host: { type: "string" },
+    port: { type: "string" },
+  },
   async run(ctx) {
     const schedule = loadSchedule(ctx.options, ctx.args[0]);
-    const env = { ...process.env, JARVIS_OPS_STATE: process.env.JARVIS_OPS_STATE ?? "/var/lib/jarvis-ops/state.json" };
+    const env = {
+      ...process.env,
+      JARVIS_OPS_STATE: process.env.JARVIS_OPS_STATE ?? "/var/lib/jarvis-ops/state.json",
+    };
     const deps = opsFromEnv(ctx, env);
     if (schedule.physical && deps.pgbackrest) {
       // Idempotent: creates the repository's stanza on first start, checks it afterwards. A
       // failure is logged and the physical backups then fail loudly (metric + alert), the rest runs.
-      await deps.pgbackrest.stanzaCreate().catch((e: Error) => ctx.log.error(`pgBackRest stanza-create failed: ${e.message}`));
+      await deps.pgbackrest
+        .stanzaCreate()
+        .catch((e: Error) => ctx.log.error(`pgBackRest stanza-create failed: ${e.message}`));
     }
     const jobs = agentJobs(schedule, {
       backup: (store, kind, type) => runBackup(deps, store, { kind, physicalType: type }),
@@ -47,8 +62,18 @@ export const agent: Command = {
     });
     const dockerUrl = ctx.env.dockerUrl;
     const watched = schedule.containers ?? [];
-    const containerStates = dockerUrl && watched.length ? () => readContainerStates(dockerUrl, watched, { log: ctx.log }) : undefined;
-    const a = await startAgent({ jobs, stateFile: deps.stateFile!, containerStates, host: (ctx.options.host as string | undefined) ?? "0.0.0.0", port: Number(ctx.options.port ?? 9187), log: ctx.log });
+    const containerStates =
+      dockerUrl && watched.length
+        ? () => readContainerStates(dockerUrl, watched, { log: ctx.log })
+        : undefined;
+    const a = await startAgent({
+      jobs,
+      stateFile: deps.stateFile!,
+      containerStates,
+      host: (ctx.options.host as string | undefined) ?? "0.0.0.0",
+      port: Number(ctx.options.port ?? 9187),
+      log: ctx.log,
+    });
     await new Promise<void>((done) => {
       for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void a.stop().then(done));
     });

@@ -34,7 +34,10 @@ export function storeFromEnv(c: Connections, log: Logger, env: NodeJS.ProcessEnv
 }
 
 /** Everything the backup, restore, verify, drill and agent commands read from the environment. */
-export function opsFromEnv(ctx: Pick<CommandContext, "env" | "log">, env: NodeJS.ProcessEnv = process.env): OpsDeps {
+export function opsFromEnv(
+  ctx: Pick<CommandContext, "env" | "log">,
+  env: NodeJS.ProcessEnv = process.env,
+): OpsDeps {
   const c = ctx.env;
   const pgbrPath = env.JARVIS_PGBACKREST_CONFIG_PATH;
   const runAs = process.getuid?.() === 0 ? osUser(env.JARVIS_PGBACKREST_USER ?? "postgres") : undefined;
@@ -42,8 +45,21 @@ export function opsFromEnv(ctx: Pick<CommandContext, "env" | "log">, env: NodeJS
     store: storeFromEnv(c, ctx.log, env),
     postgresUrl: c.databaseUrl,
     redisBackupUrl: envValue("JARVIS_REDIS_BACKUP_URL", env) ?? envValue("REDIS_URL", env) ?? c.redisUrl,
-    chroma: c.chromaUrl ? { url: c.chromaUrl, token: c.chromaToken ?? envValue("CHROMA_TOKEN", env), database: env.JARVIS_CHROMA_DATABASE } : undefined,
-    pgbackrest: pgbrPath ? new PgBackRest({ configPath: pgbrPath, stanza: env.JARVIS_PGBACKREST_STANZA ?? "jarvis", ...runAs, log: ctx.log }) : undefined,
+    chroma: c.chromaUrl
+      ? {
+          url: c.chromaUrl,
+          token: c.chromaToken ?? envValue("CHROMA_TOKEN", env),
+          database: env.JARVIS_CHROMA_DATABASE,
+        }
+      : undefined,
+    pgbackrest: pgbrPath
+      ? new PgBackRest({
+          configPath: pgbrPath,
+          stanza: env.JARVIS_PGBACKREST_STANZA ?? "jarvis",
+          ...runAs,
+          log: ctx.log,
+        })
+      : undefined,
     stateFile: env.JARVIS_OPS_STATE,
     jobs: env.JARVIS_BACKUP_JOBS ? Number(env.JARVIS_BACKUP_JOBS) : undefined,
     log: ctx.log,
@@ -61,7 +77,8 @@ const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 export const backup: Command = {
   name: "backup",
   summary: "back up a store (or all) to the backup bucket; prints the id and the figures",
-  usage: "jarvis-data backup <postgres|redis|chroma|all> [--kind logical|physical] [--type full|diff|incr] [--json]",
+  usage:
+    "jarvis-data backup <postgres|redis|chroma|all> [--kind logical|physical] [--type full|diff|incr] [--json]",
   description: [
     "postgres logical: pg_dump -Fd in parallel, compressed, uploaded with a manifest (written last).",
     "postgres physical: a pgBackRest backup (--type full, diff or incr; JARVIS_PGBACKREST_CONFIG_PATH).",
@@ -73,8 +90,10 @@ export const backup: Command = {
   async run(ctx) {
     const stores = parseStore(ctx.args[0], true);
     const kind = ctx.options.kind as string | undefined;
-    if (kind !== undefined && kind !== "logical" && kind !== "physical") throw new UsageError("--kind must be logical or physical");
-    if (kind === "physical" && stores.some((s) => s !== "postgres")) throw new UsageError("--kind physical applies to postgres only");
+    if (kind !== undefined && kind !== "logical" && kind !== "physical")
+      throw new UsageError("--kind must be logical or physical");
+    if (kind === "physical" && stores.some((s) => s !== "postgres"))
+      throw new UsageError("--kind physical applies to postgres only");
     const type = (ctx.options.type as "full" | "diff" | "incr" | undefined) ?? "full";
     if (!["full", "diff", "incr"].includes(type)) throw new UsageError("--type must be full, diff or incr");
     const deps = opsFromEnv(ctx);
@@ -83,7 +102,12 @@ export const backup: Command = {
     try {
       for (const s of stores) {
         try {
-          done.push(await runBackup(deps, s, { kind: kind as "logical" | "physical" | undefined, physicalType: type }));
+          done.push(
+            await runBackup(deps, s, {
+              kind: kind as "logical" | "physical" | undefined,
+              physicalType: type,
+            }),
+          );
         } catch (e) {
           if (stores.length === 1) throw e;
           failed.push({ store: s, error: (e as Error).message });
@@ -93,7 +117,10 @@ export const backup: Command = {
     } finally {
       deps.store.destroy();
     }
-    const text = done.map((d) => `${d.store} ${d.kind}: ${d.id} (${mb(d.bytes)}, ${d.durationSeconds.toFixed(1)} s)`).concat(failed.map((f) => `${f.store}: FAILED: ${f.error}`)).join("\n");
+    const text = done
+      .map((d) => `${d.store} ${d.kind}: ${d.id} (${mb(d.bytes)}, ${d.durationSeconds.toFixed(1)} s)`)
+      .concat(failed.map((f) => `${f.store}: FAILED: ${f.error}`))
+      .join("\n");
     ctx.print(stores.length === 1 ? done[0] : { backups: done, failed }, text);
     return failed.length ? EXIT.failed : EXIT.ok;
   },
@@ -111,14 +138,42 @@ export const backupsList: Command = {
       const rows = [];
       for (const r of refs) {
         const m = await readManifest(deps.store, r);
-        rows.push({ store: r.store, kind: r.kind, tier: r.tier, id: r.id, finishedAt: m.finishedAt, bytes: m.totalBytes, files: m.files.length, schemaVersion: m.schemaVersion });
+        rows.push({
+          store: r.store,
+          kind: r.kind,
+          tier: r.tier,
+          id: r.id,
+          finishedAt: m.finishedAt,
+          bytes: m.totalBytes,
+          files: m.files.length,
+          schemaVersion: m.schemaVersion,
+        });
       }
       if (deps.pgbackrest && (!which || which === "postgres")) {
         for (const b of await deps.pgbackrest.info()) {
-          rows.push({ store: "postgres", kind: `physical-${b.type}`, tier: "pgbackrest", id: b.label, finishedAt: b.stop.toISOString(), bytes: b.repoSize, files: 0, schemaVersion: null });
+          rows.push({
+            store: "postgres",
+            kind: `physical-${b.type}`,
+            tier: "pgbackrest",
+            id: b.label,
+            finishedAt: b.stop.toISOString(),
+            bytes: b.repoSize,
+            files: 0,
+            schemaVersion: null,
+          });
         }
       }
-      ctx.print({ backups: rows }, rows.length ? rows.map((r) => `${r.store.padEnd(8)} ${r.kind.padEnd(13)} ${r.tier.padEnd(9)} ${r.id}  ${r.finishedAt}  ${mb(r.bytes)}`).join("\n") : "no complete backups");
+      ctx.print(
+        { backups: rows },
+        rows.length
+          ? rows
+              .map(
+                (r) =>
+                  `${r.store.padEnd(8)} ${r.kind.padEnd(13)} ${r.tier.padEnd(9)} ${r.id}  ${r.finishedAt}  ${mb(r.bytes)}`,
+              )
+              .join("\n")
+          : "no complete backups",
+      );
       return EXIT.ok;
     } finally {
       deps.store.destroy();

@@ -10,17 +10,22 @@ export const configCheck: Command = {
   name: "config check",
   summary: "validate a stack's config and print the effective values",
   usage: "jarvis-data config check <stack> [--config FILE] [--json]",
-  description: "Reads Pulumi.<stack>.yaml (or FILE), applies the schema's defaults and lists every problem as jarvis:<key>: <what is wrong>.",
+  description:
+    "Reads Pulumi.<stack>.yaml (or FILE), applies the schema's defaults and lists every problem as jarvis:<key>: <what is wrong>.",
   options: { config: { type: "string" } },
   async run(ctx) {
     const stack = ctx.args[0];
-    const file = (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+    const file =
+      (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
     if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
     if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
     try {
       const cfg = parseConfig(decodeConfigMap(readStackFile(file).config));
       const { secrets, ...shown } = cfg;
-      ctx.print({ valid: true, file, config: shown, secretsProvided: Object.keys(secrets) }, `${file}: valid (${cfg.environment})`);
+      ctx.print(
+        { valid: true, file, config: shown, secretsProvided: Object.keys(secrets) },
+        `${file}: valid (${cfg.environment})`,
+      );
       return EXIT.ok;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

@@ -18,7 +18,8 @@ import { need } from "../env.ts";
 /** The stack's config from Pulumi.<stack>.yaml or --config FILE (shared by cron and retention). */
 export function stackConfig(ctx: CommandContext): JarvisConfig {
   const stack = ctx.args[0];
-  const file = (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  const file =
+    (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
   if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
   if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
   return parseConfig(decodeConfigMap(readStackFile(file).config));
@@ -29,7 +30,10 @@ function declaredJobs(ctx: CommandContext, prefix: string): CronJobSpec[] {
   if (file) {
     if (!existsSync(file)) throw new UsageError(`no jobs file ${file}`);
     const jobs = JSON.parse(readFileSync(file, "utf8")) as CronJobSpec[];
-    if (!Array.isArray(jobs)) throw new UsageError(`${file}: expected a JSON array of jobs ({name, schedule, command, database, active})`);
+    if (!Array.isArray(jobs))
+      throw new UsageError(
+        `${file}: expected a JSON array of jobs ({name, schedule, command, database, active})`,
+      );
     return jobs;
   }
   return cronJobs(stackConfig(ctx), { prefix, database: ctx.options.database as string | undefined });
@@ -44,22 +48,36 @@ const OPTIONS = {
 } as const;
 
 function planText(p: CronPlan, applied: boolean): string {
-  const verb = (a: string) => (applied ? { create: "created", update: "updated", delete: "unscheduled", unchanged: "unchanged" }[a] : { create: "+ create", update: "~ update", delete: "- delete", unchanged: "  unchanged" }[a]);
+  const verb = (a: string) =>
+    applied
+      ? { create: "created", update: "updated", delete: "unscheduled", unchanged: "unchanged" }[a]
+      : { create: "+ create", update: "~ update", delete: "- delete", unchanged: "  unchanged" }[a];
   const lines = p.actions.map((a) => {
-    const changes = Object.entries(a.changes ?? {}).map(([f, c]) => `${f}: ${JSON.stringify(c!.from)} -> ${JSON.stringify(c!.to)}`);
+    const changes = Object.entries(a.changes ?? {}).map(
+      ([f, c]) => `${f}: ${JSON.stringify(c!.from)} -> ${JSON.stringify(c!.to)}`,
+    );
     return `${verb(a.action)} ${a.name}${a.drift ? " (edited by hand: drift)" : ""}${changes.length ? `\n      ${changes.join("\n      ")}` : ""}`;
   });
   const s = p.summary;
-  return [...lines, `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged, ${s.drift} drifted; ${p.foreignJobs} other job(s) in cron.job left alone`].join("\n");
+  return [
+    ...lines,
+    `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.unchanged} unchanged, ${s.drift} drifted; ${p.foreignJobs} other job(s) in cron.job left alone`,
+  ].join("\n");
 }
 
 function run(mode: "plan" | "apply") {
   return async (ctx: CommandContext) => {
     const prefix = (ctx.options.prefix as string | undefined) ?? DEFAULT_CRON_PREFIX;
     const jobs = declaredJobs(ctx, prefix);
-    const url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@host:5432/jarvis (pg_cron's database, as a superuser)");
+    const url = need(
+      ctx.env.databaseUrl,
+      "DATABASE_URL",
+      "postgresql://postgres@host:5432/jarvis (pg_cron's database, as a superuser)",
+    );
     const opts = { jobs, prefix, username: ctx.options.username as string | undefined, log: ctx.log };
-    const plan = await withClient(url, (c) => (mode === "plan" ? planCron(c, opts) : applyCron(c, opts)), { applicationName: `jarvis-data cron ${mode}` });
+    const plan = await withClient(url, (c) => (mode === "plan" ? planCron(c, opts) : applyCron(c, opts)), {
+      applicationName: `jarvis-data cron ${mode}`,
+    });
     ctx.print(plan, planText(plan, mode === "apply"));
     return EXIT.ok;
   };
@@ -68,8 +86,10 @@ function run(mode: "plan" | "apply") {
 export const cronPlan: Command = {
   name: "cron plan",
   summary: "show what cron apply would change in cron.job (drift included)",
-  usage: "jarvis-data cron plan <stack> [--config FILE | --jobs FILE] [--prefix jarvis:] [--database DB] [--json]",
-  description: "Jobs come from the stack's config (settings/cron.ts) or a JSON file. Reads DATABASE_URL (pg_cron's database). Jobs outside the prefix are never touched.",
+  usage:
+    "jarvis-data cron plan <stack> [--config FILE | --jobs FILE] [--prefix jarvis:] [--database DB] [--json]",
+  description:
+    "Jobs come from the stack's config (settings/cron.ts) or a JSON file. Reads DATABASE_URL (pg_cron's database). Jobs outside the prefix are never touched.",
   options: OPTIONS,
   run: run("plan"),
 };
@@ -77,8 +97,10 @@ export const cronPlan: Command = {
 export const cronApply: Command = {
   name: "cron apply",
   summary: "create, update and unschedule the stack's pg_cron jobs to match the declaration",
-  usage: "jarvis-data cron apply <stack> [--config FILE | --jobs FILE] [--prefix jarvis:] [--database DB] [--json]",
-  description: "Idempotent: a second apply changes nothing. Creates the pg_cron extension if missing (superuser).",
+  usage:
+    "jarvis-data cron apply <stack> [--config FILE | --jobs FILE] [--prefix jarvis:] [--database DB] [--json]",
+  description:
+    "Idempotent: a second apply changes nothing. Creates the pg_cron extension if missing (superuser).",
   options: OPTIONS,
   run: run("apply"),
 };
@@ -91,9 +113,16 @@ export const cronStatusCommand: Command = {
   async run(ctx) {
     const prefix = (ctx.options.prefix as string | undefined) ?? DEFAULT_CRON_PREFIX;
     const url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@host:5432/jarvis");
-    const jobs = await withClient(url, (c) => cronStatus(c, prefix), { applicationName: "jarvis-data cron status" });
+    const jobs = await withClient(url, (c) => cronStatus(c, prefix), {
+      applicationName: "jarvis-data cron status",
+    });
     const text = jobs.length
-      ? jobs.map((j) => `${j.active ? "active  " : "inactive"} ${j.schedule.padEnd(14)} ${j.name}${j.handEdited ? " (edited by hand)" : ""}  last: ${j.lastRun ? `${j.lastRun.status} ${j.lastRun.end ?? j.lastRun.start ?? ""}` : "never"}`).join("\n")
+      ? jobs
+          .map(
+            (j) =>
+              `${j.active ? "active  " : "inactive"} ${j.schedule.padEnd(14)} ${j.name}${j.handEdited ? " (edited by hand)" : ""}  last: ${j.lastRun ? `${j.lastRun.status} ${j.lastRun.end ?? j.lastRun.start ?? ""}` : "never"}`,
+          )
+          .join("\n")
       : `no jobs named ${prefix}* in cron.job`;
     ctx.print({ prefix, jobs }, text);
     return jobs.some((j) => j.lastRun?.status === "failed") ? EXIT.failed : EXIT.ok;

@@ -6,7 +6,8 @@ import { opsFromEnv, parseStore } from "./backup.ts";
 
 export const drillCommand: Command = {
   name: "drill",
-  summary: "recovery drill: restore the latest backup of each store into a scratch target and check it; exit 1 on any failure",
+  summary:
+    "recovery drill: restore the latest backup of each store into a scratch target and check it; exit 1 on any failure",
   usage: "jarvis-data drill [--store postgres|redis|chroma] [--json]",
   description: [
     "Checks: manifest checksums, row/key/record counts, constraints validated, migration version, a vector query.",
@@ -22,7 +23,10 @@ export const drillCommand: Command = {
       ctx.print(
         { ok: results.every((r) => r.ok), results },
         results
-          .map((r) => `${r.store}: ${r.ok ? "passed" : "FAILED"}${r.id ? ` (backup ${r.id}, RTO ${r.rtoSeconds?.toFixed(1) ?? "?"} s, RPO ${r.rpoSeconds?.toFixed(0) ?? "?"} s)` : ""}${r.error ? `: ${r.error}` : ""}\n${r.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`).join("\n")}`)
+          .map(
+            (r) =>
+              `${r.store}: ${r.ok ? "passed" : "FAILED"}${r.id ? ` (backup ${r.id}, RTO ${r.rtoSeconds?.toFixed(1) ?? "?"} s, RPO ${r.rpoSeconds?.toFixed(0) ?? "?"} s)` : ""}${r.error ? `: ${r.error}` : ""}\n${r.checks.map((c) => `  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`).join("\n")}`,
+          )
           .join("\n"),
       );
       return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;

@@ -4,7 +4,17 @@
  */
 import { resolve } from "node:path";
 import { EXIT, JarvisError, RefusedError, UsageError } from "../../core/errors.ts";
-import { apply, baseline, down, plan, status, loadMigrations, manifestHash, versionLabel, type EngineOptions } from "../../core/migrate/index.ts";
+import {
+  apply,
+  baseline,
+  down,
+  plan,
+  status,
+  loadMigrations,
+  manifestHash,
+  versionLabel,
+  type EngineOptions,
+} from "../../core/migrate/index.ts";
 import { withClient } from "../../core/pg.ts";
 import type { Command, CommandContext } from "../command.ts";
 import { need } from "../env.ts";
@@ -17,7 +27,8 @@ const COMMON_OPTIONS = {
 function engineOptions(ctx: CommandContext): EngineOptions {
   const dir = ctx.options.dir as string | undefined;
   const wait = ctx.options["lock-wait"] as string | undefined;
-  if (wait !== undefined && !/^\d+$/.test(wait)) throw new UsageError(`--lock-wait takes whole seconds, got "${wait}"`);
+  if (wait !== undefined && !/^\d+$/.test(wait))
+    throw new UsageError(`--lock-wait takes whole seconds, got "${wait}"`);
   return {
     ...(dir ? { dir: resolve(dir) } : {}),
     ...(wait !== undefined ? { lockWaitMs: Number(wait) * 1000 } : {}),
@@ -28,10 +39,14 @@ function engineOptions(ctx: CommandContext): EngineOptions {
 function version(ctx: CommandContext, option: string, required: boolean): number | undefined {
   const raw = ctx.options[option] as string | undefined;
   if (raw === undefined) {
-    if (required) throw new UsageError(`--${option} N is required (N a migration version, e.g. 3 or 0003; 0 means before every migration)`);
+    if (required)
+      throw new UsageError(
+        `--${option} N is required (N a migration version, e.g. 3 or 0003; 0 means before every migration)`,
+      );
     return undefined;
   }
-  if (!/^\d{1,4}$/.test(raw)) throw new UsageError(`--${option} takes a migration version such as 3 or 0003, got "${raw}"`);
+  if (!/^\d{1,4}$/.test(raw))
+    throw new UsageError(`--${option} takes a migration version such as 3 or 0003, got "${raw}"`);
   return Number(raw);
 }
 
@@ -48,9 +63,19 @@ export const migratePlan: Command = {
   options: { ...COMMON_OPTIONS, to: { type: "string" } },
   async run(ctx) {
     const opts = engineOptions(ctx);
-    const p = await withClient(url(ctx), (c) => plan(c, { ...opts, to: version(ctx, "to", false) }), connectOpts);
+    const p = await withClient(
+      url(ctx),
+      (c) => plan(c, { ...opts, to: version(ctx, "to", false) }),
+      connectOpts,
+    );
     const text = p.toApply.length
-      ? [`${p.toApply.length} migration(s) to apply (database at ${versionLabel(p.current)}):`, ...p.toApply.map((m) => `  ${m.file}${m.noTransaction ? "  (no transaction)" : ""}  sha256:${m.sha256.slice(0, 12)}`)].join("\n")
+      ? [
+          `${p.toApply.length} migration(s) to apply (database at ${versionLabel(p.current)}):`,
+          ...p.toApply.map(
+            (m) =>
+              `  ${m.file}${m.noTransaction ? "  (no transaction)" : ""}  sha256:${m.sha256.slice(0, 12)}`,
+          ),
+        ].join("\n")
       : `nothing to apply: the database is at ${versionLabel(p.current)} (head ${versionLabel(p.head)})`;
     ctx.print({ current: p.current, head: p.head, toApply: p.toApply }, text);
     return EXIT.ok;
@@ -60,13 +85,19 @@ export const migratePlan: Command = {
 export const migrateApply: Command = {
   name: "migrate apply",
   summary: "apply the pending migrations, each in its own transaction, under the migration lock",
-  usage: "jarvis-data migrate apply [--to N] [--restore-point] [--expect HASH] [--dir DIR] [--lock-wait S] [--json]",
+  usage:
+    "jarvis-data migrate apply [--to N] [--restore-point] [--expect HASH] [--dir DIR] [--lock-wait S] [--json]",
   description: [
     "--restore-point records pg_create_restore_point('jarvis-pre-migrate-NNNN') before the first migration runs (prod).",
     "--expect HASH refuses to run unless the migration files hash to HASH (the stack's job passes the hash it was planned with).",
     "--lock-wait S waits up to S seconds (default 60) for another runner to finish.",
   ].join("\n"),
-  options: { ...COMMON_OPTIONS, to: { type: "string" }, "restore-point": { type: "boolean" }, expect: { type: "string" } },
+  options: {
+    ...COMMON_OPTIONS,
+    to: { type: "string" },
+    "restore-point": { type: "boolean" },
+    expect: { type: "string" },
+  },
   async run(ctx) {
     const opts = engineOptions(ctx);
     const migrations = loadMigrations(opts.dir);
@@ -78,7 +109,17 @@ export const migrateApply: Command = {
         EXIT.usage,
       );
     }
-    const r = await withClient(url(ctx), (c) => apply(c, { ...opts, migrations, to: version(ctx, "to", false), restorePoint: Boolean(ctx.options["restore-point"]) }), connectOpts);
+    const r = await withClient(
+      url(ctx),
+      (c) =>
+        apply(c, {
+          ...opts,
+          migrations,
+          to: version(ctx, "to", false),
+          restorePoint: Boolean(ctx.options["restore-point"]),
+        }),
+      connectOpts,
+    );
     const text = r.applied.length
       ? [
           ...(r.restorePoint ? [`restore point ${r.restorePoint.name} at ${r.restorePoint.lsn}`] : []),
@@ -101,7 +142,10 @@ export const migrateStatus: Command = {
     const s = await withClient(url(ctx), (c) => status(c, opts), connectOpts);
     const text = [
       `database at ${versionLabel(s.current)}, files up to ${versionLabel(s.head)}`,
-      ...s.applied.map((h) => `  applied  ${versionLabel(h.version)}_${h.name}  ${h.appliedAt}  ${h.durationMs} ms  by ${h.appliedBy}${h.kind === "baseline" ? "  (baseline)" : ""}`),
+      ...s.applied.map(
+        (h) =>
+          `  applied  ${versionLabel(h.version)}_${h.name}  ${h.appliedAt}  ${h.durationMs} ms  by ${h.appliedBy}${h.kind === "baseline" ? "  (baseline)" : ""}`,
+      ),
       ...s.pending.map((p) => `  pending  ${p.file}`),
       ...s.problems.map((p) => `  DRIFT    ${p.message}`),
     ].join("\n");
@@ -116,11 +160,17 @@ export const migrateDown: Command = {
   usage: "jarvis-data migrate down --to N [--environment dev|prod] [--force] [--dir DIR] [--json]",
   description:
     "Destroys what the reverted migrations created, data included. Refused unless the environment is known to be dev (--environment dev or JARVIS_ENVIRONMENT=dev); in prod (or unknown) it needs --force. Prefer a restore point or a backup in prod.",
-  options: { ...COMMON_OPTIONS, to: { type: "string" }, force: { type: "boolean" }, environment: { type: "string" } },
+  options: {
+    ...COMMON_OPTIONS,
+    to: { type: "string" },
+    force: { type: "boolean" },
+    environment: { type: "string" },
+  },
   async run(ctx) {
     const to = version(ctx, "to", true)!;
     const environment = (ctx.options.environment as string | undefined) ?? ctx.env.environment;
-    if (environment !== undefined && environment !== "dev" && environment !== "prod") throw new UsageError(`--environment must be dev or prod, got "${environment}"`);
+    if (environment !== undefined && environment !== "dev" && environment !== "prod")
+      throw new UsageError(`--environment must be dev or prod, got "${environment}"`);
     if (environment !== "dev" && !ctx.options.force) {
       throw new RefusedError(
         `migrate down to ${versionLabel(to)} refused: the environment is ${environment ?? "unknown (treated as prod)"}, and down drops tables and their data; pass --force if you mean it (after a backup), or --environment dev for a development database`,
@@ -128,7 +178,12 @@ export const migrateDown: Command = {
     }
     const opts = engineOptions(ctx);
     const r = await withClient(url(ctx), (c) => down(c, { ...opts, to }), connectOpts);
-    const text = r.reverted.length ? [...r.reverted.map((m) => `reverted ${m.file} (${m.durationMs} ms)`), `database at ${versionLabel(r.current)}`].join("\n") : `nothing to revert: the database is at ${versionLabel(r.current)}`;
+    const text = r.reverted.length
+      ? [
+          ...r.reverted.map((m) => `reverted ${m.file} (${m.durationMs} ms)`),
+          `database at ${versionLabel(r.current)}`,
+        ].join("\n")
+      : `nothing to revert: the database is at ${versionLabel(r.current)}`;
     ctx.print(r, text);
     return EXIT.ok;
   },
@@ -148,4 +203,10 @@ export const migrateBaseline: Command = {
   },
 };
 
-export const MIGRATE_COMMANDS: Command[] = [migratePlan, migrateApply, migrateStatus, migrateDown, migrateBaseline];
+export const MIGRATE_COMMANDS: Command[] = [
+  migratePlan,
+  migrateApply,
+  migrateStatus,
+  migrateDown,
+  migrateBaseline,
+];

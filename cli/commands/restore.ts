@@ -24,7 +24,8 @@ export function withCredentials(target: string, from: string | undefined): strin
 export const restore: Command = {
   name: "restore",
   summary: "restore a backup into a target, refusing a non-empty one unless --confirm names it",
-  usage: "jarvis-data restore <postgres|redis|chroma> --backup ID --target URL [--kind logical|physical] [--time T | --name N] [--confirm NAME] [--json]",
+  usage:
+    "jarvis-data restore <postgres|redis|chroma> --backup ID --target URL [--kind logical|physical] [--time T | --name N] [--confirm NAME] [--json]",
   description: [
     "postgres (logical): --target postgresql://host:port/db (credentials from DATABASE_URL when absent); the database is",
     "  created when missing; pg_cron is left out unless the target is the server's cron.database_name.",
@@ -34,39 +35,96 @@ export const restore: Command = {
     "chroma: --target http://host:port[/database] (CHROMA_TOKEN); --confirm <database>.",
     "Without --backup, the latest complete backup is used.",
   ].join("\n"),
-  options: { backup: { type: "string" }, target: { type: "string" }, time: { type: "string" }, name: { type: "string" }, confirm: { type: "string" }, kind: { type: "string" } },
+  options: {
+    backup: { type: "string" },
+    target: { type: "string" },
+    time: { type: "string" },
+    name: { type: "string" },
+    confirm: { type: "string" },
+    kind: { type: "string" },
+  },
   async run(ctx) {
     const [store] = parseStore(ctx.args[0], false);
     const target = ctx.options.target as string | undefined;
     if (!target) throw new UsageError("--target is required: where to restore (see --help)");
     const id = ctx.options.backup as string | undefined;
     const confirm = ctx.options.confirm as string | undefined;
-    const physical = ctx.options.kind === "physical" || ctx.options.time !== undefined || ctx.options.name !== undefined;
+    const physical =
+      ctx.options.kind === "physical" || ctx.options.time !== undefined || ctx.options.name !== undefined;
     const deps = opsFromEnv(ctx);
     const showPlan = (plan: object) => {
       const overwrites = (plan as { overwrites: unknown }).overwrites;
-      ctx.log.warn(overwrites ? "this restore overwrites the target's current contents" : "the target is empty; nothing will be overwritten", { plan: JSON.stringify(plan) });
+      ctx.log.warn(
+        overwrites
+          ? "this restore overwrites the target's current contents"
+          : "the target is empty; nothing will be overwritten",
+        { plan: JSON.stringify(plan) },
+      );
     };
     try {
       let result: object;
       if (store === "postgres" && physical) {
-        if (!deps.pgbackrest) throw new UsageError("a physical restore needs JARVIS_PGBACKREST_CONFIG_PATH (the directory of pgbackrest.conf)");
+        if (!deps.pgbackrest)
+          throw new UsageError(
+            "a physical restore needs JARVIS_PGBACKREST_CONFIG_PATH (the directory of pgbackrest.conf)",
+          );
         const dir = target.startsWith("file://") ? new URL(target).pathname : target;
-        const t = ctx.options.time ? { type: "time" as const, time: ctx.options.time as string } : ctx.options.name ? { type: "name" as const, name: ctx.options.name as string } : { type: "latest" as const };
-        result = { store, kind: "physical", target: dir, ...(await restorePhysical(deps.pgbackrest, { pgPath: dir, set: id, target: t, confirm, onPlan: showPlan })) };
+        const t = ctx.options.time
+          ? { type: "time" as const, time: ctx.options.time as string }
+          : ctx.options.name
+            ? { type: "name" as const, name: ctx.options.name as string }
+            : { type: "latest" as const };
+        result = {
+          store,
+          kind: "physical",
+          target: dir,
+          ...(await restorePhysical(deps.pgbackrest, {
+            pgPath: dir,
+            set: id,
+            target: t,
+            confirm,
+            onPlan: showPlan,
+          })),
+        };
       } else if (store === "postgres") {
-        const r = await restorePostgresLogical({ store: deps.store, id, targetUrl: withCredentials(target, deps.postgresUrl), confirm, jobs: deps.jobs, log: ctx.log, onPlan: showPlan });
+        const r = await restorePostgresLogical({
+          store: deps.store,
+          id,
+          targetUrl: withCredentials(target, deps.postgresUrl),
+          confirm,
+          jobs: deps.jobs,
+          log: ctx.log,
+          onPlan: showPlan,
+        });
         result = { store, kind: "logical", ...r };
       } else if (store === "redis") {
-        const r = await restoreRedis({ store: deps.store, id, targetUrl: withCredentials(target, ctx.env.redisUrl), confirm, log: ctx.log, onPlan: showPlan });
+        const r = await restoreRedis({
+          store: deps.store,
+          id,
+          targetUrl: withCredentials(target, ctx.env.redisUrl),
+          confirm,
+          log: ctx.log,
+          onPlan: showPlan,
+        });
         result = { store, ...r };
       } else {
         const u = new URL(target);
         const database = u.pathname.replace(/^\//, "") || undefined;
-        const r = await restoreChroma({ store: deps.store, id, target: { url: u.origin, token: deps.chroma?.token, database }, confirm, createDatabase: true, log: ctx.log, onPlan: showPlan });
+        const r = await restoreChroma({
+          store: deps.store,
+          id,
+          target: { url: u.origin, token: deps.chroma?.token, database },
+          confirm,
+          createDatabase: true,
+          log: ctx.log,
+          onPlan: showPlan,
+        });
         result = { store, ...r };
       }
-      ctx.print(result, `restored ${store} into ${(result as { target: string }).target} in ${((result as { durationSeconds: number }).durationSeconds ?? 0).toFixed(1)} s`);
+      ctx.print(
+        result,
+        `restored ${store} into ${(result as { target: string }).target} in ${((result as { durationSeconds: number }).durationSeconds ?? 0).toFixed(1)} s`,
+      );
       return EXIT.ok;
     } finally {
       deps.store.destroy();

@@ -11,7 +11,10 @@ import { need } from "../env.ts";
 import type { Command } from "../command.ts";
 
 function readSecretFile(path: string, what: string): string {
-  if (!existsSync(path)) throw new UsageError(`${what}: no file ${path}; write the password there (one line) or point the variable elsewhere`);
+  if (!existsSync(path))
+    throw new UsageError(
+      `${what}: no file ${path}; write the password there (one line) or point the variable elsewhere`,
+    );
   const value = readFileSync(path, "utf8").replace(/\r?\n$/, "");
   if (!value) throw new UsageError(`${what}: ${path} is empty`);
   return value;
@@ -20,7 +23,8 @@ function readSecretFile(path: string, what: string): string {
 /** Passwords from DIR/jarvis_owner, DIR/jarvis_app, ... (one file per role). */
 export function readRolePasswords(dir: string): RolePasswords {
   const out = {} as RolePasswords;
-  for (const [key, role] of Object.entries(ROLE_NAMES) as [RoleKey, string][]) out[key] = readSecretFile(join(dir, role), `password of ${role}`);
+  for (const [key, role] of Object.entries(ROLE_NAMES) as [RoleKey, string][])
+    out[key] = readSecretFile(join(dir, role), `password of ${role}`);
   return out;
 }
 
@@ -37,7 +41,10 @@ export const rolesApply: Command = {
   options: { "passwords-dir": { type: "string" }, "password-file": { type: "string" } },
   async run(ctx) {
     const dir = (ctx.options["passwords-dir"] as string | undefined) ?? ctx.env.rolePasswordsDir;
-    if (!dir) throw new UsageError("no passwords directory: pass --passwords-dir DIR or set JARVIS_ROLE_PASSWORDS_DIR (one file per role, named jarvis_owner, jarvis_app, ...)");
+    if (!dir)
+      throw new UsageError(
+        "no passwords directory: pass --passwords-dir DIR or set JARVIS_ROLE_PASSWORDS_DIR (one file per role, named jarvis_owner, jarvis_app, ...)",
+      );
     const passwords = readRolePasswords(dir);
     let url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@postgres:5432/jarvis");
     const pwFile = (ctx.options["password-file"] as string | undefined) ?? ctx.env.pgPasswordFile;
@@ -46,7 +53,9 @@ export const rolesApply: Command = {
       u.password = encodeURIComponent(readSecretFile(pwFile, "superuser password"));
       url = u.toString();
     }
-    const results = await withClient(url, (c) => ensureRoles(c, passwords), { applicationName: "jarvis-data roles" });
+    const results = await withClient(url, (c) => ensureRoles(c, passwords), {
+      applicationName: "jarvis-data roles",
+    });
     ctx.print({ roles: results }, results.map((r) => `${r.role}: ${r.action}`).join("\n"));
     return EXIT.ok;
   },

@@ -12,14 +12,16 @@ import type { Command } from "../command.ts";
 function loadConfig(stack: string | undefined, file: string | undefined): JarvisConfig {
   const path = file ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
   if (!path) return parseConfig({ environment: "dev" });
-  if (!existsSync(path)) throw new UsageError(`no config file ${path}; name an existing stack (dev, prod) or pass --config FILE`);
+  if (!existsSync(path))
+    throw new UsageError(`no config file ${path}; name an existing stack (dev, prod) or pass --config FILE`);
   return parseConfig(decodeConfigMap(readStackFile(path).config));
 }
 
 export const status: Command = {
   name: "status",
   summary: "health and figures of every store, read live (S20, S22); exit 1 when something is down",
-  usage: "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--timeout SECONDS] [--json]",
+  usage:
+    "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--timeout SECONDS] [--json]",
   description: [
     "Reads PostgreSQL (DATABASE_URL: database size, connections vs max_connections, five largest tables, data",
     "directory), Redis (REDIS_URL, the monitor user is enough: memory used and peak, keys), Chroma (CHROMA_URL),",
@@ -38,7 +40,10 @@ export const status: Command = {
   async run(ctx) {
     const cfg = loadConfig(ctx.args[0], ctx.options.config as string | undefined);
     const timeout = ctx.options.timeout === undefined ? 5 : Number(ctx.options.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got ${String(ctx.options.timeout)})`);
+    if (!Number.isFinite(timeout) || timeout <= 0)
+      throw new UsageError(
+        `--timeout must be a positive number of seconds (got ${String(ctx.options.timeout)})`,
+      );
     const s3 = ctx.env.s3;
     const report = await collectStatus(cfg, {
       databaseUrl: ctx.env.databaseUrl,
@@ -47,7 +52,15 @@ export const status: Command = {
       chromaToken: ctx.env.chromaToken,
       opsUrl: (ctx.options["ops-url"] as string | undefined) ?? ctx.env.opsUrl,
       backupStore: s3.bucket
-        ? new BackupStore({ endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, attempts: 1, requestTimeoutMs: timeout * 1000 })
+        ? new BackupStore({
+            endpoint: s3.endpoint,
+            bucket: s3.bucket,
+            region: s3.region,
+            accessKeyId: s3.accessKeyId,
+            secretAccessKey: s3.secretAccessKey,
+            attempts: 1,
+            requestTimeoutMs: timeout * 1000,
+          })
         : undefined,
       diskPaths: (ctx.options.disk as string[] | undefined) ?? [],
       timeoutMs: timeout * 1000,

@@ -8,7 +8,8 @@ export const verify: Command = {
   name: "verify",
   summary: "check a backup's objects against its manifest (sizes and sha256); exit 1 naming any bad object",
   usage: "jarvis-data verify <postgres|redis|chroma|all> [--backup ID] [--kind physical] [--json]",
-  description: "Without --backup, the latest complete backup. --kind physical runs pgBackRest's own verify on its repository.",
+  description:
+    "Without --backup, the latest complete backup. --kind physical runs pgBackRest's own verify on its repository.",
   options: { backup: { type: "string" }, kind: { type: "string" } },
   async run(ctx) {
     const stores = parseStore(ctx.args[0], true);
@@ -21,11 +22,22 @@ export const verify: Command = {
         return EXIT.ok;
       }
       const results = [];
-      for (const s of stores) results.push(await verifyBackup(deps.store, s, ctx.options.backup as string | undefined, { throwOnFailure: false }));
+      for (const s of stores)
+        results.push(
+          await verifyBackup(deps.store, s, ctx.options.backup as string | undefined, {
+            throwOnFailure: false,
+          }),
+        );
       const bad = results.filter((r) => !r.ok);
       ctx.print(
         stores.length === 1 ? results[0] : { results },
-        results.map((r) => (r.ok ? `${r.store} ${r.id}: ok (${r.files} objects, ${(r.bytes / 1e6).toFixed(1)} MB)` : `${r.store} ${r.id}: FAILED\n  ${r.problems.map((p) => `${p.object}: ${p.problem}`).join("\n  ")}`)).join("\n"),
+        results
+          .map((r) =>
+            r.ok
+              ? `${r.store} ${r.id}: ok (${r.files} objects, ${(r.bytes / 1e6).toFixed(1)} MB)`
+              : `${r.store} ${r.id}: FAILED\n  ${r.problems.map((p) => `${p.object}: ${p.problem}`).join("\n  ")}`,
+          )
+          .join("\n"),
       );
       return bad.length ? EXIT.failed : EXIT.ok;
     } finally {

@@ -8,7 +8,14 @@
 import { createHash } from "node:crypto";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
-import { beginBackup, findBackup, readManifest, completeBackup, type Manifest, type ManifestFile } from "./manifest.ts";
+import {
+  beginBackup,
+  findBackup,
+  readManifest,
+  completeBackup,
+  type Manifest,
+  type ManifestFile,
+} from "./manifest.ts";
 import { RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
 import { sha256, type BackupStore } from "./store.ts";
 
@@ -53,23 +60,37 @@ export class ChromaApi {
     try {
       res = await fetch(url, {
         method,
-        headers: { "content-type": "application/json", ...(this.target.token ? { "x-chroma-token": this.target.token } : {}) },
+        headers: {
+          "content-type": "application/json",
+          ...(this.target.token ? { "x-chroma-token": this.target.token } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(120_000),
       });
     } catch (e) {
-      throw new UnavailableError(`Chroma at ${this.target.url}`, e, "check CHROMA_URL and that the server runs");
+      throw new UnavailableError(
+        `Chroma at ${this.target.url}`,
+        e,
+        "check CHROMA_URL and that the server runs",
+      );
     }
     const text = await res.text();
     if (!res.ok) {
-      throw new JarvisError("JARVIS_CHROMA_API", `Chroma ${method} ${url.replace(this.target.url, "")} answered ${res.status}: ${text.slice(0, 300)}${res.status === 401 || res.status === 403 ? "; check CHROMA_TOKEN" : ""}`, res.status >= 500 ? 3 : 1);
+      throw new JarvisError(
+        "JARVIS_CHROMA_API",
+        `Chroma ${method} ${url.replace(this.target.url, "")} answered ${res.status}: ${text.slice(0, 300)}${res.status === 401 || res.status === 403 ? "; check CHROMA_TOKEN" : ""}`,
+        res.status >= 500 ? 3 : 1,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }
   async collections(): Promise<CollectionInfo[]> {
     const out: CollectionInfo[] = [];
     for (let offset = 0; ; offset += 100) {
-      const page = await this.call<CollectionInfo[]>("GET", `${this.db}/collections?limit=100&offset=${offset}`);
+      const page = await this.call<CollectionInfo[]>(
+        "GET",
+        `${this.db}/collections?limit=100&offset=${offset}`,
+      );
       out.push(...page);
       if (page.length < 100) return out.sort((a, b) => a.name.localeCompare(b.name));
     }
@@ -78,16 +99,32 @@ export class ChromaApi {
     return this.call<number>("GET", `${this.db}/collections/${c.id}/count`);
   }
   get(c: CollectionInfo, offset: number, limit: number): Promise<Batch> {
-    return this.call<Batch>("POST", `${this.db}/collections/${c.id}/get`, { limit, offset, include: ["embeddings", "documents", "metadatas"] });
+    return this.call<Batch>("POST", `${this.db}/collections/${c.id}/get`, {
+      limit,
+      offset,
+      include: ["embeddings", "documents", "metadatas"],
+    });
   }
   add(c: CollectionInfo, b: Batch): Promise<void> {
     return this.call("POST", `${this.db}/collections/${c.id}/add`, b);
   }
   query(c: CollectionInfo, embedding: number[], n: number): Promise<{ ids: string[][] }> {
-    return this.call("POST", `${this.db}/collections/${c.id}/query`, { query_embeddings: [embedding], n_results: n, include: ["distances"] });
+    return this.call("POST", `${this.db}/collections/${c.id}/query`, {
+      query_embeddings: [embedding],
+      n_results: n,
+      include: ["distances"],
+    });
   }
-  create(name: string, metadata: Record<string, unknown> | null, configuration: Record<string, unknown> | null): Promise<CollectionInfo> {
-    return this.call("POST", `${this.db}/collections`, { name, ...(metadata ? { metadata } : {}), ...(configuration ? { configuration } : {}) });
+  create(
+    name: string,
+    metadata: Record<string, unknown> | null,
+    configuration: Record<string, unknown> | null,
+  ): Promise<CollectionInfo> {
+    return this.call("POST", `${this.db}/collections`, {
+      name,
+      ...(metadata ? { metadata } : {}),
+      ...(configuration ? { configuration } : {}),
+    });
   }
   deleteCollection(name: string): Promise<void> {
     return this.call("DELETE", `${this.db}/collections/${encodeURIComponent(name)}`);
@@ -140,7 +177,14 @@ class CollectionDigest {
   result(name: string): CollectionFingerprint {
     const h = createHash("sha256");
     for (const x of this.hashes.sort()) h.update(x);
-    return { name, count: this.hashes.length, checksum: h.digest("hex"), embeddingSum: this.sum, embeddingWeightedSum: this.weighted, embeddingScale: this.abs };
+    return {
+      name,
+      count: this.hashes.length,
+      checksum: h.digest("hex"),
+      embeddingSum: this.sum,
+      embeddingWeightedSum: this.weighted,
+      embeddingScale: this.abs,
+    };
   }
 }
 
@@ -156,13 +200,21 @@ export interface CollectionFingerprint {
 }
 
 /** Differences between two fingerprints of the same collection, as sentences. */
-export function compareFingerprints(want: CollectionFingerprint, got: CollectionFingerprint | undefined): string[] {
+export function compareFingerprints(
+  want: CollectionFingerprint,
+  got: CollectionFingerprint | undefined,
+): string[] {
   if (!got) return [`collection ${want.name} is missing`];
-  if (got.count !== want.count) return [`collection ${want.name} has ${got.count} records, expected ${want.count}`];
+  if (got.count !== want.count)
+    return [`collection ${want.name} has ${got.count} records, expected ${want.count}`];
   const out: string[] = [];
-  if (got.checksum !== want.checksum) out.push(`collection ${want.name}: ids, documents or metadatas differ (checksum)`);
+  if (got.checksum !== want.checksum)
+    out.push(`collection ${want.name}: ids, documents or metadatas differ (checksum)`);
   const tol = want.embeddingScale * 1e-6 + 1e-9; // float32 has 24 bits: ~6e-8 relative per value
-  if (Math.abs(got.embeddingSum - want.embeddingSum) > tol || Math.abs(got.embeddingWeightedSum - want.embeddingWeightedSum) > tol) {
+  if (
+    Math.abs(got.embeddingSum - want.embeddingSum) > tol ||
+    Math.abs(got.embeddingWeightedSum - want.embeddingWeightedSum) > tol
+  ) {
     out.push(`collection ${want.name}: embeddings differ beyond float32 precision`);
   }
   return out;
@@ -214,13 +266,27 @@ export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupRes
         const b = await api.get(c, offset, batchSize);
         if (b.ids.length === 0) break;
         digest.add(b);
-        await put(`collections/${c.name}/batch-${String(n++).padStart(6, "0")}.json`, { ids: b.ids, embeddings: b.embeddings, documents: b.documents, metadatas: b.metadatas });
+        await put(`collections/${c.name}/batch-${String(n++).padStart(6, "0")}.json`, {
+          ids: b.ids,
+          embeddings: b.embeddings,
+          documents: b.documents,
+          metadatas: b.metadatas,
+        });
         if (b.ids.length < batchSize) break;
       }
       if (digest.count !== expected) {
-        throw new JarvisError("JARVIS_CHROMA_CHANGED", `collection ${c.name} changed during the export (${digest.count} records read, ${expected} counted); run the backup again at a quiet time`);
+        throw new JarvisError(
+          "JARVIS_CHROMA_CHANGED",
+          `collection ${c.name} changed during the export (${digest.count} records read, ${expected} counted); run the backup again at a quiet time`,
+        );
       }
-      await put(`collections/${c.name}/collection.json`, { name: c.name, metadata: c.metadata, configuration: c.configuration_json ?? null, batches: n, count: digest.count });
+      await put(`collections/${c.name}/collection.json`, {
+        name: c.name,
+        metadata: c.metadata,
+        configuration: c.configuration_json ?? null,
+        batches: n,
+        count: digest.count,
+      });
       collections.push(digest.result(c.name));
       log.info("chroma collection exported", { collection: c.name, records: digest.count, batches: n });
     }
@@ -239,7 +305,16 @@ export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupRes
       tools: { export: "jarvis-data (Chroma v2 API)" },
     });
     const { totalBytes: bytes, durationSeconds } = manifest;
-    return { id, store: "chroma", kind: "export", tier, files: files.length, bytes, durationSeconds, manifest };
+    return {
+      id,
+      store: "chroma",
+      kind: "export",
+      tier,
+      files: files.length,
+      bytes,
+      durationSeconds,
+      manifest,
+    };
   } catch (e) {
     await opts.store.deletePrefix(dir).catch(() => {});
     throw e;
@@ -279,9 +354,14 @@ export async function restoreChroma(opts: ChromaRestoreOptions): Promise<Restore
   const ref = await findBackup(opts.store, "chroma", opts.id);
   const manifest = await readManifest(opts.store, ref);
   const api = new ChromaApi(opts.target);
-  if (opts.createDatabase) await api.createDatabase().catch((e) => (/409|already exists/i.test((e as Error).message) ? undefined : Promise.reject(e)));
+  if (opts.createDatabase)
+    await api
+      .createDatabase()
+      .catch((e) => (/409|already exists/i.test((e as Error).message) ? undefined : Promise.reject(e)));
   const existing = await api.collections();
-  const overwrites = existing.length ? await Promise.all(existing.map(async (c) => ({ collection: c.name, records: await api.count(c) }))) : null;
+  const overwrites = existing.length
+    ? await Promise.all(existing.map(async (c) => ({ collection: c.name, records: await api.count(c) })))
+    : null;
   opts.onPlan?.({ store: "chroma", backup: ref.id, target: api.database, overwrites });
   if (overwrites && opts.confirm !== api.database) {
     throw new RefusedError(
@@ -291,9 +371,17 @@ export async function restoreChroma(opts: ChromaRestoreOptions): Promise<Restore
   const byPath = new Map(manifest.files.map((f) => [f.path, f]));
   const fetchJson = async <T>(path: string): Promise<T> => {
     const f = byPath.get(path);
-    if (!f) throw new JarvisError("JARVIS_BACKUP_CORRUPT", `chroma backup ${ref.id} lists no ${path}; the backup is incomplete: restore another one`);
+    if (!f)
+      throw new JarvisError(
+        "JARVIS_BACKUP_CORRUPT",
+        `chroma backup ${ref.id} lists no ${path}; the backup is incomplete: restore another one`,
+      );
     const body = await opts.store.getBuffer(ref.dir + path);
-    if (sha256(body) !== f.sha256) throw new JarvisError("JARVIS_BACKUP_CORRUPT", `${opts.store.url(ref.dir + path)} is corrupt: sha256 does not match the manifest; restore another backup`);
+    if (sha256(body) !== f.sha256)
+      throw new JarvisError(
+        "JARVIS_BACKUP_CORRUPT",
+        `${opts.store.url(ref.dir + path)} is corrupt: sha256 does not match the manifest; restore another backup`,
+      );
     return JSON.parse(body.toString("utf8")) as T;
   };
   for (const c of existing) {
@@ -301,7 +389,12 @@ export async function restoreChroma(opts: ChromaRestoreOptions): Promise<Restore
     await api.deleteCollection(c.name);
   }
   for (const col of manifest.collections ?? []) {
-    const def = await fetchJson<{ name: string; metadata: Record<string, unknown> | null; configuration: Record<string, unknown> | null; batches: number }>(`collections/${col.name}/collection.json`);
+    const def = await fetchJson<{
+      name: string;
+      metadata: Record<string, unknown> | null;
+      configuration: Record<string, unknown> | null;
+      batches: number;
+    }>(`collections/${col.name}/collection.json`);
     const created = await api.create(def.name, def.metadata, creatable(def.configuration));
     for (let i = 0; i < def.batches; i++) {
       const b = await fetchJson<Batch>(`collections/${col.name}/batch-${String(i).padStart(6, "0")}.json`);
@@ -310,7 +403,13 @@ export async function restoreChroma(opts: ChromaRestoreOptions): Promise<Restore
     log.info("chroma collection imported", { collection: col.name, records: col.count });
   }
   const after = await chromaContents(api);
-  const problems = (manifest.collections ?? []).flatMap((want) => compareFingerprints(want, after.find((a) => a.name === want.name)));
-  if (problems.length) throw new RestoreMismatchError(`Chroma database "${api.database}" restored from ${ref.id}`, problems);
+  const problems = (manifest.collections ?? []).flatMap((want) =>
+    compareFingerprints(
+      want,
+      after.find((a) => a.name === want.name),
+    ),
+  );
+  if (problems.length)
+    throw new RestoreMismatchError(`Chroma database "${api.database}" restored from ${ref.id}`, problems);
   return { id: ref.id, target: api.database, durationSeconds: (performance.now() - t0) / 1000 };
 }

@@ -50,29 +50,64 @@ export interface DrillOptions {
 }
 
 async function drillPostgres(o: DrillOptions, checks: DrillCheck[]): Promise<Partial<DrillResult>> {
-  if (!o.postgresUrl) throw new JarvisError("JARVIS_DRILL_CONFIG", "the postgres drill needs a server to restore into: set DATABASE_URL (a role with CREATEDB)", 2);
+  if (!o.postgresUrl)
+    throw new JarvisError(
+      "JARVIS_DRILL_CONFIG",
+      "the postgres drill needs a server to restore into: set DATABASE_URL (a role with CREATEDB)",
+      2,
+    );
   const ref = await findBackup(o.store, "postgres", undefined, "logical");
   const manifest = await readManifest(o.store, ref);
   const v = await verifyBackup(o.store, "postgres", ref.id, { throwOnFailure: false });
-  checks.push({ name: "manifest checksums", ok: v.ok, detail: v.ok ? `${v.files} objects, ${v.bytes} B` : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; ") });
+  checks.push({
+    name: "manifest checksums",
+    ok: v.ok,
+    detail: v.ok
+      ? `${v.files} objects, ${v.bytes} B`
+      : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; "),
+  });
   if (!v.ok) return { id: ref.id };
   const scratch = `jarvis_drill_${randomBytes(4).toString("hex")}`;
   const url = withDatabase(o.postgresUrl, scratch);
   const t0 = performance.now();
   try {
     const r = await restorePostgresLogical({ store: o.store, id: ref.id, targetUrl: url, log: o.log });
-    checks.push({ name: "row counts", ok: true, detail: `${Object.keys(r.rowCounts ?? {}).length} tables match the manifest` });
+    checks.push({
+      name: "row counts",
+      ok: true,
+      detail: `${Object.keys(r.rowCounts ?? {}).length} tables match the manifest`,
+    });
     await withClient(url, async (c) => {
       const bad = await invalidConstraints(c);
-      checks.push({ name: "constraints valid", ok: bad.length === 0, detail: bad.length ? `not validated: ${bad.join(", ")}` : "every constraint validated" });
+      checks.push({
+        name: "constraints valid",
+        ok: bad.length === 0,
+        detail: bad.length ? `not validated: ${bad.join(", ")}` : "every constraint validated",
+      });
       const version = await schemaVersion(c);
-      checks.push({ name: "migration version", ok: version === manifest.schemaVersion, detail: `restored ${version ?? "none"}, backup ${manifest.schemaVersion ?? "none"}` });
+      checks.push({
+        name: "migration version",
+        ok: version === manifest.schemaVersion,
+        detail: `restored ${version ?? "none"}, backup ${manifest.schemaVersion ?? "none"}`,
+      });
       const probe = await vectorProbe(c);
-      checks.push({ name: "vector query", ok: probe === null || probe.rows > 0, detail: probe ? `${probe.table}.${probe.column}: ${probe.rows} nearest rows` : "no vector column with rows" });
+      checks.push({
+        name: "vector query",
+        ok: probe === null || probe.rows > 0,
+        detail: probe
+          ? `${probe.table}.${probe.column}: ${probe.rows} nearest rows`
+          : "no vector column with rows",
+      });
     });
-    return { id: ref.id, rtoSeconds: (performance.now() - t0) / 1000, rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000 };
+    return {
+      id: ref.id,
+      rtoSeconds: (performance.now() - t0) / 1000,
+      rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000,
+    };
   } finally {
-    await withClient(withDatabase(o.postgresUrl, "postgres"), (c) => c.query(`drop database if exists ${ident(scratch)} with (force)`)).catch(() => {});
+    await withClient(withDatabase(o.postgresUrl, "postgres"), (c) =>
+      c.query(`drop database if exists ${ident(scratch)} with (force)`),
+    ).catch(() => {});
   }
 }
 
@@ -80,7 +115,13 @@ async function drillRedis(o: DrillOptions, checks: DrillCheck[]): Promise<Partia
   const ref = await findBackup(o.store, "redis");
   const manifest = await readManifest(o.store, ref);
   const v = await verifyBackup(o.store, "redis", ref.id, { throwOnFailure: false });
-  checks.push({ name: "manifest checksums", ok: v.ok, detail: v.ok ? `${v.files} objects, ${v.bytes} B` : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; ") });
+  checks.push({
+    name: "manifest checksums",
+    ok: v.ok,
+    detail: v.ok
+      ? `${v.files} objects, ${v.bytes} B`
+      : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; "),
+  });
   if (!v.ok) return { id: ref.id };
   const t0 = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), "jarvis-drill-redis-"));
@@ -91,39 +132,70 @@ async function drillRedis(o: DrillOptions, checks: DrillCheck[]): Promise<Partia
     try {
       const want = manifest.keys ?? {};
       const bad = Object.entries(want).filter(([db, n]) => (server.keys[db] ?? 0) < n * 0.999 - 1);
-      checks.push({ name: "key counts", ok: bad.length === 0, detail: `loaded ${JSON.stringify(server.keys)}, backup ${JSON.stringify(want)}` });
+      checks.push({
+        name: "key counts",
+        ok: bad.length === 0,
+        detail: `loaded ${JSON.stringify(server.keys)}, backup ${JSON.stringify(want)}`,
+      });
     } finally {
       await server.stop();
     }
-    return { id: ref.id, rtoSeconds: (performance.now() - t0) / 1000, rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000 };
+    return {
+      id: ref.id,
+      rtoSeconds: (performance.now() - t0) / 1000,
+      rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000,
+    };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
 async function drillChroma(o: DrillOptions, checks: DrillCheck[]): Promise<Partial<DrillResult>> {
-  if (!o.chroma) throw new JarvisError("JARVIS_DRILL_CONFIG", "the chroma drill needs a server to restore into: set CHROMA_URL", 2);
+  if (!o.chroma)
+    throw new JarvisError(
+      "JARVIS_DRILL_CONFIG",
+      "the chroma drill needs a server to restore into: set CHROMA_URL",
+      2,
+    );
   const ref = await findBackup(o.store, "chroma");
   const manifest = await readManifest(o.store, ref);
   const v = await verifyBackup(o.store, "chroma", ref.id, { throwOnFailure: false });
-  checks.push({ name: "manifest checksums", ok: v.ok, detail: v.ok ? `${v.files} objects, ${v.bytes} B` : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; ") });
+  checks.push({
+    name: "manifest checksums",
+    ok: v.ok,
+    detail: v.ok
+      ? `${v.files} objects, ${v.bytes} B`
+      : v.problems.map((p) => `${p.object}: ${p.problem}`).join("; "),
+  });
   if (!v.ok) return { id: ref.id };
   const scratch: ChromaTarget = { ...o.chroma, database: `jarvis_drill_${randomBytes(4).toString("hex")}` };
   const api = new ChromaApi(scratch);
   const t0 = performance.now();
   try {
     await restoreChroma({ store: o.store, id: ref.id, target: scratch, createDatabase: true, log: o.log });
-    checks.push({ name: "record counts and checksums", ok: true, detail: `${manifest.collections?.length ?? 0} collections match the manifest` });
+    checks.push({
+      name: "record counts and checksums",
+      ok: true,
+      detail: `${manifest.collections?.length ?? 0} collections match the manifest`,
+    });
     let answered: DrillCheck = { name: "vector query", ok: true, detail: "no collection with records" };
     for (const c of await api.collections()) {
       const first = await api.get(c, 0, 1);
       if (!first.ids.length) continue;
       const q = await api.query(c, first.embeddings[0]!, 3);
-      answered = { name: "vector query", ok: (q.ids[0]?.length ?? 0) > 0 && q.ids[0]![0] === first.ids[0], detail: `${c.name}: nearest of ${first.ids[0]} is ${q.ids[0]?.[0]}` };
+      answered = {
+        name: "vector query",
+        ok: (q.ids[0]?.length ?? 0) > 0 && q.ids[0]![0] === first.ids[0],
+        detail: `${c.name}: nearest of ${first.ids[0]} is ${q.ids[0]?.[0]}`,
+      };
       break;
     }
     checks.push(answered);
-    return { id: ref.id, rtoSeconds: (performance.now() - t0) / 1000, rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000 };
+    return {
+      id: ref.id,
+      rtoSeconds: (performance.now() - t0) / 1000,
+      rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000,
+    };
   } finally {
     await api.deleteDatabase().catch(() => {});
   }
@@ -136,10 +208,19 @@ export async function drill(o: DrillOptions): Promise<DrillResult[]> {
   for (const s of o.stores) {
     const checks: DrillCheck[] = [];
     try {
-      const r = s === "postgres" ? await drillPostgres(o, checks) : s === "redis" ? await drillRedis(o, checks) : await drillChroma(o, checks);
+      const r =
+        s === "postgres"
+          ? await drillPostgres(o, checks)
+          : s === "redis"
+            ? await drillRedis(o, checks)
+            : await drillChroma(o, checks);
       const ok = checks.length > 0 && checks.every((c) => c.ok);
       results.push({ store: s, ok, checks, ...r });
-      (ok ? log.info : log.error)(`drill ${s}: ${ok ? "passed" : "FAILED"}`, { id: r.id, rtoSeconds: r.rtoSeconds?.toFixed(1), failed: checks.filter((c) => !c.ok).map((c) => c.name) });
+      (ok ? log.info : log.error)(`drill ${s}: ${ok ? "passed" : "FAILED"}`, {
+        id: r.id,
+        rtoSeconds: r.rtoSeconds?.toFixed(1),
+        failed: checks.filter((c) => !c.ok).map((c) => c.name),
+      });
     } catch (e) {
       results.push({ store: s, ok: false, checks, error: (e as Error).message });
       log.error(`drill ${s}: FAILED`, { error: (e as Error).message });

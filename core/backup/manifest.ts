@@ -42,7 +42,14 @@ export interface Manifest {
   /** postgres: exact row count per table (schema.table), taken in the dump's snapshot. */
   rowCounts?: Record<string, number>;
   /** chroma: per collection, the record count and a checksum of its canonical content. */
-  collections?: { name: string; count: number; checksum: string; embeddingSum: number; embeddingWeightedSum: number; embeddingScale: number }[];
+  collections?: {
+    name: string;
+    count: number;
+    checksum: string;
+    embeddingSum: number;
+    embeddingWeightedSum: number;
+    embeddingScale: number;
+  }[];
   /** redis: keys per database at backup time. */
   keys?: Record<string, number>;
   /** Where it came from (no credentials). */
@@ -59,7 +66,12 @@ export function newBackupId(now = new Date()): string {
 /** When the id was taken (ids start with their UTC timestamp). */
 export function idTime(id: string): Date {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(id);
-  if (!m) throw new JarvisError("JARVIS_BACKUP_ID_INVALID", `"${id}" is not a backup id (expected e.g. 20261101T020000000Z-a1b2c3); list them with: jarvis-data backups list`, 2);
+  if (!m)
+    throw new JarvisError(
+      "JARVIS_BACKUP_ID_INVALID",
+      `"${id}" is not a backup id (expected e.g. 20261101T020000000Z-a1b2c3); list them with: jarvis-data backups list`,
+      2,
+    );
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!));
 }
 
@@ -110,7 +122,12 @@ export async function listBackups(store: BackupStore, which?: StoreName): Promis
 }
 
 /** The backup `id` of `which`, or the newest complete one when `id` is absent. */
-export async function findBackup(store: BackupStore, which: StoreName, id?: string, kind?: BackupKind): Promise<BackupRef> {
+export async function findBackup(
+  store: BackupStore,
+  which: StoreName,
+  id?: string,
+  kind?: BackupKind,
+): Promise<BackupRef> {
   const all = (await listBackups(store, which)).filter((r) => !kind || r.kind === kind);
   const ref = id ? all.find((r) => r.id === id) : all.at(-1);
   if (!ref) throw new BackupNotFoundError(which, id);
@@ -123,16 +140,26 @@ export async function readManifest(store: BackupStore, ref: BackupRef): Promise<
   try {
     m = JSON.parse(raw.toString("utf8")) as Manifest;
   } catch (e) {
-    throw new JarvisError("JARVIS_MANIFEST_INVALID", `the manifest of ${ref.store} backup ${ref.id} is not valid JSON (${(e as Error).message}); the backup cannot be trusted: take a new one`);
+    throw new JarvisError(
+      "JARVIS_MANIFEST_INVALID",
+      `the manifest of ${ref.store} backup ${ref.id} is not valid JSON (${(e as Error).message}); the backup cannot be trusted: take a new one`,
+    );
   }
   if (m.format !== MANIFEST_FORMAT || m.id !== ref.id || !Array.isArray(m.files)) {
-    throw new JarvisError("JARVIS_MANIFEST_INVALID", `the manifest of ${ref.store} backup ${ref.id} does not describe it (format ${m.format}, id ${m.id}); the backup cannot be trusted: take a new one`);
+    throw new JarvisError(
+      "JARVIS_MANIFEST_INVALID",
+      `the manifest of ${ref.store} backup ${ref.id} does not describe it (format ${m.format}, id ${m.id}); the backup cannot be trusted: take a new one`,
+    );
   }
   return m;
 }
 
 /** A backup's identity from its start: id, tier, the prefix its objects go under; the first step of every backup. */
-export function beginBackup(store: StoreName, kind: BackupKind, now?: Date): { started: Date; t0: number; id: string; tier: Tier; dir: string } {
+export function beginBackup(
+  store: StoreName,
+  kind: BackupKind,
+  now?: Date,
+): { started: Date; t0: number; id: string; tier: Tier; dir: string } {
   const started = now ?? new Date();
   const t0 = performance.now();
   const id = newBackupId(started);
@@ -141,7 +168,10 @@ export function beginBackup(store: StoreName, kind: BackupKind, now?: Date): { s
 }
 
 /** What a backup knows when its data is stored; `completeBackup` turns it into the manifest. */
-export type BackupParts = Omit<Manifest, "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes"> & {
+export type BackupParts = Omit<
+  Manifest,
+  "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes"
+> & {
   started: Date;
   /** performance.now() when the backup started. */
   t0: number;
@@ -165,5 +195,9 @@ export async function completeBackup(store: BackupStore, parts: BackupParts): Pr
 
 /** Writes the manifest: the last step of every backup. */
 export async function writeManifest(store: BackupStore, m: Manifest): Promise<void> {
-  await store.putBuffer(backupDir(m.store, m.kind, m.tier, m.id) + MANIFEST_FILE, JSON.stringify(m, null, 2) + "\n", "application/json");
+  await store.putBuffer(
+    backupDir(m.store, m.kind, m.tier, m.id) + MANIFEST_FILE,
+    JSON.stringify(m, null, 2) + "\n",
+    "application/json",
+  );
 }

@@ -39,7 +39,9 @@ export async function rowCounts(c: pg.Client): Promise<Record<string, number>> {
 export async function tableChecksums(c: pg.Client): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of await userTables(c)) {
-    const r = await c.query(`select md5(coalesce(string_agg(x.r, E'\\n' order by x.r), '')) as h from (select t::text as r from ${qualified(t)} t) x`);
+    const r = await c.query(
+      `select md5(coalesce(string_agg(x.r, E'\\n' order by x.r), '')) as h from (select t::text as r from ${qualified(t)} t) x`,
+    );
     out[`${t.schema}.${t.name}`] = r.rows[0].h;
   }
   return out;
@@ -47,7 +49,8 @@ export async function tableChecksums(c: pg.Client): Promise<Record<string, strin
 
 /** The latest applied migration (core/migrate's history table), or null when the database has none. */
 export async function schemaVersion(c: pg.Client): Promise<string | null> {
-  const present = (await c.query("select to_regclass($1) is not null as p", [HISTORY_TABLE])).rows[0].p as boolean;
+  const present = (await c.query("select to_regclass($1) is not null as p", [HISTORY_TABLE])).rows[0]
+    .p as boolean;
   if (!present) return null;
   const r = await c.query(`select max(version)::text as v from ${HISTORY_TABLE}`);
   return r.rows[0].v ?? null;
@@ -63,7 +66,9 @@ export async function invalidConstraints(c: pg.Client): Promise<string[]> {
 }
 
 /** Runs a nearest-neighbour query on the first vector column that has rows; null when there is none. */
-export async function vectorProbe(c: pg.Client): Promise<{ table: string; column: string; rows: number } | null> {
+export async function vectorProbe(
+  c: pg.Client,
+): Promise<{ table: string; column: string; rows: number } | null> {
   const cols = await c.query(`
     select n.nspname as schema, c.relname as name, a.attname as col
       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
@@ -73,16 +78,23 @@ export async function vectorProbe(c: pg.Client): Promise<{ table: string; column
      order by c.relkind = 'p' desc, 1, 2`);
   for (const { schema, name, col } of cols.rows) {
     const tbl = `${ident(schema)}.${ident(name)}`;
-    const probe = await c.query(`select ${ident(col)}::text as v from ${tbl} where ${ident(col)} is not null limit 1`);
+    const probe = await c.query(
+      `select ${ident(col)}::text as v from ${tbl} where ${ident(col)} is not null limit 1`,
+    );
     if (!probe.rows[0]) continue;
-    const r = await c.query(`select count(*)::int as n from (select 1 from ${tbl} order by ${ident(col)} <-> $1::text::vector limit 5) x`, [probe.rows[0].v]);
+    const r = await c.query(
+      `select count(*)::int as n from (select 1 from ${tbl} order by ${ident(col)} <-> $1::text::vector limit 5) x`,
+      [probe.rows[0].v],
+    );
     return { table: `${schema}.${name}`, column: col, rows: r.rows[0].n };
   }
   return null;
 }
 
 /** What a database holds, for "this will be overwritten": tables and their estimated rows. */
-export async function describeDatabase(c: pg.Client): Promise<{ tables: { table: string; rows: number }[]; sizeBytes: number }> {
+export async function describeDatabase(
+  c: pg.Client,
+): Promise<{ tables: { table: string; rows: number }[]; sizeBytes: number }> {
   const r = await c.query(`
     select n.nspname || '.' || c.relname as table, greatest(c.reltuples, 0)::bigint as rows
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -90,5 +102,8 @@ export async function describeDatabase(c: pg.Client): Promise<{ tables: { table:
        and n.nspname not like 'pg_temp%'
      order by 1`);
   const size = await c.query(`select pg_database_size(current_database())::bigint as s`);
-  return { tables: r.rows.map((x) => ({ table: x.table, rows: Number(x.rows) })), sizeBytes: Number(size.rows[0].s) };
+  return {
+    tables: r.rows.map((x) => ({ table: x.table, rows: Number(x.rows) })),
+    sizeBytes: Number(size.rows[0].s),
+  };
 }

@@ -46,27 +46,58 @@ export class PgBackRest {
     return `${this.r.bin ?? "pgbackrest"} --config-path=${this.r.configPath} --stanza=${this.r.stanza} archive-push %p`;
   }
 
-  async exec(command: string, args: string[] = [], fix = "see pgBackRest's log (log-path) for details"): Promise<string> {
+  async exec(
+    command: string,
+    args: string[] = [],
+    fix = "see pgBackRest's log (log-path) for details",
+  ): Promise<string> {
     const argv = [`--config-path=${this.r.configPath}`, `--stanza=${this.r.stanza}`, ...args, command];
-    const { stdout } = await run(this.r.bin ?? "pgbackrest", argv, { uid: this.r.uid, gid: this.r.gid, fix, cwd: "/", label: `pgbackrest ${command}` });
+    const { stdout } = await run(this.r.bin ?? "pgbackrest", argv, {
+      uid: this.r.uid,
+      gid: this.r.gid,
+      fix,
+      cwd: "/",
+      label: `pgbackrest ${command}`,
+    });
     return stdout;
   }
 
   stanzaCreate(): Promise<string> {
-    return this.exec("stanza-create", [], "check that the server runs, pg1-path/pg1-port/pg1-socket-path match it and the repository is reachable");
+    return this.exec(
+      "stanza-create",
+      [],
+      "check that the server runs, pg1-path/pg1-port/pg1-socket-path match it and the repository is reachable",
+    );
   }
 
   check(): Promise<string> {
-    return this.exec("check", [], "WAL archiving is not working: check archive_command (settings/postgres.ts) and the repository");
+    return this.exec(
+      "check",
+      [],
+      "WAL archiving is not working: check archive_command (settings/postgres.ts) and the repository",
+    );
   }
 
   async backup(type: "full" | "diff" | "incr"): Promise<PgBackRestBackupInfo> {
     const t0 = performance.now();
-    await this.exec("backup", [`--type=${type}`], "check the repository and that archiving works (jarvis-data verify postgres --kind physical)");
+    await this.exec(
+      "backup",
+      [`--type=${type}`],
+      "check the repository and that archiving works (jarvis-data verify postgres --kind physical)",
+    );
     const all = await this.info();
     const last = all.at(-1);
-    if (!last) throw new JarvisError("JARVIS_PGBACKREST", "pgBackRest reported success but lists no backup; check its log");
-    this.log.info("pgBackRest backup complete", { label: last.label, type, seconds: ((performance.now() - t0) / 1000).toFixed(1), repoBytes: last.repoSize });
+    if (!last)
+      throw new JarvisError(
+        "JARVIS_PGBACKREST",
+        "pgBackRest reported success but lists no backup; check its log",
+      );
+    this.log.info("pgBackRest backup complete", {
+      label: last.label,
+      type,
+      seconds: ((performance.now() - t0) / 1000).toFixed(1),
+      repoBytes: last.repoSize,
+    });
     return last;
   }
 
@@ -77,9 +108,18 @@ export class PgBackRest {
   /** The stanza's backups, oldest first, and the newest WAL segment in its archive. */
   async stanzaInfo(): Promise<{ backups: PgBackRestBackupInfo[]; archiveMax?: string }> {
     const out = await this.exec("info", ["--output=json"]);
-    const parsed = JSON.parse(out) as { name: string; status: { code: number; message: string }; backup?: any[]; archive?: { max?: string }[] }[];
+    const parsed = JSON.parse(out) as {
+      name: string;
+      status: { code: number; message: string };
+      backup?: any[];
+      archive?: { max?: string }[];
+    }[];
     const st = parsed.find((s) => s.name === this.r.stanza);
-    const archiveMax = (st?.archive ?? []).map((a) => a.max ?? "").filter(Boolean).sort().at(-1);
+    const archiveMax = (st?.archive ?? [])
+      .map((a) => a.max ?? "")
+      .filter(Boolean)
+      .sort()
+      .at(-1);
     const backups = (st?.backup ?? []).map((b) => ({
       label: b.label,
       type: b.type,
@@ -100,7 +140,14 @@ export class PgBackRest {
    * to start and again to find the end of the archive.
    */
   syncRestoreCommand(pgPath: string): string | undefined {
-    const words = [this.r.bin ?? "pgbackrest", `--config-path=${this.r.configPath}`, `--pg1-path=${pgPath}`, `--stanza=${this.r.stanza}`, "--no-archive-async", "archive-get"];
+    const words = [
+      this.r.bin ?? "pgbackrest",
+      `--config-path=${this.r.configPath}`,
+      `--pg1-path=${pgPath}`,
+      `--stanza=${this.r.stanza}`,
+      "--no-archive-async",
+      "archive-get",
+    ];
     // Written into postgresql.auto.conf and run by a shell: anything needing quotes keeps the default.
     if (words.some((w) => !/^[\w./=:@+-]+$/.test(w))) return undefined;
     return `${words.join(" ")} %f "%p"`;
@@ -121,7 +168,13 @@ export interface PhysicalRestoreOptions {
   target?: { type: "latest" } | { type: "time"; time: string } | { type: "name"; name: string };
   /** Must equal pgPath when the directory is not empty (the restore then uses --delta). */
   confirm?: string;
-  onPlan?: (plan: { store: "postgres"; kind: "physical"; target: string; overwrites: string[] | null; recovery: string }) => void;
+  onPlan?: (plan: {
+    store: "postgres";
+    kind: "physical";
+    target: string;
+    overwrites: string[] | null;
+    recovery: string;
+  }) => void;
 }
 
 /** Up to this many WAL segments to replay (256 MB), a restore fetches them one by one (see syncRestoreCommand). */
@@ -130,24 +183,43 @@ export const SYNC_ARCHIVE_GET_MAX_SEGMENTS = 16;
 /** WAL segments from `from` to `to` (file names, 16 MB segments), whatever their timelines. */
 export function walSegmentsBetween(from: string, to: string): number {
   const segno = (name: string) => {
-    if (!/^[0-9A-F]{24}/.test(name)) throw new JarvisError("JARVIS_PGBACKREST", `not a WAL segment name: ${name}`);
+    if (!/^[0-9A-F]{24}/.test(name))
+      throw new JarvisError("JARVIS_PGBACKREST", `not a WAL segment name: ${name}`);
     return parseInt(name.slice(8, 16), 16) * 256 + parseInt(name.slice(16, 24), 16);
   };
   return segno(to) - segno(from);
 }
 
 /** Restores a cluster's data directory. Start the server afterwards: it replays WAL up to the target and promotes. */
-export async function restorePhysical(pgbr: PgBackRest, o: PhysicalRestoreOptions): Promise<{ durationSeconds: number }> {
+export async function restorePhysical(
+  pgbr: PgBackRest,
+  o: PhysicalRestoreOptions,
+): Promise<{ durationSeconds: number }> {
   const t0 = performance.now();
   if (existsSync(`${o.pgPath}/postmaster.pid`)) {
-    throw new RefusedError(`refusing to restore into ${o.pgPath}: a server is running on it (postmaster.pid); stop it first`);
+    throw new RefusedError(
+      `refusing to restore into ${o.pgPath}: a server is running on it (postmaster.pid); stop it first`,
+    );
   }
   const entries = existsSync(o.pgPath) ? readdirSync(o.pgPath) : [];
   const target = o.target ?? { type: "latest" };
-  const recovery = target.type === "latest" ? "latest WAL" : target.type === "time" ? `time ${target.time}` : `restore point ${target.name}`;
-  o.onPlan?.({ store: "postgres", kind: "physical", target: o.pgPath, overwrites: entries.length ? entries.slice(0, 20) : null, recovery });
+  const recovery =
+    target.type === "latest"
+      ? "latest WAL"
+      : target.type === "time"
+        ? `time ${target.time}`
+        : `restore point ${target.name}`;
+  o.onPlan?.({
+    store: "postgres",
+    kind: "physical",
+    target: o.pgPath,
+    overwrites: entries.length ? entries.slice(0, 20) : null,
+    recovery,
+  });
   if (entries.length && o.confirm !== o.pgPath) {
-    throw new RefusedError(`refusing to restore into ${o.pgPath}: it is not empty (${entries.length} entries); its files would be replaced. To do it anyway, pass --confirm ${o.pgPath}`);
+    throw new RefusedError(
+      `refusing to restore into ${o.pgPath}: it is not empty (${entries.length} entries); its files would be replaced. To do it anyway, pass --confirm ${o.pgPath}`,
+    );
   }
   const args = [`--pg1-path=${o.pgPath}`];
   if (entries.length) args.push("--delta");
@@ -161,10 +233,19 @@ export async function restorePhysical(pgbr: PgBackRest, o: PhysicalRestoreOption
     const { backups, archiveMax } = await pgbr.stanzaInfo();
     const from = o.set ? backups.find((b) => b.label === o.set) : backups.at(-1);
     const command = pgbr.syncRestoreCommand(o.pgPath);
-    if (from?.walStop && archiveMax && command && walSegmentsBetween(from.walStop, archiveMax) <= SYNC_ARCHIVE_GET_MAX_SEGMENTS) {
+    if (
+      from?.walStop &&
+      archiveMax &&
+      command &&
+      walSegmentsBetween(from.walStop, archiveMax) <= SYNC_ARCHIVE_GET_MAX_SEGMENTS
+    ) {
       args.push(`--recovery-option=restore_command=${command}`);
     }
   }
-  await pgbr.exec("restore", args, "check the label (jarvis-data backups list) and the target; the data directory must be owned by the cluster's OS user");
+  await pgbr.exec(
+    "restore",
+    args,
+    "check the label (jarvis-data backups list) and the target; the data directory must be owned by the cluster's OS user",
+  );
   return { durationSeconds: (performance.now() - t0) / 1000 };
 }

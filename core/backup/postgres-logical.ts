@@ -10,7 +10,15 @@ import { join } from "node:path";
 import { RefusedError, JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { connect, ident, withClient } from "../pg.ts";
-import { beginBackup, findBackup, readManifest, completeBackup, type BackupRef, type Manifest, type ManifestFile } from "./manifest.ts";
+import {
+  beginBackup,
+  findBackup,
+  readManifest,
+  completeBackup,
+  type BackupRef,
+  type Manifest,
+  type ManifestFile,
+} from "./manifest.ts";
 import { describeDatabase, rowCounts, schemaVersion, userTables } from "./pg-inspect.ts";
 import { databaseOf, pgBinary, pgEnv, run, withDatabase } from "./proc.ts";
 import { mapLimit, type BackupStore } from "./store.ts";
@@ -69,12 +77,31 @@ export async function backupPostgresLogical(opts: PgLogicalBackupOptions): Promi
       files,
       schemaVersion: version,
       rowCounts: counts,
-      source: { host: new URL(opts.url).hostname, port: Number(new URL(opts.url).port || 5432), database: databaseOf(opts.url), serverVersion: server },
+      source: {
+        host: new URL(opts.url).hostname,
+        port: Number(new URL(opts.url).port || 5432),
+        database: databaseOf(opts.url),
+        serverVersion: server,
+      },
       tools: { pg_dump: (await run(pgBinary("pg_dump"), ["--version"])).stdout.trim() },
     });
     const { totalBytes: bytes, durationSeconds } = manifest;
-    log.info("postgres logical backup complete", { id, files: files.length, bytes, seconds: durationSeconds.toFixed(1) });
-    return { id, store: "postgres", kind: "logical", tier, files: files.length, bytes, durationSeconds, manifest };
+    log.info("postgres logical backup complete", {
+      id,
+      files: files.length,
+      bytes,
+      seconds: durationSeconds.toFixed(1),
+    });
+    return {
+      id,
+      store: "postgres",
+      kind: "logical",
+      tier,
+      files: files.length,
+      bytes,
+      durationSeconds,
+      manifest,
+    };
   } catch (e) {
     await client.query("rollback").catch(() => {});
     // Without a manifest the objects are never used; removing them just saves space.
@@ -103,7 +130,12 @@ export function finishedDumpItems(line: string): string[] {
  * of after it; toc.dat (written last) and anything unreported once pg_dump has exited. When
  * pg_dump fails, the uploads in flight are aborted; when an upload fails, pg_dump is stopped.
  */
-async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpDir: string, keyPrefix: string): Promise<ManifestFile[]> {
+async function dumpToStore(
+  opts: PgLogicalBackupOptions,
+  snapshot: string,
+  dumpDir: string,
+  keyPrefix: string,
+): Promise<ManifestFile[]> {
   const reported = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   const reportedItem = (dumpId: string) => {
     let entry = reported.get(dumpId);
@@ -118,7 +150,17 @@ async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpD
   let exited = false;
   const dump = run(
     pgBinary("pg_dump"),
-    ["-Fd", "-j", String(opts.jobs ?? 2), "-Z", String(opts.compressLevel ?? 1), "--verbose", `--snapshot=${snapshot}`, "-f", dumpDir],
+    [
+      "-Fd",
+      "-j",
+      String(opts.jobs ?? 2),
+      "-Z",
+      String(opts.compressLevel ?? 1),
+      "--verbose",
+      `--snapshot=${snapshot}`,
+      "-f",
+      dumpDir,
+    ],
     {
       env: pgEnv(opts.url),
       fix: "check that the role may read every table (jarvis_backup) and that pg_dump is at least the server's version",
@@ -132,15 +174,22 @@ async function dumpToStore(opts: PgLogicalBackupOptions, snapshot: string, dumpD
   const uploads = new Map<string, Promise<ManifestFile>>();
   const upload = (name: string, closed: Promise<unknown>) => {
     const path = join(dumpDir, name);
-    const p = opts.store.putGrowingFile(`${keyPrefix}${name}`, path, closed.then(() => {})).then(async ({ sha256, size }) => {
-      await rm(path, { force: true }); // stored: the dump never holds more than what is still on its way
-      return { path: `dump/${name}`, size, sha256 };
-    });
+    const p = opts.store
+      .putGrowingFile(
+        `${keyPrefix}${name}`,
+        path,
+        closed.then(() => {}),
+      )
+      .then(async ({ sha256, size }) => {
+        await rm(path, { force: true }); // stored: the dump never holds more than what is still on its way
+        return { path: `dump/${name}`, size, sha256 };
+      });
     p.catch((e) => stop.abort(e));
     uploads.set(name, p);
     return p;
   };
-  const listing = async () => (await readdir(dumpDir).catch(() => [] as string[])).filter((n) => !uploads.has(n));
+  const listing = async () =>
+    (await readdir(dumpDir).catch(() => [] as string[])).filter((n) => !uploads.has(n));
   while (!exited) {
     for (const name of await listing()) {
       const m = /^(\d+)\.dat(\.gz)?$/.exec(name);
@@ -196,7 +245,10 @@ export interface RestoreResult {
 /** Thrown when a restored database does not hold what the manifest says it should. */
 export class RestoreMismatchError extends JarvisError {
   constructor(what: string, problems: string[]) {
-    super("JARVIS_RESTORE_MISMATCH", `${what} does not match its backup's manifest: ${problems.slice(0, 10).join("; ")}${problems.length > 10 ? ` (+${problems.length - 10} more)` : ""}; the backup or the restore is broken: verify the backup (jarvis-data verify) and restore an older one`);
+    super(
+      "JARVIS_RESTORE_MISMATCH",
+      `${what} does not match its backup's manifest: ${problems.slice(0, 10).join("; ")}${problems.length > 10 ? ` (+${problems.length - 10} more)` : ""}; the backup or the restore is broken: verify the backup (jarvis-data verify) and restore an older one`,
+    );
   }
 }
 
@@ -210,18 +262,32 @@ export function compareCounts(expected: Record<string, number>, actual: Record<s
 }
 
 /** Downloads a backup's files into `dest`, checking each one's size and sha256 against the manifest. */
-export async function downloadBackup(store: BackupStore, ref: BackupRef, manifest: Manifest, dest: string, parallel = 4): Promise<void> {
+export async function downloadBackup(
+  store: BackupStore,
+  ref: BackupRef,
+  manifest: Manifest,
+  dest: string,
+  parallel = 4,
+): Promise<void> {
   await mapLimit(manifest.files, parallel, async (f) => {
     const got = await store.getFile(ref.dir + f.path, join(dest, f.path));
     if (got.sha256 !== f.sha256 || got.size !== f.size) {
-      throw new JarvisError("JARVIS_BACKUP_CORRUPT", `${store.url(ref.dir + f.path)} is corrupt: sha256 ${got.sha256.slice(0, 12)}… (${got.size} B) ≠ manifest ${f.sha256.slice(0, 12)}… (${f.size} B); restore another backup (jarvis-data backups list)`);
+      throw new JarvisError(
+        "JARVIS_BACKUP_CORRUPT",
+        `${store.url(ref.dir + f.path)} is corrupt: sha256 ${got.sha256.slice(0, 12)}… (${got.size} B) ≠ manifest ${f.sha256.slice(0, 12)}… (${f.size} B); restore another backup (jarvis-data backups list)`,
+      );
     }
   });
 }
 
 /** Does the list line (from `pg_restore -l`) belong to pg_cron? */
 export function isPgCronEntry(line: string): boolean {
-  return / EXTENSION - pg_cron\b/.test(line) || / COMMENT - EXTENSION pg_cron\b/.test(line) || /^\d+; \d+ \d+ [A-Z ]+ cron /.test(line) || / SCHEMA - cron\b/.test(line);
+  return (
+    / EXTENSION - pg_cron\b/.test(line) ||
+    / COMMENT - EXTENSION pg_cron\b/.test(line) ||
+    /^\d+; \d+ \d+ [A-Z ]+ cron /.test(line) ||
+    / SCHEMA - cron\b/.test(line)
+  );
 }
 
 export async function restorePostgresLogical(opts: PgLogicalRestoreOptions): Promise<RestoreResult> {
@@ -235,13 +301,23 @@ export async function restorePostgresLogical(opts: PgLogicalRestoreOptions): Pro
   // Does the target exist, and what does it hold?
   const { exists, cronDb } = await withClient(adminUrl, async (c) => ({
     exists: (await c.query("select 1 from pg_database where datname = $1", [target])).rowCount === 1,
-    cronDb: ((await c.query("select current_setting('cron.database_name', true) as d")).rows[0].d as string | null) ?? null,
+    cronDb:
+      ((await c.query("select current_setting('cron.database_name', true) as d")).rows[0].d as
+        string | null) ?? null,
   }));
   let overwrites: PgRestorePlan["overwrites"] = null;
   if (exists) {
-    overwrites = await withClient(opts.targetUrl, async (c) => ((await userTables(c)).length ? describeDatabase(c) : null));
+    overwrites = await withClient(opts.targetUrl, async (c) =>
+      (await userTables(c)).length ? describeDatabase(c) : null,
+    );
   }
-  const plan: PgRestorePlan = { store: "postgres", backup: ref.id, target, overwrites, pgCron: cronDb === target ? "kept" : "left out" };
+  const plan: PgRestorePlan = {
+    store: "postgres",
+    backup: ref.id,
+    target,
+    overwrites,
+    pgCron: cronDb === target ? "kept" : "left out",
+  };
   opts.onPlan?.(plan);
   if (overwrites && opts.confirm !== target) {
     throw new RefusedError(
@@ -256,7 +332,9 @@ export async function restorePostgresLogical(opts: PgLogicalRestoreOptions): Pro
     if (overwrites) {
       log.warn("replacing database", { database: target, tables: overwrites.tables.length });
       await withClient(adminUrl, async (c) => {
-        const owner = (await c.query("select pg_get_userbyid(datdba) as o from pg_database where datname = $1", [target])).rows[0].o as string;
+        const owner = (
+          await c.query("select pg_get_userbyid(datdba) as o from pg_database where datname = $1", [target])
+        ).rows[0].o as string;
         await c.query(`drop database ${ident(target)} with (force)`);
         await c.query(`create database ${ident(target)} owner ${ident(owner)}`);
       });
@@ -272,12 +350,19 @@ export async function restorePostgresLogical(opts: PgLogicalRestoreOptions): Pro
       if (kept.length !== list.length) {
         await writeFile(join(tmp, "restore.list"), kept.join("\n"));
         args.push("-L", join(tmp, "restore.list"));
-        log.info("pg_cron left out of the restore", { target, cronDatabase: cronDb, entries: list.length - kept.length });
+        log.info("pg_cron left out of the restore", {
+          target,
+          cronDatabase: cronDb,
+          entries: list.length - kept.length,
+        });
       }
     }
     log.info("pg_restore started", { id: ref.id, target, jobs: opts.jobs ?? 2 });
     await run(pgBinary("pg_restore"), [...args, dumpDir], {
-      env: { ...pgEnv(opts.targetUrl), PGOPTIONS: `-c maintenance_work_mem=${opts.maintenanceWorkMem ?? "512MB"}` },
+      env: {
+        ...pgEnv(opts.targetUrl),
+        PGOPTIONS: `-c maintenance_work_mem=${opts.maintenanceWorkMem ?? "512MB"}`,
+      },
       fix: "the target keeps whatever was restored before the error; fix the cause (missing role: pass --no-owner; missing extension: install it) and restore again with --confirm",
     });
     const counts = await withClient(opts.targetUrl, async (c) => {
@@ -285,9 +370,14 @@ export async function restorePostgresLogical(opts: PgLogicalRestoreOptions): Pro
       return rowCounts(c);
     });
     const problems = compareCounts(manifest.rowCounts ?? {}, counts);
-    if (problems.length) throw new RestoreMismatchError(`database "${target}" restored from ${ref.id}`, problems);
+    if (problems.length)
+      throw new RestoreMismatchError(`database "${target}" restored from ${ref.id}`, problems);
     const durationSeconds = (performance.now() - t0) / 1000;
-    log.info("postgres logical restore complete", { id: ref.id, target, seconds: durationSeconds.toFixed(1) });
+    log.info("postgres logical restore complete", {
+      id: ref.id,
+      target,
+      seconds: durationSeconds.toFixed(1),
+    });
     return { id: ref.id, target, durationSeconds, rowCounts: counts };
   } finally {
     await rm(tmp, { recursive: true, force: true });

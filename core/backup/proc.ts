@@ -5,7 +5,11 @@ import { redactText } from "../log.ts";
 
 export class ToolError extends JarvisError {
   constructor(tool: string, detail: string, fix: string, exitCode: number = EXIT.failed) {
-    super("JARVIS_TOOL_FAILED", `${tool} failed: ${redactText(detail).trim().split("\n").slice(-12).join("\n")}; ${fix}`, exitCode);
+    super(
+      "JARVIS_TOOL_FAILED",
+      `${tool} failed: ${redactText(detail).trim().split("\n").slice(-12).join("\n")}; ${fix}`,
+      exitCode,
+    );
   }
 }
 
@@ -25,7 +29,11 @@ export interface RunOptions {
 }
 
 /** Runs a tool to completion; rejects with its stderr tail when it exits non-zero. */
-export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: RunOptions = {},
+): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(cmd, args, {
       env: { ...process.env, ...opts.env },
@@ -46,12 +54,28 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       for (const line of lines) opts.onStderrLine(line);
     });
     child.on("error", (e) =>
-      reject(opts.signal?.aborted ? opts.signal.reason : new ToolError(cmd, (e as Error).message, `install it (scripts/install-test-deps.sh) or put it on PATH`, EXIT.unavailable)),
+      reject(
+        opts.signal?.aborted
+          ? opts.signal.reason
+          : new ToolError(
+              cmd,
+              (e as Error).message,
+              `install it (scripts/install-test-deps.sh) or put it on PATH`,
+              EXIT.unavailable,
+            ),
+      ),
     );
     child.on("close", (code, signal) => {
       if (partial && opts.onStderrLine) opts.onStderrLine(partial);
       if (code === 0) resolveRun({ stdout, stderr });
-      else reject(new ToolError(opts.label ?? `${cmd} ${args[0] ?? ""}`.trim(), stderr || stdout || `exit ${code ?? signal}`, opts.fix ?? "see the message above"));
+      else
+        reject(
+          new ToolError(
+            opts.label ?? `${cmd} ${args[0] ?? ""}`.trim(),
+            stderr || stdout || `exit ${code ?? signal}`,
+            opts.fix ?? "see the message above",
+          ),
+        );
     });
   });
 }

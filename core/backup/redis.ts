@@ -23,11 +23,17 @@ import { createClient } from "redis";
 import { JarvisError, RefusedError, UnavailableError } from "../errors.ts";
 import { redactText, silentLogger, type Logger } from "../log.ts";
 import { beginBackup, findBackup, readManifest, completeBackup } from "./manifest.ts";
-import { downloadBackup, RestoreMismatchError, type BackupResult, type RestoreResult } from "./postgres-logical.ts";
+import {
+  downloadBackup,
+  RestoreMismatchError,
+  type BackupResult,
+  type RestoreResult,
+} from "./postgres-logical.ts";
 import { ToolError } from "./proc.ts";
 import { type BackupStore } from "./store.ts";
 
-const RESP = (...args: string[]) => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+const RESP = (...args: string[]) =>
+  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
 
 /** A minimal reader over a socket: lines and raw bytes, enough for AUTH/INFO/SYNC. */
 class Wire {
@@ -130,10 +136,18 @@ export function parseKeyspace(info: string): Record<string, number> {
  * Fetches an RDB snapshot from a running server into `dest`, like `redis-cli --rdb`.
  * `url` is redis[s]://backup:<password>@host:port (the backup ACL user).
  */
-export async function fetchRdb(url: string, dest: string, opts: { timeoutMs?: number } = {}): Promise<{ size: number; sha256: string; keys: Record<string, number> }> {
+export async function fetchRdb(
+  url: string,
+  dest: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ size: number; sha256: string; keys: Record<string, number> }> {
   const r = parseRedisUrl(url);
-  const socket: net.Socket = r.tls ? tls.connect({ host: r.host, port: r.port, servername: r.host }) : net.connect({ host: r.host, port: r.port });
-  socket.setTimeout(opts.timeoutMs ?? 300_000, () => socket.destroy(new Error("timed out waiting for the snapshot")));
+  const socket: net.Socket = r.tls
+    ? tls.connect({ host: r.host, port: r.port, servername: r.host })
+    : net.connect({ host: r.host, port: r.port });
+  socket.setTimeout(opts.timeoutMs ?? 300_000, () =>
+    socket.destroy(new Error("timed out waiting for the snapshot")),
+  );
   const wire = new Wire(socket);
   const where = `Redis at ${r.host}:${r.port}`;
   try {
@@ -146,7 +160,11 @@ export async function fetchRdb(url: string, dest: string, opts: { timeoutMs?: nu
     if (r.password !== undefined) {
       socket.write(RESP("AUTH", r.user, r.password));
       await wire.reply().catch((e) => {
-        throw new JarvisError("JARVIS_REDIS_AUTH", `${where} refused the backup user "${r.user}": ${redactText(e.message)}; check the backup user's password (jarvis:secrets.redisBackup)`, 3);
+        throw new JarvisError(
+          "JARVIS_REDIS_AUTH",
+          `${where} refused the backup user "${r.user}": ${redactText(e.message)}; check the backup user's password (jarvis:secrets.redisBackup)`,
+          3,
+        );
       });
     }
     socket.write(RESP("INFO", "keyspace"));
@@ -158,9 +176,16 @@ export async function fetchRdb(url: string, dest: string, opts: { timeoutMs?: nu
     let header = "";
     while (!header) header = await wire.line();
     if (header.startsWith("-")) {
-      throw new JarvisError("JARVIS_REDIS_SYNC", `${where} refused SYNC: ${header.slice(1)}; the backup user needs +sync +replconf (settings/redis.ts)`);
+      throw new JarvisError(
+        "JARVIS_REDIS_SYNC",
+        `${where} refused SYNC: ${header.slice(1)}; the backup user needs +sync +replconf (settings/redis.ts)`,
+      );
     }
-    if (!header.startsWith("$")) throw new JarvisError("JARVIS_REDIS_SYNC", `${where} answered SYNC with "${header.slice(0, 40)}", not a snapshot`);
+    if (!header.startsWith("$"))
+      throw new JarvisError(
+        "JARVIS_REDIS_SYNC",
+        `${where} answered SYNC with "${header.slice(0, 40)}", not a snapshot`,
+      );
     await mkdir(join(dest, ".."), { recursive: true });
     const out = createWriteStream(dest);
     const h = createHash("sha256");
@@ -177,7 +202,11 @@ export async function fetchRdb(url: string, dest: string, opts: { timeoutMs?: nu
     const magic = Buffer.alloc(5);
     await fh.read(magic, 0, 5, 0);
     await fh.close();
-    if (magic.toString() !== "REDIS") throw new JarvisError("JARVIS_REDIS_SYNC", `${where} sent ${size} bytes that are not an RDB file (no REDIS header)`);
+    if (magic.toString() !== "REDIS")
+      throw new JarvisError(
+        "JARVIS_REDIS_SYNC",
+        `${where} sent ${size} bytes that are not an RDB file (no REDIS header)`,
+      );
     return { size, sha256: h.digest("hex"), keys };
   } finally {
     socket.destroy();
@@ -241,7 +270,11 @@ async function redisClient(url: string) {
   try {
     await c.connect();
   } catch (e) {
-    throw new UnavailableError(`Redis at ${redactText(url)}`, e, "check REDIS_URL (the admin user) and that the server runs");
+    throw new UnavailableError(
+      `Redis at ${redactText(url)}`,
+      e,
+      "check REDIS_URL (the admin user) and that the server runs",
+    );
   }
   return c;
 }
@@ -292,9 +325,39 @@ export async function serveRdb(rdb: string, opts: { listenHost?: string; passwor
     s.on("error", fail);
   });
   const password = opts.password ?? randomBytes(16).toString("hex");
-  const args = ["--port", String(port), "--bind", opts.listenHost ?? "127.0.0.1", "--dir", dir, "--dbfilename", "dump.rdb", "--appendonly", "no", "--save", "", "--requirepass", password, "--protected-mode", "no", "--logfile", join(dir, "redis.log")];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    opts.listenHost ?? "127.0.0.1",
+    "--dir",
+    dir,
+    "--dbfilename",
+    "dump.rdb",
+    "--appendonly",
+    "no",
+    "--save",
+    "",
+    "--requirepass",
+    password,
+    "--protected-mode",
+    "no",
+    "--logfile",
+    join(dir, "redis.log"),
+  ];
   const child = spawn("redis-server", args, { stdio: "ignore" });
-  const spawnError = new Promise<never>((_, fail) => child.once("error", (e) => fail(new ToolError("redis-server", e.message, "install redis-server (the restore runs a throwaway one)", 3))));
+  const spawnError = new Promise<never>((_, fail) =>
+    child.once("error", (e) =>
+      fail(
+        new ToolError(
+          "redis-server",
+          e.message,
+          "install redis-server (the restore runs a throwaway one)",
+          3,
+        ),
+      ),
+    ),
+  );
   const url = `redis://default:${password}@${opts.listenHost ?? "127.0.0.1"}:${port}`;
   const stop = async () => {
     if (child.exitCode === null) {
@@ -313,7 +376,13 @@ export async function serveRdb(rdb: string, opts: { listenHost?: string; passwor
     } catch (e) {
       if (e instanceof ToolError || Date.now() > deadline || child.exitCode !== null) {
         await stop();
-        throw e instanceof ToolError ? e : new ToolError("redis-server", `the throwaway server did not load the snapshot (${(e as Error).message})`, "check the RDB (jarvis-data verify redis)");
+        throw e instanceof ToolError
+          ? e
+          : new ToolError(
+              "redis-server",
+              `the throwaway server did not load the snapshot (${(e as Error).message})`,
+              "check the RDB (jarvis-data verify redis)",
+            );
       }
       await sleep(100);
     }
@@ -330,10 +399,17 @@ export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreRe
   const name = `${t.host}:${t.port}`;
   const current = await keyspace(opts.targetUrl);
   const total = Object.values(current).reduce((a, b) => a + b, 0);
-  const plan: RedisRestorePlan = { store: "redis", backup: ref.id, target: name, overwrites: total ? current : null };
+  const plan: RedisRestorePlan = {
+    store: "redis",
+    backup: ref.id,
+    target: name,
+    overwrites: total ? current : null,
+  };
   opts.onPlan?.(plan);
   if (total && opts.confirm !== name) {
-    throw new RefusedError(`refusing to restore into Redis ${name}: it holds ${total} keys (${JSON.stringify(current)}), which would all be replaced. To do it anyway, pass --confirm ${name}`);
+    throw new RefusedError(
+      `refusing to restore into Redis ${name}: it holds ${total} keys (${JSON.stringify(current)}), which would all be replaced. To do it anyway, pass --confirm ${name}`,
+    );
   }
   const tmp = await mkdtemp(join(tmpdir(), "jarvis-rdbrestore-"));
   let source: Awaited<ReturnType<typeof serveRdb>> | undefined;
@@ -357,7 +433,11 @@ export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreRe
       for (;;) {
         const info = String(await c.sendCommand(["INFO", "replication"]));
         if (/master_link_status:up/.test(info) && /master_sync_in_progress:0/.test(info)) break;
-        if (Date.now() > deadline) throw new JarvisError("JARVIS_REDIS_RESTORE", `Redis ${name} did not finish syncing from the snapshot in time; it is still a replica: run REPLICAOF NO ONE on it`);
+        if (Date.now() > deadline)
+          throw new JarvisError(
+            "JARVIS_REDIS_RESTORE",
+            `Redis ${name} did not finish syncing from the snapshot in time; it is still a replica: run REPLICAOF NO ONE on it`,
+          );
         await sleep(100);
       }
     } finally {
@@ -368,7 +448,11 @@ export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreRe
     // With AOF on, the full sync is followed by an AOF rewrite; wait so the AOF matches the data.
     for (let i = 0; i < 600; i++) {
       const info = String(await c.sendCommand(["INFO", "persistence"]));
-      if (!/aof_enabled:1/.test(info) || (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info))) break;
+      if (
+        !/aof_enabled:1/.test(info) ||
+        (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info))
+      )
+        break;
       await sleep(100);
     }
     const after = parseKeyspace(String(await c.sendCommand(["INFO", "keyspace"])));
@@ -377,7 +461,12 @@ export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreRe
       .map(([db, n]) => `${db} has ${after[db] ?? 0} keys, expected ${n}`);
     if (problems.length) throw new RestoreMismatchError(`Redis ${name} restored from ${ref.id}`, problems);
     const durationSeconds = (performance.now() - t0) / 1000;
-    log.info("redis restore complete", { id: ref.id, target: name, keys: after, seconds: durationSeconds.toFixed(1) });
+    log.info("redis restore complete", {
+      id: ref.id,
+      target: name,
+      keys: after,
+      seconds: durationSeconds.toFixed(1),
+    });
     return { id: ref.id, target: name, durationSeconds };
   } finally {
     await c.quit().catch(() => c.destroy());
@@ -391,7 +480,11 @@ export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreRe
  * moved aside (Redis would otherwise load the AOF and ignore the RDB). Start the server with
  * `--appendonly no`, then `CONFIG SET appendonly yes` to write a fresh AOF from the data.
  */
-export async function prepareRedisDataDir(rdbFile: string, dataDir: string, opts: { aofDirName?: string; now?: Date } = {}): Promise<{ movedAside: string | null }> {
+export async function prepareRedisDataDir(
+  rdbFile: string,
+  dataDir: string,
+  opts: { aofDirName?: string; now?: Date } = {},
+): Promise<{ movedAside: string | null }> {
   const aof = join(dataDir, opts.aofDirName ?? "appendonlydir");
   let movedAside: string | null = null;
   if (existsSync(aof)) {

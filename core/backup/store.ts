@@ -80,12 +80,19 @@ export interface StoredObject {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isRetryable(e: unknown): boolean {
-  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const err = e as {
+    name?: string;
+    code?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
   const status = err?.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429 || status === 408;
   if (err?.$retryable) return true;
   // No HTTP status: the request never got an answer (refused, reset, timeout, DNS).
-  return !["NoSuchKey", "NotFound", "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"].includes(err?.name ?? "");
+  return !["NoSuchKey", "NotFound", "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"].includes(
+    err?.name ?? "",
+  );
 }
 
 /** sha256 and size of a local file. */
@@ -144,7 +151,13 @@ export class BackupStore {
         if (!isRetryable(e)) throw new StoreError(operation, this.url(key), attempt, e, false);
         if (attempt < this.attempts) {
           const delay = this.baseDelayMs * 2 ** (attempt - 1);
-          this.log.warn(`S3 ${operation} failed, retrying`, { key: this.url(key), attempt, of: this.attempts, delayMs: delay, error: (e as Error).message });
+          this.log.warn(`S3 ${operation} failed, retrying`, {
+            key: this.url(key),
+            attempt,
+            of: this.attempts,
+            delayMs: delay,
+            error: (e as Error).message,
+          });
           await sleep(delay);
         }
       }
@@ -152,9 +165,20 @@ export class BackupStore {
     throw new StoreError(operation, this.url(key), this.attempts, last, true);
   }
 
-  async putBuffer(key: string, body: Buffer | string, contentType = "application/octet-stream"): Promise<void> {
+  async putBuffer(
+    key: string,
+    body: Buffer | string,
+    contentType = "application/octet-stream",
+  ): Promise<void> {
     await this.retry("PutObject", key, () =>
-      this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: body, ContentType: contentType })),
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: body,
+          ContentType: contentType,
+        }),
+      ),
     );
   }
 
@@ -169,7 +193,11 @@ export class BackupStore {
     await this.retry("Upload", key, async () => {
       const up = new Upload({
         client: this.client,
-        params: { Bucket: this.bucket, Key: this.prefix + key, Body: createReadStream(path, { highWaterMark: 1 << 20 }) },
+        params: {
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: createReadStream(path, { highWaterMark: 1 << 20 }),
+        },
         partSize: 16 << 20,
         queueSize: 4,
         leavePartsOnError: false,
@@ -185,7 +213,12 @@ export class BackupStore {
    * multipart upload is aborted, nothing is stored, and the writer's error is thrown). Returns the
    * sha256 and size of exactly what was stored. A file that ends under one part is a single PUT.
    */
-  async putGrowingFile(key: string, path: string, closed: Promise<void>, opts: { partSize?: number; pollMs?: number } = {}): Promise<{ sha256: string; size: number }> {
+  async putGrowingFile(
+    key: string,
+    path: string,
+    closed: Promise<void>,
+    opts: { partSize?: number; pollMs?: number } = {},
+  ): Promise<{ sha256: string; size: number }> {
     const partSize = opts.partSize ?? 16 << 20;
     const writer: { state: "writing" | "closed" | "failed"; error?: unknown } = { state: "writing" };
     closed.then(
@@ -200,17 +233,42 @@ export class BackupStore {
     const read = async (length: number): Promise<Buffer> => {
       const buf = Buffer.alloc(length);
       const { bytesRead } = await file.read(buf, 0, length, offset);
-      if (bytesRead !== length) throw new JarvisError("JARVIS_BACKUP_FILE", `${path} shrank while it was being uploaded (read ${bytesRead} of ${length} bytes at ${offset}); another process is writing it: run one backup at a time`);
+      if (bytesRead !== length)
+        throw new JarvisError(
+          "JARVIS_BACKUP_FILE",
+          `${path} shrank while it was being uploaded (read ${bytesRead} of ${length} bytes at ${offset}); another process is writing it: run one backup at a time`,
+        );
       offset += length;
       h.update(buf);
       return buf;
     };
     const uploadPart = async (body: Buffer): Promise<void> => {
-      uploadId ??= (await this.retry("CreateMultipartUpload", key, () => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key })))).UploadId!;
+      uploadId ??= (
+        await this.retry("CreateMultipartUpload", key, () =>
+          this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key })),
+        )
+      ).UploadId!;
       const PartNumber = parts.length + 1;
-      const r = await this.retry("UploadPart", key, () => this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId, PartNumber, Body: body })));
+      const r = await this.retry("UploadPart", key, () =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + key,
+            UploadId: uploadId,
+            PartNumber,
+            Body: body,
+          }),
+        ),
+      );
       // Part checksums the SDK added must be repeated when completing.
-      parts.push({ PartNumber, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C, ChecksumSHA1: r.ChecksumSHA1, ChecksumSHA256: r.ChecksumSHA256 });
+      parts.push({
+        PartNumber,
+        ETag: r.ETag,
+        ChecksumCRC32: r.ChecksumCRC32,
+        ChecksumCRC32C: r.ChecksumCRC32C,
+        ChecksumSHA1: r.ChecksumSHA1,
+        ChecksumSHA256: r.ChecksumSHA256,
+      });
     };
     try {
       for (;;) {
@@ -225,7 +283,14 @@ export class BackupStore {
           else {
             if (rest.length > 0) await uploadPart(rest);
             await this.retry("CompleteMultipartUpload", key, () =>
-              this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
+              this.client.send(
+                new CompleteMultipartUploadCommand({
+                  Bucket: this.bucket,
+                  Key: this.prefix + key,
+                  UploadId: uploadId,
+                  MultipartUpload: { Parts: parts },
+                }),
+              ),
             );
           }
           return { sha256: h.digest("hex"), size: offset };
@@ -234,7 +299,15 @@ export class BackupStore {
       }
     } catch (e) {
       if (uploadId !== undefined) {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.prefix + key, UploadId: uploadId })).catch(() => {});
+        await this.client
+          .send(
+            new AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: this.prefix + key,
+              UploadId: uploadId,
+            }),
+          )
+          .catch(() => {});
       }
       throw e;
     } finally {
@@ -285,7 +358,9 @@ export class BackupStore {
   /** True when the object exists. */
   async exists(key: string): Promise<boolean> {
     try {
-      await this.retry("HeadObject", key, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+      await this.retry("HeadObject", key, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })),
+      );
       return true;
     } catch (e) {
       if (e instanceof StoreError && /NotFound|404/.test(e.message)) return false;
@@ -299,7 +374,13 @@ export class BackupStore {
     let token: string | undefined;
     do {
       const page = await this.retry("ListObjectsV2", keyPrefix, () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + keyPrefix, ContinuationToken: token })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + keyPrefix,
+            ContinuationToken: token,
+          }),
+        ),
       );
       for (const o of page.Contents ?? []) {
         out.push({ key: o.Key!.slice(this.prefix.length), size: o.Size ?? 0, lastModified: o.LastModified });
@@ -315,7 +396,12 @@ export class BackupStore {
     for (let i = 0; i < objects.length; i += 1000) {
       const batch = objects.slice(i, i + 1000);
       await this.retry("DeleteObjects", keyPrefix, () =>
-        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((o) => ({ Key: this.prefix + o.key })) } })),
+        this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((o) => ({ Key: this.prefix + o.key })) },
+          }),
+        ),
       );
     }
     return objects.length;
@@ -327,7 +413,11 @@ export class BackupStore {
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -339,4 +429,3 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(workers);
   return out;
 }
-

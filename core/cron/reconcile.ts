@@ -75,12 +75,27 @@ export interface CronOptions {
 
 const MARKER = /\s*\/\* jarvis-data ([0-9a-f]{12}) \*\/\s*$/;
 
-function fingerprint(j: { schedule: string; command: string; database: string; username: string; active: boolean }): string {
-  return createHash("sha256").update(JSON.stringify([j.schedule, j.command, j.database, j.username, j.active])).digest("hex").slice(0, 12);
+function fingerprint(j: {
+  schedule: string;
+  command: string;
+  database: string;
+  username: string;
+  active: boolean;
+}): string {
+  return createHash("sha256")
+    .update(JSON.stringify([j.schedule, j.command, j.database, j.username, j.active]))
+    .digest("hex")
+    .slice(0, 12);
 }
 
 /** The command as stored in cron.job: the declared SQL and its marker. */
-export function managedCommand(j: { schedule: string; command: string; database: string; username: string; active: boolean }): string {
+export function managedCommand(j: {
+  schedule: string;
+  command: string;
+  database: string;
+  username: string;
+  active: boolean;
+}): string {
   return `${j.command.trim()} /* jarvis-data ${fingerprint(j)} */`;
 }
 
@@ -97,36 +112,47 @@ function validate(opts: CronOptions): void {
   if (!opts.prefix) problems.push("the prefix is empty: it would claim every job in cron.job");
   const seen = new Set<string>();
   for (const j of opts.jobs) {
-    if (!j.name.startsWith(opts.prefix)) problems.push(`job ${j.name}: does not start with the prefix "${opts.prefix}"`);
+    if (!j.name.startsWith(opts.prefix))
+      problems.push(`job ${j.name}: does not start with the prefix "${opts.prefix}"`);
     if (seen.has(j.name)) problems.push(`job ${j.name}: declared twice`);
     seen.add(j.name);
-    if (j.name.length > 63) problems.push(`job ${j.name}: longer than 63 characters (cron.job.jobname is a name)`);
+    if (j.name.length > 63)
+      problems.push(`job ${j.name}: longer than 63 characters (cron.job.jobname is a name)`);
     const p = cronProblem(j.schedule);
     if (p) problems.push(`job ${j.name}: ${p}`);
     if (!j.command.trim()) problems.push(`job ${j.name}: empty command`);
-    if (MARKER.test(j.command)) problems.push(`job ${j.name}: the command already carries a jarvis-data marker`);
+    if (MARKER.test(j.command))
+      problems.push(`job ${j.name}: the command already carries a jarvis-data marker`);
   }
   if (problems.length) throw new CronSpecError(`invalid cron jobs:\n  ${problems.join("\n  ")}`);
 }
 
 async function extensionInstalled(client: pg.Client): Promise<boolean> {
-  const { rows } = await client.query("select exists (select 1 from pg_extension where extname = 'pg_cron') as present");
+  const { rows } = await client.query(
+    "select exists (select 1 from pg_extension where extname = 'pg_cron') as present",
+  );
   return rows[0].present;
 }
 
 /** Creates pg_cron in this database if missing; tolerates a concurrent creator. */
 export async function ensureCronExtension(client: pg.Client): Promise<void> {
   if (await extensionInstalled(client)) return;
-  const { rows } = await client.query("select current_setting('cron.database_name', true) as db, current_database() as here");
+  const { rows } = await client.query(
+    "select current_setting('cron.database_name', true) as db, current_database() as here",
+  );
   if (rows[0].db && rows[0].db !== rows[0].here) {
-    throw new CronUnavailableError(`pg_cron lives in database "${rows[0].db}" (cron.database_name), not "${rows[0].here}"; connect to "${rows[0].db}"`);
+    throw new CronUnavailableError(
+      `pg_cron lives in database "${rows[0].db}" (cron.database_name), not "${rows[0].here}"; connect to "${rows[0].db}"`,
+    );
   }
   try {
     await client.query("create extension if not exists pg_cron");
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== "23505" && code !== "42710") {
-      throw new CronUnavailableError(`cannot create extension pg_cron (${(e as Error).message}); the server needs shared_preload_libraries=pg_cron and a superuser to create it`);
+      throw new CronUnavailableError(
+        `cannot create extension pg_cron (${(e as Error).message}); the server needs shared_preload_libraries=pg_cron and a superuser to create it`,
+      );
     }
   }
 }
@@ -138,22 +164,40 @@ export async function liveJobs(client: pg.Client, prefix?: string): Promise<Live
       where $1::text is null or starts_with(coalesce(jobname, ''), $1) order by jobid`,
     [prefix ?? null],
   );
-  return rows.map((r) => ({ jobid: Number(r.jobid), name: r.jobname, schedule: r.schedule, command: r.command, database: r.database, username: r.username, active: r.active }));
+  return rows.map((r) => ({
+    jobid: Number(r.jobid),
+    name: r.jobname,
+    schedule: r.schedule,
+    command: r.command,
+    database: r.database,
+    username: r.username,
+    active: r.active,
+  }));
 }
 
 /** What apply would do. Reads only. */
 export async function planCron(client: pg.Client, opts: CronOptions): Promise<CronPlan> {
   validate(opts);
   const installed = await extensionInstalled(client);
-  const { rows: meta } = await client.query("select current_user as me, current_setting('cron.database_name', true) as cron_db");
+  const { rows: meta } = await client.query(
+    "select current_user as me, current_setting('cron.database_name', true) as cron_db",
+  );
   const username = opts.username ?? meta[0].me;
   const live = installed ? await liveJobs(client, opts.prefix) : [];
-  const { rows: all } = installed ? await client.query("select count(*)::int as n from cron.job") : { rows: [{ n: 0 }] };
+  const { rows: all } = installed
+    ? await client.query("select count(*)::int as n from cron.job")
+    : { rows: [{ n: 0 }] };
   const byName = new Map<string, LiveJob[]>();
   for (const j of live) byName.set(j.name, [...(byName.get(j.name) ?? []), j]);
   const actions: CronAction[] = [];
   for (const spec of opts.jobs) {
-    const target = { schedule: spec.schedule, command: "", database: spec.database, username, active: spec.active };
+    const target = {
+      schedule: spec.schedule,
+      command: "",
+      database: spec.database,
+      username,
+      active: spec.active,
+    };
     target.command = managedCommand({ ...target, command: spec.command });
     const [current, ...dupes] = byName.get(spec.name) ?? [];
     byName.delete(spec.name);
@@ -165,9 +209,22 @@ export async function planCron(client: pg.Client, opts: CronOptions): Promise<Cr
     const changes: CronAction["changes"] = {};
     for (const f of FIELDS) if (current[f] !== target[f]) changes[f] = { from: current[f], to: target[f] };
     const changed = Object.keys(changes).length > 0;
-    actions.push({ name: spec.name, action: changed ? "update" : "unchanged", jobid: current.jobid, ...(changed ? { changes } : {}), ...(isHandEdited(current) ? { drift: true } : {}) });
+    actions.push({
+      name: spec.name,
+      action: changed ? "update" : "unchanged",
+      jobid: current.jobid,
+      ...(changed ? { changes } : {}),
+      ...(isHandEdited(current) ? { drift: true } : {}),
+    });
   }
-  for (const rest of byName.values()) for (const j of rest) actions.push({ name: j.name, action: "delete", jobid: j.jobid, ...(isHandEdited(j) ? { drift: true } : {}) });
+  for (const rest of byName.values())
+    for (const j of rest)
+      actions.push({
+        name: j.name,
+        action: "delete",
+        jobid: j.jobid,
+        ...(isHandEdited(j) ? { drift: true } : {}),
+      });
   const count = (a: CronAction["action"]) => actions.filter((x) => x.action === a).length;
   return {
     prefix: opts.prefix,
@@ -175,7 +232,13 @@ export async function planCron(client: pg.Client, opts: CronOptions): Promise<Cr
     extensionInstalled: installed,
     actions,
     foreignJobs: all[0].n - live.length,
-    summary: { create: count("create"), update: count("update"), delete: count("delete"), unchanged: count("unchanged"), drift: actions.filter((a) => a.drift).length },
+    summary: {
+      create: count("create"),
+      update: count("update"),
+      delete: count("delete"),
+      unchanged: count("unchanged"),
+      drift: actions.filter((a) => a.drift).length,
+    },
   };
 }
 
@@ -189,7 +252,9 @@ export async function applyCron(client: pg.Client, opts: CronOptions): Promise<C
   await ensureCronExtension(client);
   await client.query("begin");
   try {
-    await client.query("select pg_advisory_xact_lock(hashtextextended('jarvis-data:cron:' || $1, 0))", [opts.prefix]);
+    await client.query("select pg_advisory_xact_lock(hashtextextended('jarvis-data:cron:' || $1, 0))", [
+      opts.prefix,
+    ]);
     const plan = await planCron(client, opts);
     const { rows } = await client.query("select current_user as me");
     const username = opts.username ?? rows[0].me;
@@ -201,13 +266,25 @@ export async function applyCron(client: pg.Client, opts: CronOptions): Promise<C
         log.info(`unscheduled ${a.name}`, { jobid: a.jobid });
       } else if (a.action === "create" && spec) {
         const command = managedCommand({ ...spec, username });
-        const { rows: r } = await client.query("select cron.schedule_in_database($1, $2, $3, $4, $5, $6) as jobid", [spec.name, spec.schedule, command, spec.database, username, spec.active]);
+        const { rows: r } = await client.query(
+          "select cron.schedule_in_database($1, $2, $3, $4, $5, $6) as jobid",
+          [spec.name, spec.schedule, command, spec.database, username, spec.active],
+        );
         a.jobid = Number(r[0].jobid);
         log.info(`scheduled ${a.name}`, { schedule: spec.schedule, jobid: a.jobid });
       } else if (a.action === "update" && spec) {
         const command = managedCommand({ ...spec, username });
-        await client.query("select cron.alter_job($1::bigint, $2, $3, $4, $5, $6)", [a.jobid, spec.schedule, command, spec.database, username, spec.active]);
-        log.info(`updated ${a.name}${a.drift ? " (it had been edited by hand)" : ""}`, { fields: Object.keys(a.changes ?? {}).join(",") });
+        await client.query("select cron.alter_job($1::bigint, $2, $3, $4, $5, $6)", [
+          a.jobid,
+          spec.schedule,
+          command,
+          spec.database,
+          username,
+          spec.active,
+        ]);
+        log.info(`updated ${a.name}${a.drift ? " (it had been edited by hand)" : ""}`, {
+          fields: Object.keys(a.changes ?? {}).join(","),
+        });
       }
     }
     await client.query("commit");
@@ -238,7 +315,16 @@ export async function cronStatus(client: pg.Client, prefix: string): Promise<Cro
     return {
       ...j,
       handEdited: isHandEdited(j),
-      ...(r ? { lastRun: { status: r.status, start: r.start_time?.toISOString?.() ?? null, end: r.end_time?.toISOString?.() ?? null, message: r.return_message } } : {}),
+      ...(r
+        ? {
+            lastRun: {
+              status: r.status,
+              start: r.start_time?.toISOString?.() ?? null,
+              end: r.end_time?.toISOString?.() ?? null,
+              message: r.return_message,
+            },
+          }
+        : {}),
     };
   });
 }

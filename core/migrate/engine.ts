@@ -11,7 +11,12 @@
  */
 import type pg from "pg";
 import { silentLogger, type Logger } from "../log.ts";
-import { type DriftProblem, MigrationDriftError, MigrationFailedError, MigrationRequestError } from "./errors.ts";
+import {
+  type DriftProblem,
+  MigrationDriftError,
+  MigrationFailedError,
+  MigrationRequestError,
+} from "./errors.ts";
 import { loadMigrations, versionLabel, type Migration, type SqlFile } from "./files.ts";
 import { ensureHistory, HISTORY_TABLE, readHistory, type HistoryRow } from "./history.ts";
 import { acquireMigrationLock, releaseMigrationLock } from "./lock.ts";
@@ -79,7 +84,13 @@ export interface DownResult {
   waitedMs: number;
 }
 
-const planned = (m: Migration): PlannedMigration => ({ version: m.version, name: m.name, file: m.up.file, sha256: m.up.sha256, noTransaction: m.up.noTransaction });
+const planned = (m: Migration): PlannedMigration => ({
+  version: m.version,
+  name: m.name,
+  file: m.up.file,
+  sha256: m.up.sha256,
+  noTransaction: m.up.noTransaction,
+});
 
 /** Compares files and history. Pure: no database access. */
 export function compare(migrations: Migration[], history: HistoryRow[]): Status {
@@ -91,7 +102,12 @@ export function compare(migrations: Migration[], history: HistoryRow[]): Status 
     const m = files.get(h.version);
     const file = `${versionLabel(h.version)}_${h.name}.sql`;
     if (!m) {
-      problems.push({ kind: "missing", version: h.version, file, message: `${file} was applied (${h.appliedAt}) but is missing from the migrations directory; restore the file from version control (applied migrations are never deleted)` });
+      problems.push({
+        kind: "missing",
+        version: h.version,
+        file,
+        message: `${file} was applied (${h.appliedAt}) but is missing from the migrations directory; restore the file from version control (applied migrations are never deleted)`,
+      });
     } else if (m.up.sha256 !== h.sha256) {
       problems.push({
         kind: "checksum",
@@ -133,7 +149,10 @@ function targetOf(pending: PlannedMigration[], to: number | undefined): PlannedM
 }
 
 /** The migrations `apply` would run, in order. Throws MigrationDriftError on drift. */
-export async function plan(client: pg.Client, opts: EngineOptions & { to?: number } = {}): Promise<Status & { toApply: PlannedMigration[] }> {
+export async function plan(
+  client: pg.Client,
+  opts: EngineOptions & { to?: number } = {},
+): Promise<Status & { toApply: PlannedMigration[] }> {
   const s = await status(client, opts);
   if (s.problems.length) throw new MigrationDriftError(s.problems);
   return { ...s, toApply: targetOf(s.pending, opts.to) };
@@ -144,19 +163,36 @@ function lineOf(sql: string, position: number): number {
   return sql.slice(0, Math.max(0, position - 1)).split("\n").length;
 }
 
-function failure(file: SqlFile, e: unknown, transactional: boolean, done: AppliedMigration[], verb: "apply" | "revert"): MigrationFailedError {
+function failure(
+  file: SqlFile,
+  e: unknown,
+  transactional: boolean,
+  done: AppliedMigration[],
+  verb: "apply" | "revert",
+): MigrationFailedError {
   const err = e as pg.DatabaseError;
   const where = err.position ? ` at line ${lineOf(file.sql, Number(err.position))}` : "";
-  const parts = [`${file.file} failed${where}: ${err.message}${err.code ? ` (SQLSTATE ${err.code}${err.constraint ? `, constraint ${err.constraint}` : ""})` : ""}`];
+  const parts = [
+    `${file.file} failed${where}: ${err.message}${err.code ? ` (SQLSTATE ${err.code}${err.constraint ? `, constraint ${err.constraint}` : ""})` : ""}`,
+  ];
   if (err.detail) parts.push(`detail: ${err.detail}`);
-  if (err.code === "55P03") parts.push(`another session held a lock this migration needs; retry when it is done, or raise -- jarvis:lock-timeout in the file`);
-  if (err.code === "57014") parts.push(`the statement ran past its statement_timeout; raise -- jarvis:statement-timeout in the file if it is expected to be slow`);
+  if (err.code === "55P03")
+    parts.push(
+      `another session held a lock this migration needs; retry when it is done, or raise -- jarvis:lock-timeout in the file`,
+    );
+  if (err.code === "57014")
+    parts.push(
+      `the statement ran past its statement_timeout; raise -- jarvis:statement-timeout in the file if it is expected to be slow`,
+    );
   parts.push(
     transactional
       ? `its transaction was rolled back: nothing of ${file.file} remains and it is not recorded as applied; fix it and ${verb === "apply" ? "run migrate apply" : "run migrate down"} again`
       : `it ran without a transaction (-- jarvis:no-transaction): check for a partial effect (an INVALID index from CREATE INDEX CONCURRENTLY must be dropped) before running again`,
   );
-  if (done.length) parts.push(`already ${verb === "apply" ? "applied" : "reverted"} in this run, and kept: ${done.map((d) => d.file).join(", ")}`);
+  if (done.length)
+    parts.push(
+      `already ${verb === "apply" ? "applied" : "reverted"} in this run, and kept: ${done.map((d) => d.file).join(", ")}`,
+    );
   return new MigrationFailedError(file.file, parts.join("; "), err.code, err.constraint);
 }
 
@@ -182,7 +218,9 @@ async function runFile(
   }
   await client.query("begin");
   try {
-    await client.query(`set local lock_timeout = '${lockTimeout}'; set local statement_timeout = '${statementTimeout}'`);
+    await client.query(
+      `set local lock_timeout = '${lockTimeout}'; set local statement_timeout = '${statementTimeout}'`,
+    );
     await client.query(file.sql);
     // A file may SET LOCAL ROLE (objects owned by jarvis_owner): the history row is ours.
     await client.query("reset role");
@@ -196,12 +234,19 @@ async function runFile(
   }
 }
 
-async function withLock<T>(client: pg.Client, opts: EngineOptions, fn: (waitedMs: number) => Promise<T>): Promise<T> {
+async function withLock<T>(
+  client: pg.Client,
+  opts: EngineOptions,
+  fn: (waitedMs: number) => Promise<T>,
+): Promise<T> {
   const log = opts.log ?? silentLogger;
   const waitedMs = await acquireMigrationLock(client, {
     timeoutMs: opts.lockWaitMs,
     pollMs: opts.lockPollMs,
-    onWait: (holder) => log.info(`another migration runner holds the lock (${holder}); waiting up to ${Math.round((opts.lockWaitMs ?? 60_000) / 1000)} s`),
+    onWait: (holder) =>
+      log.info(
+        `another migration runner holds the lock (${holder}); waiting up to ${Math.round((opts.lockWaitMs ?? 60_000) / 1000)} s`,
+      ),
   });
   try {
     return await fn(waitedMs);
@@ -221,13 +266,22 @@ async function appliedBy(client: pg.Client, opts: EngineOptions): Promise<string
  * With `restorePoint`, records pg_create_restore_point('jarvis-pre-migrate-<NNNN>') first, NNNN
  * being the version the run migrates to, so point-in-time recovery can return to before it.
  */
-export async function apply(client: pg.Client, opts: EngineOptions & { to?: number; restorePoint?: boolean } = {}): Promise<ApplyResult> {
+export async function apply(
+  client: pg.Client,
+  opts: EngineOptions & { to?: number; restorePoint?: boolean } = {},
+): Promise<ApplyResult> {
   const started = Date.now();
   const log = opts.log ?? silentLogger;
   const migrations = load(opts);
   const before = await plan(client, { ...opts, migrations });
   if (before.toApply.length === 0) {
-    return { from: before.current, current: before.current, applied: [], waitedMs: 0, durationMs: Date.now() - started };
+    return {
+      from: before.current,
+      current: before.current,
+      applied: [],
+      waitedMs: 0,
+      durationMs: Date.now() - started,
+    };
   }
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   return withLock(client, opts, async (waitedMs) => {
@@ -236,7 +290,8 @@ export async function apply(client: pg.Client, opts: EngineOptions & { to?: numb
     const s = await plan(client, { ...opts, migrations });
     const result: ApplyResult = { from: s.current, current: s.current, applied: [], waitedMs, durationMs: 0 };
     if (s.toApply.length === 0) {
-      if (waitedMs > 0) log.info(`another runner applied everything while we waited ${waitedMs} ms; nothing to do`);
+      if (waitedMs > 0)
+        log.info(`another runner applied everything while we waited ${waitedMs} ms; nothing to do`);
       result.durationMs = Date.now() - started;
       return result;
     }
@@ -252,7 +307,12 @@ export async function apply(client: pg.Client, opts: EngineOptions & { to?: numb
       const m = byVersion.get(p.version)!;
       try {
         const durationMs = await runFile(client, m.up, timeouts, (d) =>
-          client.query(`insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, $4, $5, 'applied')`, [m.version, m.name, m.up.sha256, d, by]).then(() => {}),
+          client
+            .query(
+              `insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, $4, $5, 'applied')`,
+              [m.version, m.name, m.up.sha256, d, by],
+            )
+            .then(() => {}),
         );
         result.applied.push({ ...p, durationMs });
         result.current = m.version;
@@ -270,7 +330,10 @@ export async function apply(client: pg.Client, opts: EngineOptions & { to?: numb
 export async function down(client: pg.Client, opts: EngineOptions & { to: number }): Promise<DownResult> {
   const log = opts.log ?? silentLogger;
   const migrations = load(opts);
-  if (!Number.isInteger(opts.to) || opts.to < 0) throw new MigrationRequestError(`--to must be a version number >= 0 (0 reverts everything), got ${opts.to}`);
+  if (!Number.isInteger(opts.to) || opts.to < 0)
+    throw new MigrationRequestError(
+      `--to must be a version number >= 0 (0 reverts everything), got ${opts.to}`,
+    );
   const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   return withLock(client, opts, async (waitedMs) => {
     const s = compare(migrations, await readHistory(client));
@@ -288,9 +351,13 @@ export async function down(client: pg.Client, opts: EngineOptions & { to: number
       const m = byVersion.get(h.version)!;
       const file = m.down!;
       try {
-        const durationMs = await runFile(client, file, timeouts, (_d) => client.query(`delete from ${HISTORY_TABLE} where version = $1`, [m.version]).then(() => {}));
+        const durationMs = await runFile(client, file, timeouts, (_d) =>
+          client.query(`delete from ${HISTORY_TABLE} where version = $1`, [m.version]).then(() => {}),
+        );
         result.reverted.push({ ...planned(m), durationMs });
-        result.current = s.applied.filter((x) => x.version < m.version).reduce((max, x) => Math.max(max, x.version), 0);
+        result.current = s.applied
+          .filter((x) => x.version < m.version)
+          .reduce((max, x) => Math.max(max, x.version), 0);
         log.info(`reverted ${m.up.file} with ${file.file}`, { durationMs });
       } catch (e) {
         throw failure(file, e, !file.noTransaction, result.reverted, "revert");
@@ -304,30 +371,42 @@ export async function down(client: pg.Client, opts: EngineOptions & { to: number
  * Records migrations up to `version` as already applied, without running them: for a JARVIS
  * database whose tables were made before this engine existed. Refused when any history exists.
  */
-export async function baseline(client: pg.Client, opts: EngineOptions & { version: number }): Promise<{ recorded: PlannedMigration[] }> {
+export async function baseline(
+  client: pg.Client,
+  opts: EngineOptions & { version: number },
+): Promise<{ recorded: PlannedMigration[] }> {
   const migrations = load(opts);
   if (!migrations.some((m) => m.version === opts.version)) {
-    throw new MigrationRequestError(`no migration ${versionLabel(opts.version)} in the directory; baseline names the last migration the database already matches (one of ${migrations.map((m) => versionLabel(m.version)).join(", ")})`);
+    throw new MigrationRequestError(
+      `no migration ${versionLabel(opts.version)} in the directory; baseline names the last migration the database already matches (one of ${migrations.map((m) => versionLabel(m.version)).join(", ")})`,
+    );
   }
   return withLock(client, opts, async () => {
     await ensureHistory(client);
     const history = await readHistory(client);
     if (history.length) {
-      throw new MigrationRequestError(`the database already has migration history (up to ${versionLabel(Math.max(...history.map((h) => h.version)))}); baseline is only for a database that never ran migrations: use migrate apply`);
+      throw new MigrationRequestError(
+        `the database already has migration history (up to ${versionLabel(Math.max(...history.map((h) => h.version)))}); baseline is only for a database that never ran migrations: use migrate apply`,
+      );
     }
     const by = await appliedBy(client, opts);
     const recorded = migrations.filter((m) => m.version <= opts.version);
     await client.query("begin");
     try {
       for (const m of recorded) {
-        await client.query(`insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, 0, $4, 'baseline')`, [m.version, m.name, m.up.sha256, by]);
+        await client.query(
+          `insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, 0, $4, 'baseline')`,
+          [m.version, m.name, m.up.sha256, by],
+        );
       }
       await client.query("commit");
     } catch (e) {
       await client.query("rollback").catch(() => {});
       throw e;
     }
-    (opts.log ?? silentLogger).info(`baselined ${recorded.length} migration(s) up to ${versionLabel(opts.version)}`);
+    (opts.log ?? silentLogger).info(
+      `baselined ${recorded.length} migration(s) up to ${versionLabel(opts.version)}`,
+    );
     return { recorded: recorded.map(planned) };
   });
 }

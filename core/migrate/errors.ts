@@ -23,7 +23,10 @@ export interface DriftProblem {
 /** The files and the database's history disagree: nothing is run until a person decides. */
 export class MigrationDriftError extends JarvisError {
   constructor(readonly problems: DriftProblem[]) {
-    super("JARVIS_MIGRATION_DRIFT", `migration drift, nothing was applied:\n  ${problems.map((p) => p.message).join("\n  ")}`);
+    super(
+      "JARVIS_MIGRATION_DRIFT",
+      `migration drift, nothing was applied:\n  ${problems.map((p) => p.message).join("\n  ")}`,
+    );
   }
 }
 

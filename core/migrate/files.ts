@@ -42,7 +42,10 @@ export function sha256(text: string): string {
 }
 
 /** The `-- jarvis:` headers of the leading comment block. */
-function headers(file: string, sql: string): Pick<SqlFile, "noTransaction" | "lockTimeout" | "statementTimeout"> {
+function headers(
+  file: string,
+  sql: string,
+): Pick<SqlFile, "noTransaction" | "lockTimeout" | "statementTimeout"> {
   const out: Pick<SqlFile, "noTransaction" | "lockTimeout" | "statementTimeout"> = { noTransaction: false };
   for (const raw of sql.split("\n")) {
     const line = raw.trim();
@@ -53,11 +56,16 @@ function headers(file: string, sql: string): Pick<SqlFile, "noTransaction" | "lo
     const [, key, value] = m as unknown as [string, string, string];
     if (key === "no-transaction") out.noTransaction = true;
     else if (key === "lock-timeout" || key === "statement-timeout") {
-      if (!TIMEOUT.test(value.trim())) throw new MigrationFileError(`${file}: -- jarvis:${key} "${value}" is not a duration; write e.g. 10s, 5min, 1h or 0`);
+      if (!TIMEOUT.test(value.trim()))
+        throw new MigrationFileError(
+          `${file}: -- jarvis:${key} "${value}" is not a duration; write e.g. 10s, 5min, 1h or 0`,
+        );
       if (key === "lock-timeout") out.lockTimeout = value.trim();
       else out.statementTimeout = value.trim();
     } else {
-      throw new MigrationFileError(`${file}: unknown header -- jarvis:${key}; allowed: no-transaction, lock-timeout, statement-timeout`);
+      throw new MigrationFileError(
+        `${file}: unknown header -- jarvis:${key}; allowed: no-transaction, lock-timeout, statement-timeout`,
+      );
     }
   }
   return out;
@@ -91,8 +99,7 @@ export function splitStatements(sql: string): string[] {
         } else if (sql[i] === "*" && sql[i + 1] === "/") {
           depth--;
           i += 2;
-        }
-        else i++;
+        } else i++;
       }
       continue;
     }
@@ -148,8 +155,13 @@ function readSqlFile(dir: string, file: string): SqlFile {
 
 /** Reads and checks every migration of `dir`, ordered by version. */
 export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[] {
-  if (!existsSync(dir)) throw new MigrationFileError(`migrations directory ${dir} does not exist; pass the directory holding NNNN_name.sql files`);
-  const names = readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+  if (!existsSync(dir))
+    throw new MigrationFileError(
+      `migrations directory ${dir} does not exist; pass the directory holding NNNN_name.sql files`,
+    );
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   const byVersion = new Map<number, Migration>();
   const downs: [number, string, string][] = [];
   for (const file of names) {
@@ -159,16 +171,28 @@ export function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Migration[
       continue;
     }
     const up = UP.exec(file);
-    if (!up) throw new MigrationFileError(`${file}: not a migration file name; use NNNN_name.sql (four digits, lowercase letters, digits and _) or NNNN_name.down.sql`);
+    if (!up)
+      throw new MigrationFileError(
+        `${file}: not a migration file name; use NNNN_name.sql (four digits, lowercase letters, digits and _) or NNNN_name.down.sql`,
+      );
     const version = Number(up[1]);
-    if (version === 0) throw new MigrationFileError(`${file}: version 0000 is reserved (it means "before every migration"); start at 0001`);
+    if (version === 0)
+      throw new MigrationFileError(
+        `${file}: version 0000 is reserved (it means "before every migration"); start at 0001`,
+      );
     const clash = byVersion.get(version);
-    if (clash) throw new MigrationFileError(`${file} and ${clash.up.file} share version ${up[1]}; renumber one of them`);
+    if (clash)
+      throw new MigrationFileError(
+        `${file} and ${clash.up.file} share version ${up[1]}; renumber one of them`,
+      );
     byVersion.set(version, { version, name: up[2]!, up: readSqlFile(dir, file) });
   }
   for (const [version, name, file] of downs) {
     const m = byVersion.get(version);
-    if (!m || m.name !== name) throw new MigrationFileError(`${file} has no matching up file ${String(version).padStart(4, "0")}_${name}.sql; rename or remove it`);
+    if (!m || m.name !== name)
+      throw new MigrationFileError(
+        `${file} has no matching up file ${String(version).padStart(4, "0")}_${name}.sql; rename or remove it`,
+      );
     m.down = readSqlFile(dir, file);
   }
   return [...byVersion.values()].sort((a, b) => a.version - b.version);
@@ -181,7 +205,11 @@ export function migrationManifest(migrations: Migration[]): string[] {
 
 /** One hash of the whole set (up and down files): changes exactly when a file changes. */
 export function manifestHash(migrations: Migration[]): string {
-  return sha256(migrations.map((m) => `${m.up.file}@${m.up.sha256}${m.down ? `|${m.down.file}@${m.down.sha256}` : ""}`).join("\n"));
+  return sha256(
+    migrations
+      .map((m) => `${m.up.file}@${m.up.sha256}${m.down ? `|${m.down.file}@${m.down.sha256}` : ""}`)
+      .join("\n"),
+  );
 }
 
 export function versionLabel(version: number): string {

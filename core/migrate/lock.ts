@@ -40,7 +40,9 @@ export async function lockHolder(client: pg.Client): Promise<string> {
     [LOCK_KEYS[0], LOCK_KEYS[1]],
   );
   const r = rows[0];
-  return r ? `pid ${r.pid} (${r.application_name || "no application_name"}, ${r.client}, connected since ${new Date(r.backend_start).toISOString()})` : "a session that has just released it";
+  return r
+    ? `pid ${r.pid} (${r.application_name || "no application_name"}, ${r.client}, connected since ${new Date(r.backend_start).toISOString()})`
+    : "a session that has just released it";
 }
 
 /** Takes the lock or throws MigrationLockTimeoutError naming the holder. Returns ms waited. */
@@ -50,7 +52,10 @@ export async function acquireMigrationLock(client: pg.Client, opts: LockOptions 
   const started = Date.now();
   let announced = false;
   for (;;) {
-    const { rows } = await client.query("select pg_try_advisory_lock($1, $2) as ok", [LOCK_KEYS[0], LOCK_KEYS[1]]);
+    const { rows } = await client.query("select pg_try_advisory_lock($1, $2) as ok", [
+      LOCK_KEYS[0],
+      LOCK_KEYS[1],
+    ]);
     if (rows[0].ok) return Date.now() - started;
     if (!announced) {
       announced = true;

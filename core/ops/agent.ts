@@ -37,7 +37,10 @@ export interface Agent {
 
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   const log = o.log ?? silentLogger;
-  const specs: { job: ScheduledJob; spec: CronSpec }[] = o.jobs.map((job) => ({ job, spec: parseCron(job.cron) }));
+  const specs: { job: ScheduledJob; spec: CronSpec }[] = o.jobs.map((job) => ({
+    job,
+    spec: parseCron(job.cron),
+  }));
   let chain: Promise<unknown> = Promise.resolve();
   const tick = (at: Date) => {
     const due = specs.filter((s) => cronMatches(s.spec, at));
@@ -63,7 +66,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     if (req.url === "/metrics") {
       void (async () => {
         const containers = o.containerStates ? renderContainerMetrics(await o.containerStates()) : "";
-        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(renderMetrics(loadState(o.stateFile)) + containers);
+        res
+          .writeHead(200, { "content-type": "text/plain; version=0.0.4" })
+          .end(renderMetrics(loadState(o.stateFile)) + containers);
       })();
     } else if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
@@ -77,14 +82,20 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   if (o.clock !== false) {
     const schedule = () => {
       const now = Date.now();
-      timer = setTimeout(() => {
-        void tick(new Date(Math.floor(Date.now() / 60_000) * 60_000));
-        schedule();
-      }, 60_000 - (now % 60_000) + 50);
+      timer = setTimeout(
+        () => {
+          void tick(new Date(Math.floor(Date.now() / 60_000) * 60_000));
+          schedule();
+        },
+        60_000 - (now % 60_000) + 50,
+      );
     };
     schedule();
   }
-  log.info("ops agent started", { metrics: `http://${addr.address}:${addr.port}/metrics`, jobs: o.jobs.map((j) => `${j.name} (${j.cron})`) });
+  log.info("ops agent started", {
+    metrics: `http://${addr.address}:${addr.port}/metrics`,
+    jobs: o.jobs.map((j) => `${j.name} (${j.cron})`),
+  });
   return {
     url: `http://${addr.address}:${addr.port}`,
     tick,

@@ -30,19 +30,32 @@ export function containerUpStates(watched: string[], list: DockerContainerSummar
 
 /** Prometheus lines for the states; none when the Docker API could not be read (MonitoringTargetDown covers the agent). */
 export function renderContainerMetrics(states: Record<string, 0 | 1> | null): string {
-  const lines = ["# HELP jarvis_container_up 1 when the container runs and is not unhealthy", "# TYPE jarvis_container_up gauge"];
-  for (const [name, v] of Object.entries(states ?? {})) lines.push(`jarvis_container_up{container="${name.replace(/["\\]/g, "")}"} ${v}`);
+  const lines = [
+    "# HELP jarvis_container_up 1 when the container runs and is not unhealthy",
+    "# TYPE jarvis_container_up gauge",
+  ];
+  for (const [name, v] of Object.entries(states ?? {}))
+    lines.push(`jarvis_container_up{container="${name.replace(/["\\]/g, "")}"} ${v}`);
   return lines.join("\n") + "\n";
 }
 
 /** Reads the container list from the Docker API (e.g. http://docker-proxy:2375), bounded in time. */
-export async function readContainerStates(dockerUrl: string, watched: string[], opts: { timeoutMs?: number; log?: Logger } = {}): Promise<Record<string, 0 | 1> | null> {
+export async function readContainerStates(
+  dockerUrl: string,
+  watched: string[],
+  opts: { timeoutMs?: number; log?: Logger } = {},
+): Promise<Record<string, 0 | 1> | null> {
   try {
-    const res = await fetch(`${dockerUrl.replace(/\/$/, "")}/containers/json?all=1`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) });
+    const res = await fetch(`${dockerUrl.replace(/\/$/, "")}/containers/json?all=1`, {
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return containerUpStates(watched, (await res.json()) as DockerContainerSummary[]);
   } catch (e) {
-    (opts.log ?? silentLogger).warn("cannot read the Docker API: container states not exported", { dockerUrl, error: (e as Error).message });
+    (opts.log ?? silentLogger).warn("cannot read the Docker API: container states not exported", {
+      dockerUrl,
+      error: (e as Error).message,
+    });
     return null;
   }
 }

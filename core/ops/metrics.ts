@@ -48,20 +48,48 @@ function save(file: string, s: OpsState) {
   renameSync(tmp, file);
 }
 
-export function recordBackup(file: string, store: StoreName, r: { ok: boolean; at: Date; durationSeconds: number; sizeBytes?: number; id?: string; error?: string }): OpsState {
+export function recordBackup(
+  file: string,
+  store: StoreName,
+  r: { ok: boolean; at: Date; durationSeconds: number; sizeBytes?: number; id?: string; error?: string },
+): OpsState {
   const s = loadState(file);
   const prev = s.backup[store];
   const ts = r.at.getTime() / 1000;
   s.backup[store] = r.ok
-    ? { lastRunTimestamp: ts, lastStatus: 1, lastSuccessTimestamp: ts, lastDurationSeconds: r.durationSeconds, lastSizeBytes: r.sizeBytes, lastId: r.id }
-    : { ...prev, lastRunTimestamp: ts, lastStatus: 0, lastDurationSeconds: r.durationSeconds, lastError: r.error };
+    ? {
+        lastRunTimestamp: ts,
+        lastStatus: 1,
+        lastSuccessTimestamp: ts,
+        lastDurationSeconds: r.durationSeconds,
+        lastSizeBytes: r.sizeBytes,
+        lastId: r.id,
+      }
+    : {
+        ...prev,
+        lastRunTimestamp: ts,
+        lastStatus: 0,
+        lastDurationSeconds: r.durationSeconds,
+        lastError: r.error,
+      };
   save(file, s);
   return s;
 }
 
-export function recordDrill(file: string, store: StoreName, r: { ok: boolean; at: Date; rtoSeconds?: number; rpoSeconds?: number; id?: string; error?: string }): OpsState {
+export function recordDrill(
+  file: string,
+  store: StoreName,
+  r: { ok: boolean; at: Date; rtoSeconds?: number; rpoSeconds?: number; id?: string; error?: string },
+): OpsState {
   const s = loadState(file);
-  s.drill[store] = { lastRunTimestamp: r.at.getTime() / 1000, lastStatus: r.ok ? 1 : 0, rtoSeconds: r.rtoSeconds, rpoSeconds: r.rpoSeconds, lastId: r.id, lastError: r.error };
+  s.drill[store] = {
+    lastRunTimestamp: r.at.getTime() / 1000,
+    lastStatus: r.ok ? 1 : 0,
+    rtoSeconds: r.rtoSeconds,
+    rpoSeconds: r.rpoSeconds,
+    lastId: r.id,
+    lastError: r.error,
+  };
   save(file, s);
   return s;
 }
@@ -97,7 +125,9 @@ export function renderMetrics(s: OpsState): string {
   }
   return (
     Object.entries(HELP)
-      .map(([name, [type, help]]) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...series[name]!].join("\n"))
+      .map(([name, [type, help]]) =>
+        [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...series[name]!].join("\n"),
+      )
       .join("\n") + "\n"
   );
 }

@@ -19,7 +19,11 @@ export function agentSchedule(cfg: JarvisConfig, physical = true, containers: st
 }
 
 export interface JobRunners {
-  backup(store: StoreName, kind: "logical" | "physical" | undefined, type?: "full" | "diff"): Promise<unknown>;
+  backup(
+    store: StoreName,
+    kind: "logical" | "physical" | undefined,
+    type?: "full" | "diff",
+  ): Promise<unknown>;
   drill(): Promise<unknown>;
 }
 
@@ -28,16 +32,29 @@ export function agentJobs(s: AgentSchedule, run: JobRunners): ScheduledJob[] {
   return [
     ...(s.physical
       ? [
-          { name: "postgres-full", cron: j.postgresFull, run: () => run.backup("postgres", "physical", "full") },
-          { name: "postgres-diff", cron: j.postgresDiff, run: () => run.backup("postgres", "physical", "diff") },
+          {
+            name: "postgres-full",
+            cron: j.postgresFull,
+            run: () => run.backup("postgres", "physical", "full"),
+          },
+          {
+            name: "postgres-diff",
+            cron: j.postgresDiff,
+            run: () => run.backup("postgres", "physical", "diff"),
+          },
         ]
       : []),
     { name: "postgres-logical", cron: j.postgresLogical, run: () => run.backup("postgres", "logical") },
     { name: "redis", cron: j.redis, run: () => run.backup("redis", undefined) },
     { name: "chroma", cron: j.chroma, run: () => run.backup("chroma", undefined) },
-    { name: "drill", cron: j.drill, run: async () => {
-      const results = (await run.drill()) as { ok: boolean }[];
-      if (results.some((r) => !r.ok)) throw new Error("recovery drill failed (see jarvis_drill_last_status)");
-    } },
+    {
+      name: "drill",
+      cron: j.drill,
+      run: async () => {
+        const results = (await run.drill()) as { ok: boolean }[];
+        if (results.some((r) => !r.ok))
+          throw new Error("recovery drill failed (see jarvis_drill_last_status)");
+      },
+    },
   ];
 }

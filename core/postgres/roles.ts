@@ -38,18 +38,34 @@ interface RoleSpec {
 }
 
 export const ROLE_SPECS: Record<RoleKey, RoleSpec> = {
-  owner: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT", memberOf: [], settings: [] },
-  app: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT", memberOf: [], settings: [] },
+  owner: {
+    attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT",
+    memberOf: [],
+    settings: [],
+  },
+  app: {
+    attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT",
+    memberOf: [],
+    settings: [],
+  },
   readonly: {
     attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT",
     memberOf: [],
     settings: [["default_transaction_read_only", "on"]],
   },
-  backup: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT", memberOf: ["pg_read_all_data"], settings: [] },
+  backup: {
+    attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT",
+    memberOf: ["pg_read_all_data"],
+    settings: [],
+  },
   // BYPASSRLS: pg_cron keeps its run history behind row-level security (username = current_user),
   // and the CronJobFailed alert needs every job's runs. It lifts only the row filter on tables the
   // role may already read: jarvis_monitor has no grant on the application's tables.
-  monitor: { attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS INHERIT", memberOf: ["pg_monitor"], settings: [] },
+  monitor: {
+    attributes: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION BYPASSRLS INHERIT",
+    memberOf: ["pg_monitor"],
+    settings: [],
+  },
 };
 
 export class RolesError extends JarvisError {
@@ -67,7 +83,11 @@ function normalize(password: string): string {
 }
 
 /** The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (the format of pg_authid.rolpassword). */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = SCRAM_ITERATIONS): string {
+export function scramVerifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = SCRAM_ITERATIONS,
+): string {
   const salted = pbkdf2Sync(normalize(password), salt, iterations, 32, "sha256");
   const clientKey = createHmac("sha256", salted).update("Client Key").digest();
   const storedKey = createHash("sha256").update(clientKey).digest();
@@ -94,7 +114,13 @@ export interface RoleResult {
 /** Errors a concurrent creator or updater of the same role causes; the step is retried. */
 function isRace(e: unknown): boolean {
   const err = e as { code?: string; message?: string };
-  return err.code === "42710" || err.code === "23505" || err.code === "40001" || err.code === "40P01" || /concurrently (updated|deleted)/.test(err.message ?? "");
+  return (
+    err.code === "42710" ||
+    err.code === "23505" ||
+    err.code === "40001" ||
+    err.code === "40P01" ||
+    /concurrently (updated|deleted)/.test(err.message ?? "")
+  );
 }
 
 async function retrying<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
@@ -109,9 +135,13 @@ async function retrying<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
 }
 
 function check(passwords: RolePasswords): void {
-  const problems = (Object.keys(ROLE_NAMES) as RoleKey[]).filter((k) => typeof passwords[k] !== "string" || passwords[k].length < 16);
+  const problems = (Object.keys(ROLE_NAMES) as RoleKey[]).filter(
+    (k) => typeof passwords[k] !== "string" || passwords[k].length < 16,
+  );
   if (problems.length) {
-    throw new RolesError(`missing or short password for ${problems.map((k) => ROLE_NAMES[k]).join(", ")} (at least 16 characters); set jarvis:secrets.postgres<Role> or let the stack generate it`);
+    throw new RolesError(
+      `missing or short password for ${problems.map((k) => ROLE_NAMES[k]).join(", ")} (at least 16 characters); set jarvis:secrets.postgres<Role> or let the stack generate it`,
+    );
   }
 }
 
@@ -128,9 +158,14 @@ export async function ensureRoles(superuser: pg.Client, passwords: RolePasswords
     const spec = ROLE_SPECS[key];
     const password = passwords[key];
     const action = await retrying(async () => {
-      const existing = await superuser.query<{ rolpassword: string | null }>("select rolpassword from pg_authid where rolname = $1", [role]);
+      const existing = await superuser.query<{ rolpassword: string | null }>(
+        "select rolpassword from pg_authid where rolname = $1",
+        [role],
+      );
       if (existing.rowCount === 0) {
-        await superuser.query(`create role ${ident(role)} with ${spec.attributes} password ${literal(scramVerifier(password))}`);
+        await superuser.query(
+          `create role ${ident(role)} with ${spec.attributes} password ${literal(scramVerifier(password))}`,
+        );
         return "created" as const;
       }
       if (verifierMatches(existing.rows[0]?.rolpassword ?? null, password)) {
@@ -139,28 +174,35 @@ export async function ensureRoles(superuser: pg.Client, passwords: RolePasswords
         if (changed) await superuser.query(`alter role ${ident(role)} with ${spec.attributes}`);
         return changed ? ("updated" as const) : ("unchanged" as const);
       }
-      await superuser.query(`alter role ${ident(role)} with ${spec.attributes} password ${literal(scramVerifier(password))}`);
+      await superuser.query(
+        `alter role ${ident(role)} with ${spec.attributes} password ${literal(scramVerifier(password))}`,
+      );
       return "updated" as const;
     });
     let grew = false;
     for (const parent of spec.memberOf) {
-      grew = (await retrying(async () => {
-        const has = await superuser.query("select 1 from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member where r.rolname = $1 and u.rolname = $2", [parent, role]);
-        if (has.rowCount) return false;
-        await superuser.query(`grant ${ident(parent)} to ${ident(role)}`);
-        return true;
-      })) || grew;
+      grew =
+        (await retrying(async () => {
+          const has = await superuser.query(
+            "select 1 from pg_auth_members m join pg_roles r on r.oid = m.roleid join pg_roles u on u.oid = m.member where r.rolname = $1 and u.rolname = $2",
+            [parent, role],
+          );
+          if (has.rowCount) return false;
+          await superuser.query(`grant ${ident(parent)} to ${ident(role)}`);
+          return true;
+        })) || grew;
     }
     for (const [guc, value] of spec.settings) {
-      grew = (await retrying(async () => {
-        const cur = await superuser.query<{ setconfig: string[] | null }>(
-          "select setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1 and s.setdatabase = 0",
-          [role],
-        );
-        if ((cur.rows[0]?.setconfig ?? []).includes(`${guc}=${value}`)) return false;
-        await superuser.query(`alter role ${ident(role)} set ${guc} = ${literal(value)}`);
-        return true;
-      })) || grew;
+      grew =
+        (await retrying(async () => {
+          const cur = await superuser.query<{ setconfig: string[] | null }>(
+            "select setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole where r.rolname = $1 and s.setdatabase = 0",
+            [role],
+          );
+          if ((cur.rows[0]?.setconfig ?? []).includes(`${guc}=${value}`)) return false;
+          await superuser.query(`alter role ${ident(role)} set ${guc} = ${literal(value)}`);
+          return true;
+        })) || grew;
     }
     results.push({ role, action: action === "unchanged" && grew ? "updated" : action });
   }
@@ -168,7 +210,10 @@ export async function ensureRoles(superuser: pg.Client, passwords: RolePasswords
 }
 
 async function attributesDiffer(c: pg.Client, role: string, spec: RoleSpec): Promise<boolean> {
-  const { rows } = await c.query("select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit from pg_roles where rolname = $1", [role]);
+  const { rows } = await c.query(
+    "select rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit from pg_roles where rolname = $1",
+    [role],
+  );
   const r = rows[0];
   if (!r) return true;
   const want = (flag: string) => new RegExp(`(^| )${flag}( |$)`).test(spec.attributes);
@@ -184,6 +229,18 @@ async function attributesDiffer(c: pg.Client, role: string, spec: RoleSpec): Pro
 }
 
 /** The role passwords from the stack's secret names (components/secrets.ts). */
-export function rolePasswordsFromSecrets(s: { postgresOwner: string; postgresApp: string; postgresReadonly: string; postgresBackup: string; postgresMonitor: string }): RolePasswords {
-  return { owner: s.postgresOwner, app: s.postgresApp, readonly: s.postgresReadonly, backup: s.postgresBackup, monitor: s.postgresMonitor };
+export function rolePasswordsFromSecrets(s: {
+  postgresOwner: string;
+  postgresApp: string;
+  postgresReadonly: string;
+  postgresBackup: string;
+  postgresMonitor: string;
+}): RolePasswords {
+  return {
+    owner: s.postgresOwner,
+    app: s.postgresApp,
+    readonly: s.postgresReadonly,
+    backup: s.postgresBackup,
+    monitor: s.postgresMonitor,
+  };
 }

@@ -48,7 +48,12 @@ export interface ChromaRetentionOptions {
  * as an integer (importance 0 or 1 from JSON): `{importance: {$lt: 0.3}}` misses 0, and `$gte 0.1`
  * matches it. Records without a numeric importance are left alone.
  */
-async function expiredRecords(col: Collection, category: string, cutoff: number, pageSize: number): Promise<{ id: string; importance: number | null }[]> {
+async function expiredRecords(
+  col: Collection,
+  category: string,
+  cutoff: number,
+  pageSize: number,
+): Promise<{ id: string; importance: number | null }[]> {
   const where: Where = { $and: [{ category: { $eq: category } }, { created_at: { $lt: cutoff } }] };
   const out: { id: string; importance: number | null }[] = [];
   for (let offset = 0; ; offset += pageSize) {
@@ -65,19 +70,37 @@ export async function chromaRetention(opts: ChromaRetentionOptions): Promise<Chr
   const pageSize = opts.pageSize ?? 500;
   const nowS = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const names = opts.collections ?? (await opts.client.listCollections({ limit: 100000 })).map((c) => c.name);
-  const report: ChromaRetentionReport = { dryRun: Boolean(opts.dryRun), collections: names, categories: [], totals: { processed: 0, deleted: 0, kept: 0 }, recordsBefore: 0, recordsAfter: 0 };
+  const report: ChromaRetentionReport = {
+    dryRun: Boolean(opts.dryRun),
+    collections: names,
+    categories: [],
+    totals: { processed: 0, deleted: 0, kept: 0 },
+    recordsBefore: 0,
+    recordsAfter: 0,
+  };
   for (const name of names) {
     const col = await opts.client.getCollection({ name, embeddingFunction: precomputedEmbeddings });
     report.recordsBefore += await col.count();
     for (const [category, rule] of Object.entries(opts.categories)) {
       const cutoff = nowS - rule.days * 86400;
       const expired = await expiredRecords(col, category, cutoff, pageSize);
-      const doomed = expired.filter((r) => r.importance !== null && r.importance < rule.importanceThreshold).map((r) => r.id);
+      const doomed = expired
+        .filter((r) => r.importance !== null && r.importance < rule.importanceThreshold)
+        .map((r) => r.id);
       const kept = expired.length - doomed.length;
       if (!opts.dryRun) {
-        for (let i = 0; i < doomed.length; i += pageSize) await col.delete({ ids: doomed.slice(i, i + pageSize) });
+        for (let i = 0; i < doomed.length; i += pageSize)
+          await col.delete({ ids: doomed.slice(i, i + pageSize) });
       }
-      const row = { collection: name, category, cutoff, importanceThreshold: rule.importanceThreshold, processed: doomed.length + kept, deleted: doomed.length, kept };
+      const row = {
+        collection: name,
+        category,
+        cutoff,
+        importanceThreshold: rule.importanceThreshold,
+        processed: doomed.length + kept,
+        deleted: doomed.length,
+        kept,
+      };
       report.categories.push(row);
       report.totals.processed += row.processed;
       report.totals.deleted += row.deleted;

@@ -55,30 +55,59 @@ export class RetentionInputError extends JarvisError {
 export async function runRetention(inputs: RetentionInputs): Promise<RetentionReport> {
   const log = inputs.log ?? silentLogger;
   const stores = inputs.stores ?? RETENTION_STORES.filter((s) => inputs[s] !== undefined);
-  for (const s of stores) if (!inputs[s]) throw new RetentionInputError(`retention for ${s} needs its connection (the ${s} input)`);
-  const report: RetentionReport = { startedAt: new Date().toISOString(), finishedAt: "", dryRun: Boolean(inputs.dryRun), ok: true, errors: [] };
+  for (const s of stores)
+    if (!inputs[s]) throw new RetentionInputError(`retention for ${s} needs its connection (the ${s} input)`);
+  const report: RetentionReport = {
+    startedAt: new Date().toISOString(),
+    finishedAt: "",
+    dryRun: Boolean(inputs.dryRun),
+    ok: true,
+    errors: [],
+  };
   for (const store of stores) {
     try {
       if (store === "chroma") {
         const c = inputs.chroma!;
-        report.chroma = await chromaRetention({ client: chromaClient(c.url, c.token), categories: inputs.policy.categories, collections: c.collections, now: inputs.now, dryRun: inputs.dryRun });
+        report.chroma = await chromaRetention({
+          client: chromaClient(c.url, c.token),
+          categories: inputs.policy.categories,
+          collections: c.collections,
+          now: inputs.now,
+          dryRun: inputs.dryRun,
+        });
       } else if (store === "redis") {
-        const client = createClient({ url: inputs.redis!.url, socket: { reconnectStrategy: false, connectTimeout: 10_000 } });
+        const client = createClient({
+          url: inputs.redis!.url,
+          socket: { reconnectStrategy: false, connectTimeout: 10_000 },
+        });
         client.on("error", () => {});
         await client.connect();
         try {
-          report.redis = await redisRetention({ client, pattern: inputs.policy.tempKeyPattern, ttlSeconds: inputs.policy.tempKeyTtlSeconds, dryRun: inputs.dryRun });
+          report.redis = await redisRetention({
+            client,
+            pattern: inputs.policy.tempKeyPattern,
+            ttlSeconds: inputs.policy.tempKeyTtlSeconds,
+            dryRun: inputs.dryRun,
+          });
         } finally {
           await client.quit().catch(() => client.destroy());
         }
       } else {
-        report.postgres = await withClient(inputs.postgres!.url, (c) => postgresRetention(c, inputs.policy, { dryRun: inputs.dryRun }), { applicationName: "jarvis-data retention" });
+        report.postgres = await withClient(
+          inputs.postgres!.url,
+          (c) => postgresRetention(c, inputs.policy, { dryRun: inputs.dryRun }),
+          { applicationName: "jarvis-data retention" },
+        );
       }
       log.info(`retention ${store} done`);
     } catch (e) {
       const err = e as Error & { code?: string };
       report.ok = false;
-      report.errors.push({ store, code: typeof err.code === "string" ? err.code : "JARVIS_RETENTION_FAILED", message: err.message });
+      report.errors.push({
+        store,
+        code: typeof err.code === "string" ? err.code : "JARVIS_RETENTION_FAILED",
+        message: err.message,
+      });
       log.error(`retention ${store} failed: ${err.message}`);
     }
   }
@@ -90,19 +119,31 @@ const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
 
 /** The report for people (the CLI's text output). */
 export function formatRetentionReport(r: RetentionReport): string {
-  const out: string[] = [`retention ${r.dryRun ? "dry run (nothing deleted)" : "run"}: ${r.ok ? "ok" : "FAILED"}`];
+  const out: string[] = [
+    `retention ${r.dryRun ? "dry run (nothing deleted)" : "run"}: ${r.ok ? "ok" : "FAILED"}`,
+  ];
   if (r.chroma) {
-    out.push(`chroma: ${r.chroma.collections.length} collection(s), ${r.chroma.recordsBefore} -> ${r.chroma.recordsAfter} records`);
-    for (const c of r.chroma.categories) out.push(`  ${c.collection}/${c.category}: processed ${c.processed}, deleted ${c.deleted}, kept ${c.kept} (importance >= ${c.importanceThreshold})`);
+    out.push(
+      `chroma: ${r.chroma.collections.length} collection(s), ${r.chroma.recordsBefore} -> ${r.chroma.recordsAfter} records`,
+    );
+    for (const c of r.chroma.categories)
+      out.push(
+        `  ${c.collection}/${c.category}: processed ${c.processed}, deleted ${c.deleted}, kept ${c.kept} (importance >= ${c.importanceThreshold})`,
+      );
   }
   if (r.redis) {
     const x = r.redis;
-    out.push(`redis: ${x.scanned} key(s) match ${x.pattern}, ${x.withoutTtl} without TTL${x.dryRun ? "" : `, EXPIRE ${x.ttlSeconds}s set on ${x.expireSet}`}`);
-    out.push(`  keys ${x.keysBefore} -> ${x.keysAfter}, memory ${mb(x.usedMemoryBefore)} -> ${mb(x.usedMemoryAfter)} (maxmemory ${mb(x.maxmemory)}, ${x.maxmemoryPolicy})`);
+    out.push(
+      `redis: ${x.scanned} key(s) match ${x.pattern}, ${x.withoutTtl} without TTL${x.dryRun ? "" : `, EXPIRE ${x.ttlSeconds}s set on ${x.expireSet}`}`,
+    );
+    out.push(
+      `  keys ${x.keysBefore} -> ${x.keysAfter}, memory ${mb(x.usedMemoryBefore)} -> ${mb(x.usedMemoryAfter)} (maxmemory ${mb(x.maxmemory)}, ${x.maxmemoryPolicy})`,
+    );
   }
   if (r.postgres) {
     out.push("postgres:");
-    for (const p of r.postgres.runs) out.push(`  ${p.job}/${p.category}: processed ${p.processed}, deleted ${p.deleted}, kept ${p.kept}`);
+    for (const p of r.postgres.runs)
+      out.push(`  ${p.job}/${p.category}: processed ${p.processed}, deleted ${p.deleted}, kept ${p.kept}`);
   }
   for (const e of r.errors) out.push(`error: ${e.store}: ${e.code}: ${e.message}`);
   return out.join("\n");

@@ -42,7 +42,11 @@ export interface RedisRetentionOptions {
 async function memory(client: RedisClient): Promise<{ used: number; max: number; policy: string }> {
   const info = String(await client.info("memory"));
   const field = (k: string) => new RegExp(`^${k}:(.*)$`, "m").exec(info)?.[1]?.trim() ?? "";
-  return { used: Number(field("used_memory")), max: Number(field("maxmemory")), policy: field("maxmemory_policy") };
+  return {
+    used: Number(field("used_memory")),
+    max: Number(field("maxmemory")),
+    policy: field("maxmemory_policy"),
+  };
 }
 
 export async function redisRetention(opts: RedisRetentionOptions): Promise<RedisRetentionReport> {

@@ -17,7 +17,13 @@ export async function diskUsage(path: string): Promise<DiskUsage | null> {
     const total = s.blocks * s.bsize;
     const used = (s.blocks - s.bfree) * s.bsize;
     const avail = s.bavail * s.bsize;
-    return { path, totalBytes: total, usedBytes: used, availableBytes: avail, percent: used + avail > 0 ? Math.round((1000 * used) / (used + avail)) / 10 : 0 };
+    return {
+      path,
+      totalBytes: total,
+      usedBytes: used,
+      availableBytes: avail,
+      percent: used + avail > 0 ? Math.round((1000 * used) / (used + avail)) / 10 : 0,
+    };
   } catch {
     return null;
   }

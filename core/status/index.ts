@@ -75,10 +75,25 @@ async function backupsFromS3(store: BackupStore, now: Date): Promise<BackupFigur
   return Promise.all(
     STORES.map(async (s): Promise<BackupFigure> => {
       const latest = refs.filter((r) => r.store === s).at(-1);
-      if (!latest) return { store: s, source: "s3", lastSuccessAt: null, ageSeconds: null, lastStatus: "unknown", sizeBytes: null };
+      if (!latest)
+        return {
+          store: s,
+          source: "s3",
+          lastSuccessAt: null,
+          ageSeconds: null,
+          lastStatus: "unknown",
+          sizeBytes: null,
+        };
       const m = await readManifest(store, latest);
       const at = new Date(m.finishedAt);
-      return { store: s, source: "s3", lastSuccessAt: at.toISOString(), ageSeconds: Math.round((now.getTime() - at.getTime()) / 1000), lastStatus: "ok", sizeBytes: m.totalBytes };
+      return {
+        store: s,
+        source: "s3",
+        lastSuccessAt: at.toISOString(),
+        ageSeconds: Math.round((now.getTime() - at.getTime()) / 1000),
+        lastStatus: "ok",
+        sizeBytes: m.totalBytes,
+      };
     }),
   );
 }
@@ -117,9 +132,15 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
   const now = inputs.now ?? new Date();
   const timeoutMs = inputs.timeoutMs ?? 5000;
   const [postgres, redis, chroma, ops] = await Promise.all([
-    inputs.databaseUrl ? postgresStatus(inputs.databaseUrl, { timeoutMs }) : Promise.resolve(unknown("not configured: set DATABASE_URL")),
-    inputs.redisUrl ? redisStatus(inputs.redisUrl, { timeoutMs }) : Promise.resolve(unknown("not configured: set REDIS_URL")),
-    inputs.chromaUrl ? chromaStatus(inputs.chromaUrl, { token: inputs.chromaToken, timeoutMs }) : Promise.resolve(unknown("not configured: set CHROMA_URL")),
+    inputs.databaseUrl
+      ? postgresStatus(inputs.databaseUrl, { timeoutMs })
+      : Promise.resolve(unknown("not configured: set DATABASE_URL")),
+    inputs.redisUrl
+      ? redisStatus(inputs.redisUrl, { timeoutMs })
+      : Promise.resolve(unknown("not configured: set REDIS_URL")),
+    inputs.chromaUrl
+      ? chromaStatus(inputs.chromaUrl, { token: inputs.chromaToken, timeoutMs })
+      : Promise.resolve(unknown("not configured: set CHROMA_URL")),
     inputs.opsUrl
       ? fetchMetrics(inputs.opsUrl, timeoutMs).then(
           (samples) => ({ samples, error: undefined }),
@@ -137,20 +158,45 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
   if (inputs.opsUrl && !ops.samples) down.push(`ops agent: ${ops.error}`);
 
   if (postgres.up && postgres.connections.percent > m.connectionsAlertPercent) {
-    warnings.push(`postgres connections at ${postgres.connections.percent}% of max_connections (threshold ${m.connectionsAlertPercent}%)`);
+    warnings.push(
+      `postgres connections at ${postgres.connections.percent}% of max_connections (threshold ${m.connectionsAlertPercent}%)`,
+    );
   }
-  if (redis.up && redis.maxMemoryBytes > 0 && (100 * redis.usedMemoryBytes) / redis.maxMemoryBytes > m.memoryAlertPercent) {
-    warnings.push(`redis uses ${((100 * redis.usedMemoryBytes) / redis.maxMemoryBytes).toFixed(1)}% of maxmemory (threshold ${m.memoryAlertPercent}%; allkeys-lru evicts beyond it)`);
+  if (
+    redis.up &&
+    redis.maxMemoryBytes > 0 &&
+    (100 * redis.usedMemoryBytes) / redis.maxMemoryBytes > m.memoryAlertPercent
+  ) {
+    warnings.push(
+      `redis uses ${((100 * redis.usedMemoryBytes) / redis.maxMemoryBytes).toFixed(1)}% of maxmemory (threshold ${m.memoryAlertPercent}%; allkeys-lru evicts beyond it)`,
+    );
   }
 
   const paths = [...(inputs.diskPaths ?? [])];
-  if (postgres.up && postgres.dataDirectory && !paths.includes(postgres.dataDirectory)) paths.push(postgres.dataDirectory);
+  if (postgres.up && postgres.dataDirectory && !paths.includes(postgres.dataDirectory))
+    paths.push(postgres.dataDirectory);
   const disk = await Promise.all(
-    paths.map(async (p) => (await diskUsage(p)) ?? { path: p, percent: null, reason: "not on this machine (or not readable): read it on the database host, or see node_exporter" }),
+    paths.map(
+      async (p) =>
+        (await diskUsage(p)) ?? {
+          path: p,
+          percent: null,
+          reason: "not on this machine (or not readable): read it on the database host, or see node_exporter",
+        },
+    ),
   );
-  for (const d of disk) if (d.percent !== null && d.percent > m.diskAlertPercent) warnings.push(`disk ${d.path} is ${d.percent}% used (threshold ${m.diskAlertPercent}%)`);
+  for (const d of disk)
+    if (d.percent !== null && d.percent > m.diskAlertPercent)
+      warnings.push(`disk ${d.path} is ${d.percent}% used (threshold ${m.diskAlertPercent}%)`);
 
-  let backups: BackupFigure[] = STORES.map((s) => ({ store: s, source: null, lastSuccessAt: null, ageSeconds: null, lastStatus: "unknown", sizeBytes: null }));
+  let backups: BackupFigure[] = STORES.map((s) => ({
+    store: s,
+    source: null,
+    lastSuccessAt: null,
+    ageSeconds: null,
+    lastStatus: "unknown",
+    sizeBytes: null,
+  }));
   if (ops.samples) backups = backupsFromMetrics(ops.samples, now);
   else if (inputs.backupStore) {
     backups = await backupsFromS3(inputs.backupStore, now).catch((e: Error) => {
@@ -160,16 +206,24 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
   }
   for (const b of backups) {
     if (b.lastStatus === "failed") warnings.push(`the last ${b.store} backup failed`);
-    if (b.ageSeconds !== null && b.ageSeconds > cfg.backup.rpoTargetSeconds) warnings.push(`the last ${b.store} backup is ${b.ageSeconds} s old (RPO target ${cfg.backup.rpoTargetSeconds} s)`);
+    if (b.ageSeconds !== null && b.ageSeconds > cfg.backup.rpoTargetSeconds)
+      warnings.push(
+        `the last ${b.store} backup is ${b.ageSeconds} s old (RPO target ${cfg.backup.rpoTargetSeconds} s)`,
+      );
   }
   const drills = drillsFromMetrics(ops.samples);
   for (const d of drills) {
     if (d.lastStatus === "failed") warnings.push(`the last ${d.store} recovery drill failed`);
-    if (d.rtoSeconds !== null && d.rtoSeconds > cfg.backup.rtoTargetSeconds) warnings.push(`the last ${d.store} drill took ${d.rtoSeconds} s (RTO target ${cfg.backup.rtoTargetSeconds} s)`);
+    if (d.rtoSeconds !== null && d.rtoSeconds > cfg.backup.rtoTargetSeconds)
+      warnings.push(
+        `the last ${d.store} drill took ${d.rtoSeconds} s (RTO target ${cfg.backup.rtoTargetSeconds} s)`,
+      );
   }
 
   const containers = ops.samples
-    ? ops.samples.filter((s) => s.name === "jarvis_container_up" && s.labels.container).map((s) => ({ name: s.labels.container!, up: s.value === 1 }))
+    ? ops.samples
+        .filter((s) => s.name === "jarvis_container_up" && s.labels.container)
+        .map((s) => ({ name: s.labels.container!, up: s.value === 1 }))
     : null;
   for (const c of containers ?? []) if (!c.up) down.push(`container ${c.name} is not running`);
 
@@ -185,31 +239,56 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
     backups,
     drills,
     containers,
-    opsAgent: inputs.opsUrl ? { up: Boolean(ops.samples), ...(ops.error ? { error: ops.error } : {}) } : { up: null },
+    opsAgent: inputs.opsUrl
+      ? { up: Boolean(ops.samples), ...(ops.error ? { error: ops.error } : {}) }
+      : { up: null },
   };
 }
 
 const MB = 1024 * 1024;
-const size = (b: number) => (b >= 1024 * MB ? `${(b / 1024 / MB).toFixed(2)} GB` : b >= MB ? `${(b / MB).toFixed(1)} MB` : `${(b / 1024).toFixed(1)} kB`);
-const age = (s: number) => (s >= 86400 ? `${(s / 86400).toFixed(1)} d` : s >= 3600 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 60)} min`);
+const size = (b: number) =>
+  b >= 1024 * MB
+    ? `${(b / 1024 / MB).toFixed(2)} GB`
+    : b >= MB
+      ? `${(b / MB).toFixed(1)} MB`
+      : `${(b / 1024).toFixed(1)} kB`;
+const age = (s: number) =>
+  s >= 86400
+    ? `${(s / 86400).toFixed(1)} d`
+    : s >= 3600
+      ? `${(s / 3600).toFixed(1)} h`
+      : `${Math.round(s / 60)} min`;
 
 /** The report for people. */
 export function formatStatus(r: StatusReport): string {
   const lines: string[] = [`jarvis-data status at ${r.at}: ${r.ok ? "OK" : "DOWN"}`];
   const p = r.postgres;
   if (p.up === true) {
-    lines.push(`postgres  up (${p.version}), database ${p.database} ${size(p.sizeBytes)}, connections ${p.connections.used}/${p.connections.max} (${p.connections.percent}%)`);
+    lines.push(
+      `postgres  up (${p.version}), database ${p.database} ${size(p.sizeBytes)}, connections ${p.connections.used}/${p.connections.max} (${p.connections.percent}%)`,
+    );
     lines.push("  largest tables:");
-    for (const t of p.largestTables) lines.push(`    ${t.name.padEnd(40)} ${size(t.totalBytes).padStart(10)}  ~${Math.max(0, t.estimatedRows)} rows`);
+    for (const t of p.largestTables)
+      lines.push(
+        `    ${t.name.padEnd(40)} ${size(t.totalBytes).padStart(10)}  ~${Math.max(0, t.estimatedRows)} rows`,
+      );
   } else lines.push(`postgres  ${p.up === false ? `DOWN: ${p.error}` : `unknown (${p.reason})`}`);
   const rd = r.redis;
   if (rd.up === true) {
-    lines.push(`redis     up (${rd.version}), memory ${size(rd.usedMemoryBytes)} (peak ${size(rd.usedMemoryPeakBytes)}${rd.maxMemoryBytes ? `, max ${size(rd.maxMemoryBytes)}` : ""}), ${rd.keys} keys`);
+    lines.push(
+      `redis     up (${rd.version}), memory ${size(rd.usedMemoryBytes)} (peak ${size(rd.usedMemoryPeakBytes)}${rd.maxMemoryBytes ? `, max ${size(rd.maxMemoryBytes)}` : ""}), ${rd.keys} keys`,
+    );
   } else lines.push(`redis     ${rd.up === false ? `DOWN: ${rd.error}` : `unknown (${rd.reason})`}`);
   const c = r.chroma;
-  if (c.up === true) lines.push(`chroma    up${c.collections !== null ? `, ${c.collections} collections` : ""}`);
+  if (c.up === true)
+    lines.push(`chroma    up${c.collections !== null ? `, ${c.collections} collections` : ""}`);
   else lines.push(`chroma    ${c.up === false ? `DOWN: ${c.error}` : `unknown (${c.reason})`}`);
-  for (const d of r.disk) lines.push(d.percent === null ? `disk      ${d.path}: unknown (${d.reason})` : `disk      ${d.path}: ${d.percent}% used, ${size(d.availableBytes)} free of ${size(d.totalBytes)}`);
+  for (const d of r.disk)
+    lines.push(
+      d.percent === null
+        ? `disk      ${d.path}: unknown (${d.reason})`
+        : `disk      ${d.path}: ${d.percent}% used, ${size(d.availableBytes)} free of ${size(d.totalBytes)}`,
+    );
   if (r.disk.length === 0) lines.push("disk      unknown (no local path: pass --disk PATH)");
   for (const b of r.backups) {
     lines.push(
@@ -217,10 +296,18 @@ export function formatStatus(r: StatusReport): string {
     );
   }
   for (const d of r.drills) {
-    lines.push(`drill     ${d.store.padEnd(8)} ${d.lastRunAt ? `${d.lastRunAt}, ${d.lastStatus}${d.rtoSeconds !== null ? `, RTO ${d.rtoSeconds} s` : ""}${d.rpoSeconds !== null ? `, RPO ${d.rpoSeconds} s` : ""}` : "unknown"}`);
+    lines.push(
+      `drill     ${d.store.padEnd(8)} ${d.lastRunAt ? `${d.lastRunAt}, ${d.lastStatus}${d.rtoSeconds !== null ? `, RTO ${d.rtoSeconds} s` : ""}${d.rpoSeconds !== null ? `, RPO ${d.rpoSeconds} s` : ""}` : "unknown"}`,
+    );
   }
-  if (r.containers) lines.push(`containers ${r.containers.map((x) => `${x.name}:${x.up ? "up" : "DOWN"}`).join(" ") || "(none reported)"}`);
-  else lines.push(`containers unknown (${r.opsAgent.up === null ? "set JARVIS_OPS_URL to the ops agent" : `ops agent unreachable: ${r.opsAgent.error}`})`);
+  if (r.containers)
+    lines.push(
+      `containers ${r.containers.map((x) => `${x.name}:${x.up ? "up" : "DOWN"}`).join(" ") || "(none reported)"}`,
+    );
+  else
+    lines.push(
+      `containers unknown (${r.opsAgent.up === null ? "set JARVIS_OPS_URL to the ops agent" : `ops agent unreachable: ${r.opsAgent.error}`})`,
+    );
   for (const d of r.down) lines.push(`DOWN: ${d}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join("\n");

@@ -34,7 +34,9 @@ export function valueOf(samples: Sample[], name: string, label: string, is: stri
 
 export async function fetchMetrics(url: string, timeoutMs = 5000): Promise<Sample[]> {
   const u = url.replace(/\/$/, "");
-  const res = await fetch(u.endsWith("/metrics") ? u : `${u}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(u.endsWith("/metrics") ? u : `${u}/metrics`, {
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return parseMetrics(await res.text());
 }

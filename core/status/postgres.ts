@@ -27,12 +27,27 @@ export type PostgresStatus =
  * Connects with `url` (jarvis_monitor is enough: pg_monitor) and reads the figures. Never throws:
  * an unreachable server is `{ up: false, error }`, the error without credentials.
  */
-export async function postgresStatus(url: string, opts: { timeoutMs?: number } = {}): Promise<PostgresStatus> {
-  const client = new pg.Client({ connectionString: url, application_name: "jarvis-data status", connectionTimeoutMillis: opts.timeoutMs ?? 5000, statement_timeout: opts.timeoutMs ?? 5000 });
+export async function postgresStatus(
+  url: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<PostgresStatus> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: "jarvis-data status",
+    connectionTimeoutMillis: opts.timeoutMs ?? 5000,
+    statement_timeout: opts.timeoutMs ?? 5000,
+  });
   client.on("error", () => {});
   try {
     await client.connect();
-    const base = await client.query<{ version: string; database: string; size: string; used: string; max: string; data_directory: string | null }>(
+    const base = await client.query<{
+      version: string;
+      database: string;
+      size: string;
+      used: string;
+      max: string;
+      data_directory: string | null;
+    }>(
       `select current_setting('server_version') as version,
               current_database() as database,
               pg_database_size(current_database())::text as size,
@@ -58,7 +73,11 @@ export async function postgresStatus(url: string, opts: { timeoutMs?: number } =
       database: b.database,
       sizeBytes: Number(b.size),
       connections: { used, max, percent: Math.round((1000 * used) / max) / 10 },
-      largestTables: tables.rows.map((r) => ({ name: r.name, totalBytes: Number(r.total), estimatedRows: Number(r.rows) })),
+      largestTables: tables.rows.map((r) => ({
+        name: r.name,
+        totalBytes: Number(r.total),
+        estimatedRows: Number(r.rows),
+      })),
       dataDirectory: b.data_directory || null,
     };
   } catch (e) {

@@ -46,7 +46,11 @@ function revive(shared: any): Partial<Services> {
   }
   if (shared.redis) {
     const r = shared.redis;
-    out.redis = { ...r, url: (u: string = "admin") => `redis://${u}:${encodeURIComponent(r.passwords[u])}@127.0.0.1:${r.port}`, stop: noStop };
+    out.redis = {
+      ...r,
+      url: (u: string = "admin") => `redis://${u}:${encodeURIComponent(r.passwords[u])}@127.0.0.1:${r.port}`,
+      stop: noStop,
+    };
   }
   if (shared.chroma) out.chroma = { ...shared.chroma, stop: noStop };
   if (shared.s3) out.s3 = { ...shared.s3, stop: noStop };

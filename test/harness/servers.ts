@@ -38,7 +38,10 @@ export function testConfig(overrides: Record<string, unknown> = {}): JarvisConfi
 
 /** Random credentials for every secret the stack knows, standing in for Pulumi's generated ones. */
 export function testSecrets(): Record<SecretName, string> {
-  return Object.fromEntries(SECRET_NAMES.map((n) => [n, `t${randomBytes(18).toString("hex")}`])) as Record<SecretName, string>;
+  return Object.fromEntries(SECRET_NAMES.map((n) => [n, `t${randomBytes(18).toString("hex")}`])) as Record<
+    SecretName,
+    string
+  >;
 }
 
 export async function freePort(): Promise<number> {
@@ -53,7 +56,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, child: ChildProcess, logFile: string | null, probe: () => Promise<boolean>, timeoutMs = 60_000, intervalMs = 100) {
+async function waitFor(
+  what: string,
+  child: ChildProcess,
+  logFile: string | null,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+) {
   const deadline = Date.now() + timeoutMs;
   let exited: number | null = child.exitCode;
   child.once("exit", (code) => (exited = code ?? -1));
@@ -62,9 +72,12 @@ async function waitFor(what: string, child: ChildProcess, logFile: string | null
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  const log = logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
+  const log =
+    logFile && existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").slice(-20).join("\n") : "";
   child.kill("SIGKILL");
-  throw new Error(`${what} did not become ready (${exited !== null ? `exited with ${exited}` : "timed out"})${log ? `:\n${log}` : ""}`);
+  throw new Error(
+    `${what} did not become ready (${exited !== null ? `exited with ${exited}` : "timed out"})${log ? `:\n${log}` : ""}`,
+  );
 }
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals, timeoutMs = 15_000): Promise<void> {
@@ -139,15 +152,27 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       // The container's options (data checksums, SCRAM over TCP, peer on the socket), so what the
       // tests prove holds for it. Peer needs the server's OS user to be "postgres" (root runs the
       // harness as that user); otherwise the socket trusts its local user, as the role postgres.
-      ...postgresInitdbOptions().map((o) => (o === "--auth-local=peer" && ids.uid === undefined ? "--auth-local=trust" : o)),
-      "-D", dataDir, "-U", "postgres", `--pwfile=${join(dir, "pwfile")}`, "--no-sync",
+      ...postgresInitdbOptions().map((o) =>
+        o === "--auth-local=peer" && ids.uid === undefined ? "--auth-local=trust" : o,
+      ),
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      `--pwfile=${join(dir, "pwfile")}`,
+      "--no-sync",
     ],
     { ...ids, encoding: "utf8", cwd: dir },
   );
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const port = await freePort();
   const settings = {
-    ...postgresSettings(cfg, { listenAddresses: "127.0.0.1", port, socketDir: dir, archiveCommand: "/bin/true" }),
+    ...postgresSettings(cfg, {
+      listenAddresses: "127.0.0.1",
+      port,
+      socketDir: dir,
+      archiveCommand: "/bin/true",
+    }),
     fsync: "off", // throwaway data: faster tests, same semantics otherwise
     ...opts.settings,
   };
@@ -155,7 +180,11 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   const { openSync } = await import("node:fs");
   const fd = openSync(logFile, "a");
   if (ids.uid !== undefined) chownSync(logFile, ids.uid, ids.gid!);
-  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...postgresArgs(settings)], { ...ids, stdio: ["ignore", fd, fd], cwd: dir });
+  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...postgresArgs(settings)], {
+    ...ids,
+    stdio: ["ignore", fd, fd],
+    cwd: dir,
+  });
   const url = (database = "postgres", user = "postgres", pass = password) =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@127.0.0.1:${port}/${database}`;
   await waitFor("PostgreSQL", child, logFile, async () => {
@@ -200,7 +229,10 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
 export interface RestoredPostgres {
   url(database?: string): string;
   /** Waits until `probe` holds on a connection to `database` (default postgres), polled every `intervalMs`; fails with the server's log if it exits. */
-  ready(probe: (c: pg.Client) => Promise<boolean>, opts?: { database?: string; timeoutMs?: number; intervalMs?: number }): Promise<void>;
+  ready(
+    probe: (c: pg.Client) => Promise<boolean>,
+    opts?: { database?: string; timeoutMs?: number; intervalMs?: number },
+  ): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -209,35 +241,56 @@ export interface RestoredPostgres {
  * (archiving off: a copy must not push WAL into the source's archive), on a free port. It replays
  * WAL on its own; `ready` waits for what the caller needs (queryable, promoted, ...).
  */
-export async function startRestoredPostgres(server: PostgresServer, dataDir: string): Promise<RestoredPostgres> {
+export async function startRestoredPostgres(
+  server: PostgresServer,
+  dataDir: string,
+): Promise<RestoredPostgres> {
   const ids = postgresIds();
   const port = await freePort();
   const logFile = `${dataDir}.log`;
   const { openSync } = await import("node:fs");
   const fd = openSync(logFile, "a");
   if (ids.uid !== undefined) chownSync(logFile, ids.uid, ids.gid!);
-  const args = postgresArgs({ ...server.settings, port: String(port), unix_socket_directories: server.socketDir, archive_mode: "off" });
-  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...args], { ...ids, stdio: ["ignore", fd, fd] });
+  const args = postgresArgs({
+    ...server.settings,
+    port: String(port),
+    unix_socket_directories: server.socketDir,
+    archive_mode: "off",
+  });
+  const child = spawn(join(PG_BIN, "postgres"), ["-D", dataDir, ...args], {
+    ...ids,
+    stdio: ["ignore", fd, fd],
+  });
   const url = (database = "postgres") => server.url(database).replace(`:${server.port}/`, `:${port}/`);
   return {
     url,
     ready: (probe, o = {}) =>
-      waitFor(`restored server on ${dataDir}`, child, logFile, async () => {
-        const c = new pg.Client({ connectionString: url(o.database) });
-        c.on("error", () => {});
-        try {
-          await c.connect();
-          return await probe(c);
-        } finally {
-          await c.end().catch(() => {});
-        }
-      }, o.timeoutMs, o.intervalMs),
+      waitFor(
+        `restored server on ${dataDir}`,
+        child,
+        logFile,
+        async () => {
+          const c = new pg.Client({ connectionString: url(o.database) });
+          c.on("error", () => {});
+          try {
+            await c.connect();
+            return await probe(c);
+          } finally {
+            await c.end().catch(() => {});
+          }
+        },
+        o.timeoutMs,
+        o.intervalMs,
+      ),
     stop: () => stopChild(child, "SIGINT"),
   };
 }
 
 /** A fresh database on a running server, for one test; dropped by the returned function. */
-export async function createDatabase(server: PostgresServer, prefix = "t"): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function createDatabase(
+  server: PostgresServer,
+  prefix = "t",
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
   const admin = new pg.Client({ connectionString: server.url() });
   await admin.connect();
@@ -278,7 +331,9 @@ async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
-export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record<SecretName, string> } = {}): Promise<RedisServer> {
+export async function startRedis(
+  opts: { config?: JarvisConfig; secrets?: Record<SecretName, string> } = {},
+): Promise<RedisServer> {
   const bin = spawnSync("which", ["redis-server"], { encoding: "utf8" }).stdout.trim();
   if (!bin) throw new MissingDependencyError("redis-server (Redis 7)");
   const cfg = opts.config ?? testConfig();
@@ -290,7 +345,8 @@ export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record
   writeFileSync(join(dir, "redis.conf"), conf.join("\n") + "\n");
   const logFile = join(dir, "redis.log");
   const child = spawn(bin, [join(dir, "redis.conf"), "--logfile", logFile], { stdio: "ignore", cwd: dir });
-  const url = (user: keyof typeof passwords = "admin") => `redis://${user}:${encodeURIComponent(passwords[user])}@127.0.0.1:${port}`;
+  const url = (user: keyof typeof passwords = "admin") =>
+    `redis://${user}:${encodeURIComponent(passwords[user])}@127.0.0.1:${port}`;
   await waitFor("Redis", child, logFile, () => redisAnswers(url()));
   return {
     host: "127.0.0.1",
@@ -311,12 +367,19 @@ export async function startRedis(opts: { config?: JarvisConfig; secrets?: Record
  * file (the default user), on a free port of 127.0.0.1; resolves once it answers PING and fails
  * with its log if it exits or does not answer.
  */
-export async function startRedisOnDir(dir: string, args: string[] = []): Promise<{ port: number; url: string; stop(): Promise<void> }> {
+export async function startRedisOnDir(
+  dir: string,
+  args: string[] = [],
+): Promise<{ port: number; url: string; stop(): Promise<void> }> {
   const bin = spawnSync("which", ["redis-server"], { encoding: "utf8" }).stdout.trim();
   if (!bin) throw new MissingDependencyError("redis-server (Redis 7)");
   const port = await freePort();
   const logFile = join(dir, "redis.log");
-  const child = spawn(bin, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--logfile", logFile, ...args], { stdio: "ignore", cwd: dir });
+  const child = spawn(
+    bin,
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--logfile", logFile, ...args],
+    { stdio: "ignore", cwd: dir },
+  );
   const url = `redis://127.0.0.1:${port}`;
   await waitFor(`Redis on ${dir}`, child, logFile, () => redisAnswers(url));
   return { port, url, stop: () => stopChild(child, "SIGTERM") };
@@ -339,7 +402,9 @@ export interface ChromaServer {
   stop(): Promise<void>;
 }
 
-export async function startChroma(opts: { secrets?: Record<SecretName, string> } = {}): Promise<ChromaServer> {
+export async function startChroma(
+  opts: { secrets?: Record<SecretName, string> } = {},
+): Promise<ChromaServer> {
   const bin = join(ROOT, "node_modules/.bin/chroma");
   if (!existsSync(bin)) throw new MissingDependencyError("the chroma CLI (npm ci installs it)");
   const dir = mkdtempSync(join(tmpdir(), "jarvis-chroma-"));
@@ -359,7 +424,12 @@ export async function startChroma(opts: { secrets?: Record<SecretName, string> }
   const token = (opts.secrets ?? testSecrets()).chromaToken;
   let gateway;
   try {
-    gateway = await startChromaGateway({ upstream: upstreamUrl, tokenSha256: tokenSha256(token), host: "127.0.0.1", port: 0 });
+    gateway = await startChromaGateway({
+      upstream: upstreamUrl,
+      tokenSha256: tokenSha256(token),
+      host: "127.0.0.1",
+      port: 0,
+    });
   } catch (e) {
     await stopChild(child, "SIGTERM");
     throw e;
@@ -393,7 +463,9 @@ export interface S3Server {
 }
 
 /** s3rver: objects, listing and multipart uploads. No lifecycle, versioning or object lock. */
-export async function startS3(opts: { buckets?: string[]; tls?: { key: string; cert: string } } = {}): Promise<S3Server> {
+export async function startS3(
+  opts: { buckets?: string[]; tls?: { key: string; cert: string } } = {},
+): Promise<S3Server> {
   let S3rver: typeof import("s3rver").default;
   try {
     S3rver = (await import("s3rver")).default;

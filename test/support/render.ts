@@ -28,10 +28,14 @@ export interface RenderRun {
  * same JSON, so test files (each its own process) share it through a cache in the temp dir.
  */
 function sourcesHash(): string {
-  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "--", ":!test", ":!docs", ":!bench"], {
-    cwd: ROOT,
-    encoding: "utf8",
-  })
+  const files = execFileSync(
+    "git",
+    ["ls-files", "-co", "--exclude-standard", "--", ":!test", ":!docs", ":!bench"],
+    {
+      cwd: ROOT,
+      encoding: "utf8",
+    },
+  )
     .split("\n")
     .filter(Boolean)
     .sort();
@@ -71,11 +75,19 @@ export function renderRaw(args: string[]): Promise<RenderRun> {
 
 async function renderFresh(args: string[]): Promise<RenderRun> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "scripts/render.ts", ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ["--import", "tsx", "scripts/render.ts", ...args],
+      { cwd: ROOT, maxBuffer: 64 << 20 },
+    );
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === "number" ? err.code : 1, stdout: err.stdout ?? "", stderr: err.stderr ?? "" };
+    return {
+      code: typeof err.code === "number" ? err.code : 1,
+      stdout: err.stdout ?? "",
+      stderr: err.stderr ?? "",
+    };
   }
 }
 

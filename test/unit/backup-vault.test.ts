@@ -21,15 +21,16 @@ import {
 import { ofType, renderRaw, stackFile, type Rendered } from "../support/render.ts";
 import { T } from "../../policy/policies.ts";
 
-
-const stackConfig = (stack: "dev" | "prod"): Record<string, any> => YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")).config;
+const stackConfig = (stack: "dev" | "prod"): Record<string, any> =>
+  YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8")).config;
 const with_ = (stack: "dev" | "prod", backup: Record<string, any>) => {
   const c = stackConfig(stack);
   return { ...c, "jarvis:backup": { ...c["jarvis:backup"], ...backup } };
 };
 /** The parsed `jarvis:backup` of a stack file's config map, defaults applied. */
 const backupOf = (config: Record<string, any>) =>
-  parseConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^jarvis:/, ""), v]))).backup;
+  parseConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^jarvis:/, ""), v])))
+    .backup;
 
 async function render(args: string[]) {
   const r = await renderRaw(args);
@@ -38,7 +39,11 @@ async function render(args: string[]) {
 
 // Every render runs in its own process (Pulumi's runtime is global); start them all at once.
 const variantConfig = with_("prod", {
-  storage: { provider: "aws", region: "eu-west-3", kmsKeyArn: "arn:aws:kms:eu-west-3:111122223333:key/given" },
+  storage: {
+    provider: "aws",
+    region: "eu-west-3",
+    kmsKeyArn: "arn:aws:kms:eu-west-3:111122223333:key/given",
+  },
   objectLock: { enabled: true, mode: "COMPLIANCE", days: 3 },
   retention: {
     daily: { days: 10 },
@@ -56,23 +61,41 @@ const [dev, prod, variant, devOutputs, prodOutputs, otherStack, badTransition, b
   renderRaw(["dev", "--outputs"]),
   renderRaw(["prod", "--outputs"]),
   render(["qa", "--config", stackFile(stackConfig("dev"))]),
-  renderRaw(["prod", "--config", stackFile(with_("prod", { retention: { monthly: { days: 60, glacierAfterDays: 90 } } }))]),
-  renderRaw(["prod", "--config", stackFile(with_("prod", { retention: { redis: { days: 5 } }, objectLock: { enabled: true, mode: "GOVERNANCE", days: 6 } }))]),
+  renderRaw([
+    "prod",
+    "--config",
+    stackFile(with_("prod", { retention: { monthly: { days: 60, glacierAfterDays: 90 } } })),
+  ]),
+  renderRaw([
+    "prod",
+    "--config",
+    stackFile(
+      with_("prod", {
+        retention: { redis: { days: 5 } },
+        objectLock: { enabled: true, mode: "GOVERNANCE", days: 6 },
+      }),
+    ),
+  ]),
 ]);
-for (const [n, r] of Object.entries({ dev, prod, variant, otherStack })) assert.equal(r.code, 0, `render ${n}: ${r.stderr}`);
+for (const [n, r] of Object.entries({ dev, prod, variant, otherStack }))
+  assert.equal(r.code, 0, `render ${n}: ${r.stderr}`);
 
 /** The side resources of `type` that configure bucket `b` (the mock's bucket id is `<name>-id`). */
-const of = (rs: Rendered[], b: Rendered, type: string) => ofType(rs, type).filter((x) => x.inputs.bucket === `${b.name}-id`);
+const of = (rs: Rendered[], b: Rendered, type: string) =>
+  ofType(rs, type).filter((x) => x.inputs.bucket === `${b.name}-id`);
 const one = (rs: Rendered[], b: Rendered, type: string) => {
   const found = of(rs, b, type);
   assert.equal(found.length, 1, `${b.name}: expected one ${type}, found ${found.length}`);
   return found[0]!;
 };
-const byRole = (rs: Rendered[], role: string) => ofType(rs, T.bucket).filter((b) => b.inputs.tags?.["jarvis:role"] === role);
+const byRole = (rs: Rendered[], role: string) =>
+  ofType(rs, T.bucket).filter((b) => b.inputs.tags?.["jarvis:role"] === role);
 const statements = (p: Rendered): any[] => JSON.parse(p.inputs.policy).Statement;
 
 function assertTlsOnly(rs: Rendered[], b: Rendered) {
-  const s = statements(one(rs, b, T.policy)).find((x) => x.Condition?.Bool?.["aws:SecureTransport"] === "false");
+  const s = statements(one(rs, b, T.policy)).find(
+    (x) => x.Condition?.Bool?.["aws:SecureTransport"] === "false",
+  );
   assert.ok(s, `${b.name}: no aws:SecureTransport=false statement`);
   assert.equal(s.Effect, "Deny");
   assert.deepEqual(s.Principal, { AWS: ["*"] });
@@ -90,15 +113,23 @@ function deniedToEveryone(rs: Rendered[], b: Rendered): string[] {
 
 test("prod: every bucket is versioned, KMS-encrypted, owner-enforced, public-access-blocked and TLS-only", () => {
   const buckets = ofType(prod.resources, T.bucket);
-  assert.deepEqual(buckets.map((b) => b.inputs.tags["jarvis:role"]).sort(), ["backups", "backups-replica", "pgbackrest"]);
+  assert.deepEqual(buckets.map((b) => b.inputs.tags["jarvis:role"]).sort(), [
+    "backups",
+    "backups-replica",
+    "pgbackrest",
+  ]);
   for (const b of buckets) {
     assert.equal(one(prod.resources, b, T.versioning).inputs.versioningConfiguration.status, "Enabled");
     const sse = one(prod.resources, b, T.sse).inputs.rules[0];
     assert.equal(sse.applyServerSideEncryptionByDefault.sseAlgorithm, "aws:kms");
-    assert.match(sse.applyServerSideEncryptionByDefault.kmsMasterKeyId, /^arn:aws:mock:::jarvis-prod-vault-(replica-)?key$/);
+    assert.match(
+      sse.applyServerSideEncryptionByDefault.kmsMasterKeyId,
+      /^arn:aws:mock:::jarvis-prod-vault-(replica-)?key$/,
+    );
     assert.equal(sse.bucketKeyEnabled, true);
     const pab = one(prod.resources, b, T.publicAccess).inputs;
-    for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab[flag], true, `${b.name} ${flag}`);
+    for (const flag of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"])
+      assert.equal(pab[flag], true, `${b.name} ${flag}`);
     assert.equal(one(prod.resources, b, T.ownership).inputs.rule.objectOwnership, "BucketOwnerEnforced");
     assertTlsOnly(prod.resources, b);
   }
@@ -112,7 +143,10 @@ test("dev: every bucket is versioned, AES256-encrypted and TLS-only; only what t
   assert.deepEqual(buckets.map((b) => b.inputs.tags["jarvis:role"]).sort(), ["backups", "pgbackrest"]);
   for (const b of buckets) {
     assert.equal(one(dev.resources, b, T.versioning).inputs.versioningConfiguration.status, "Enabled");
-    assert.equal(one(dev.resources, b, T.sse).inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
+    assert.equal(
+      one(dev.resources, b, T.sse).inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm,
+      "AES256",
+    );
     assertTlsOnly(dev.resources, b);
     assert.equal(b.inputs.objectLockEnabled, undefined);
   }
@@ -129,16 +163,24 @@ test("dev: every bucket is versioned, AES256-encrypted and TLS-only; only what t
     [T.replication, /replication/i],
   ] as const) {
     assert.equal(ofType(dev.resources, type).length, 0, `${type} is not created in dev`);
-    assert.ok(prod.resources.some((r) => r.type === type), `${type} is created in prod`);
+    assert.ok(
+      prod.resources.some((r) => r.type === type),
+      `${type} is created in prod`,
+    );
     assert.match(limits, named, `docs list ${type} among dev's limits`);
   }
-  for (const named of [/storage.class transitions/i, /AbortIncompleteMultipartUpload/]) assert.match(limits, named);
+  for (const named of [/storage.class transitions/i, /AbortIncompleteMultipartUpload/])
+    assert.match(limits, named);
 });
 
 test("vault buckets deny every delete to every principal; the pgBackRest repository denies only version and bucket deletion", () => {
   for (const rs of [dev.resources, prod.resources]) {
     for (const b of [...byRole(rs, "backups"), ...byRole(rs, "backups-replica")]) {
-      assert.deepEqual(deniedToEveryone(rs, b).sort(), ["s3:DeleteBucket", "s3:DeleteObject", "s3:DeleteObjectVersion"]);
+      assert.deepEqual(deniedToEveryone(rs, b).sort(), [
+        "s3:DeleteBucket",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+      ]);
     }
     const [repo] = byRole(rs, "pgbackrest");
     assert.deepEqual(deniedToEveryone(rs, repo!).sort(), ["s3:DeleteBucket", "s3:DeleteObjectVersion"]);
@@ -153,15 +195,33 @@ function assertLifecycleMatches(rs: Rendered[], backup: ReturnType<typeof backup
       const promised = backup.retention[tier].days;
       const own = rules.filter((r) => r.filter.prefix === prefix);
       assert.equal(own.length, 1, `${b.name}: one rule for ${prefix}`);
-      assert.equal(own[0].expiration.days, promised, `${b.name} ${prefix}: expires at the configured ${promised} days`);
+      assert.equal(
+        own[0].expiration.days,
+        promised,
+        `${b.name} ${prefix}: expires at the configured ${promised} days`,
+      );
       // No rule reaching this prefix expires objects before the promised retention.
-      for (const r of rules.filter((x) => prefix.startsWith(x.filter.prefix) && x.expiration?.days !== undefined)) {
-        assert.ok(r.expiration.days >= promised, `${b.name}: rule ${r.id} expires ${prefix} at day ${r.expiration.days} < ${promised}`);
+      for (const r of rules.filter(
+        (x) => prefix.startsWith(x.filter.prefix) && x.expiration?.days !== undefined,
+      )) {
+        assert.ok(
+          r.expiration.days >= promised,
+          `${b.name}: rule ${r.id} expires ${prefix} at day ${r.expiration.days} < ${promised}`,
+        );
       }
-      for (const t of own[0].transitions ?? []) assert.ok(t.days < own[0].expiration.days, `${b.name} ${prefix}: transition at ${t.days} before expiration`);
+      for (const t of own[0].transitions ?? [])
+        assert.ok(
+          t.days < own[0].expiration.days,
+          `${b.name} ${prefix}: transition at ${t.days} before expiration`,
+        );
       assert.equal(own[0].noncurrentVersionExpiration.noncurrentDays, backup.retention.noncurrentDays);
       if (aws) assert.equal(own[0].abortIncompleteMultipartUpload.daysAfterInitiation, ABORT_MULTIPART_DAYS);
-      else assert.equal(own[0].abortIncompleteMultipartUpload, undefined, "MinIO rejects AbortIncompleteMultipartUpload");
+      else
+        assert.equal(
+          own[0].abortIncompleteMultipartUpload,
+          undefined,
+          "MinIO rejects AbortIncompleteMultipartUpload",
+        );
       if (!aws) assert.equal(own[0].transitions, undefined, "MinIO has no storage classes");
     }
   }
@@ -173,11 +233,23 @@ test("lifecycle rules per backup prefix match the retention config (dev, prod an
   const backup = backupOf(variantConfig);
   assertLifecycleMatches(variant.resources, backup, true);
   // The variant's transitions: weekly's IA kept (30 days left >= 30); monthly's IA dropped (GLACIER_IR 15 days later).
-  const rules: any[] = one(variant.resources, byRole(variant.resources, "backups")[0]!, T.lifecycle).inputs.rules;
-  assert.deepEqual(rules.find((r) => r.filter.prefix === BACKUP_PREFIXES.weekly).transitions, [{ days: 30, storageClass: "STANDARD_IA" }]);
-  assert.deepEqual(rules.find((r) => r.filter.prefix === BACKUP_PREFIXES.monthly).transitions, [{ days: 45, storageClass: "GLACIER_IR" }]);
-  const prodMonthly = one(prod.resources, byRole(prod.resources, "backups")[0]!, T.lifecycle).inputs.rules.find((r: any) => r.filter.prefix === BACKUP_PREFIXES.monthly);
-  assert.deepEqual(prodMonthly.transitions, [{ days: 30, storageClass: "STANDARD_IA" }, { days: 90, storageClass: "GLACIER_IR" }]);
+  const rules: any[] = one(variant.resources, byRole(variant.resources, "backups")[0]!, T.lifecycle).inputs
+    .rules;
+  assert.deepEqual(rules.find((r) => r.filter.prefix === BACKUP_PREFIXES.weekly).transitions, [
+    { days: 30, storageClass: "STANDARD_IA" },
+  ]);
+  assert.deepEqual(rules.find((r) => r.filter.prefix === BACKUP_PREFIXES.monthly).transitions, [
+    { days: 45, storageClass: "GLACIER_IR" },
+  ]);
+  const prodMonthly = one(
+    prod.resources,
+    byRole(prod.resources, "backups")[0]!,
+    T.lifecycle,
+  ).inputs.rules.find((r: any) => r.filter.prefix === BACKUP_PREFIXES.monthly);
+  assert.deepEqual(prodMonthly.transitions, [
+    { days: 30, storageClass: "STANDARD_IA" },
+    { days: 90, storageClass: "GLACIER_IR" },
+  ]);
 });
 
 test("no expiration rule touches the pgBackRest repository, and it is never locked", () => {
@@ -218,16 +290,24 @@ test("prod replicates the vault to the replica region with its own key; without 
   assert.equal(rep.inputs.bucket, `${vault!.name}-id`);
   const rule = rep.inputs.rules[0];
   assert.equal(rule.destination.bucket, `arn:aws:mock:::${replica!.name}`);
-  assert.equal(rule.destination.encryptionConfiguration.replicaKmsKeyId, "arn:aws:mock:::jarvis-prod-vault-replica-key");
+  assert.equal(
+    rule.destination.encryptionConfiguration.replicaKmsKeyId,
+    "arn:aws:mock:::jarvis-prod-vault-replica-key",
+  );
   assert.equal(rule.sourceSelectionCriteria.sseKmsEncryptedObjects.status, "Enabled");
-  const provider = prod.resources.find((r) => r.type === "pulumi:providers:aws" && r.name === "jarvis-prod-vault-replica-region");
+  const provider = prod.resources.find(
+    (r) => r.type === "pulumi:providers:aws" && r.name === "jarvis-prod-vault-replica-region",
+  );
   assert.equal(provider?.inputs.region, "eu-central-1");
   // The variant has no replicaRegion and names its own KMS key: no replica, no key created.
   assert.equal(byRole(variant.resources, "backups-replica").length, 0);
   assert.equal(ofType(variant.resources, T.replication).length, 0);
   assert.equal(ofType(variant.resources, T.kmsKey).length, 0);
   for (const b of ofType(variant.resources, T.bucket)) {
-    assert.equal(one(variant.resources, b, T.sse).inputs.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId, variantConfig["jarvis:backup"].storage.kmsKeyArn);
+    assert.equal(
+      one(variant.resources, b, T.sse).inputs.rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId,
+      variantConfig["jarvis:backup"].storage.kmsKeyArn,
+    );
   }
 });
 
@@ -240,23 +320,39 @@ test("the backup writer may put, get and list its own prefixes only, and delete 
   assert.ok(!actions.some((a: string) => /Delete|\*/.test(a)), `no delete or wildcard: ${actions}`);
   assert.ok(st.every((s) => s.Effect === "Allow"));
   const objects = st.find((s) => s.Action.includes("s3:PutObject"));
-  assert.deepEqual(objects.Resource, TIER_NAMES.map((t) => `arn:aws:mock:::jarvis-prod-vault-backups/${BACKUP_PREFIXES[t]}*`));
+  assert.deepEqual(
+    objects.Resource,
+    TIER_NAMES.map((t) => `arn:aws:mock:::jarvis-prod-vault-backups/${BACKUP_PREFIXES[t]}*`),
+  );
   const listing = st.find((s) => s.Action.includes("s3:ListBucket"));
-  assert.deepEqual(listing.Condition.StringLike["s3:prefix"], TIER_NAMES.map((t) => `${BACKUP_PREFIXES[t]}*`));
+  assert.deepEqual(
+    listing.Condition.StringLike["s3:prefix"],
+    TIER_NAMES.map((t) => `${BACKUP_PREFIXES[t]}*`),
+  );
   // pgBackRest's user may delete current files (it expires its own backups) but never versions.
   const pgbr = users.find((u) => u.inputs.tags["jarvis:role"] === "pgbackrest-writer")!;
-  const pgActions = statements(ofType(prod.resources, T.userPolicy).find((p) => p.inputs.user === pgbr.inputs.name)!).flatMap((s) => s.Action);
+  const pgActions = statements(
+    ofType(prod.resources, T.userPolicy).find((p) => p.inputs.user === pgbr.inputs.name)!,
+  ).flatMap((s) => s.Action);
   assert.ok(pgActions.includes("s3:DeleteObject"));
   assert.ok(!pgActions.includes("s3:DeleteObjectVersion"));
   assert.equal(ofType(prod.resources, T.accessKey).length, 2);
 });
 
 test("bucket names are unique per stack: a prefix with the stack's name and a provider-generated suffix", () => {
-  const prefixes = (rs: Rendered[]) => ofType(rs, T.bucket).map((b) => b.inputs.bucketPrefix).sort();
+  const prefixes = (rs: Rendered[]) =>
+    ofType(rs, T.bucket)
+      .map((b) => b.inputs.bucketPrefix)
+      .sort();
   assert.deepEqual(prefixes(dev.resources), ["jarvis-dev-backups-", "jarvis-dev-pgbackrest-"]);
   assert.deepEqual(prefixes(otherStack.resources), ["jarvis-qa-backups-", "jarvis-qa-pgbackrest-"]);
-  assert.deepEqual(prefixes(prod.resources), ["jarvis-prod-backups-", "jarvis-prod-pgbackrest-", "jarvis-prod-replica-"]);
-  for (const b of ofType(prod.resources, T.bucket)) assert.ok(b.inputs.bucketPrefix.length <= 37, "room for the 26-character suffix");
+  assert.deepEqual(prefixes(prod.resources), [
+    "jarvis-prod-backups-",
+    "jarvis-prod-pgbackrest-",
+    "jarvis-prod-replica-",
+  ]);
+  for (const b of ofType(prod.resources, T.bucket))
+    assert.ok(b.inputs.bucketPrefix.length <= 37, "room for the 26-character suffix");
 });
 
 test("bucket names and writer credentials are stack outputs, secret keys redacted", () => {
@@ -274,10 +370,15 @@ test("bucket names and writer credentials are stack outputs, secret keys redacte
 });
 
 test("dev MinIO serves HTTPS with a stack-generated certificate; its private keys stay secret", () => {
-  const container = dev.resources.find((r) => r.type === "docker:index/container:Container" && r.name === "jarvis-dev-s3")!;
+  const container = dev.resources.find(
+    (r) => r.type === "docker:index/container:Container" && r.name === "jarvis-dev-s3",
+  )!;
   assert.deepEqual(container.inputs.command.slice(-2), ["--certs-dir", "/certs"]);
   assert.ok(container.inputs.envs.includes("MINIO_KMS_SECRET_KEY_FILE=/run/secrets/minio_kms_secret_key"));
-  assert.ok(!container.inputs.envs.some((e: string) => /PASSWORD=|SECRET_KEY=/.test(e)), "no secret in the environment");
+  assert.ok(
+    !container.inputs.envs.some((e: string) => /PASSWORD=|SECRET_KEY=/.test(e)),
+    "no secret in the environment",
+  );
   assert.equal(container.inputs.uploads, "[secret]", "uploads carry the private key and are secret");
   const csr = dev.resources.find((r) => r.type === "tls:index/certRequest:CertRequest")!;
   assert.ok(csr.inputs.dnsNames.includes("s3") && csr.inputs.ipAddresses.includes("127.0.0.1"));
@@ -294,20 +395,30 @@ test("dev MinIO serves HTTPS with a stack-generated certificate; its private key
 
 test("a transition on or after its expiration is refused with the key named (exit 2)", () => {
   assert.equal(badTransition.code, 2, badTransition.stderr);
-  assert.match(badTransition.stderr, /jarvis:backup\.retention\.monthly\.glacierAfterDays: transition at day 90 is not before expiration at day 60/);
+  assert.match(
+    badTransition.stderr,
+    /jarvis:backup\.retention\.monthly\.glacierAfterDays: transition at day 90 is not before expiration at day 60/,
+  );
   assert.equal(badTransition.stdout, "");
 });
 
 test("an object lock longer than the shortest expiration is refused with the key named (exit 2)", () => {
   assert.equal(badLock.code, 2, badLock.stderr);
-  assert.match(badLock.stderr, /jarvis:backup\.objectLock\.days: a lock of 6 days outlasts the shortest expiration in the bucket \(5 days\)/);
+  assert.match(
+    badLock.stderr,
+    /jarvis:backup\.objectLock\.days: a lock of 6 days outlasts the shortest expiration in the bucket \(5 days\)/,
+  );
 });
 
 // --- the pure functions -------------------------------------------------------------------------
 
 test("transitionPlan keeps a transition only where the tier lives long enough after it", () => {
   const backup = backupOf({ "jarvis:environment": "dev" });
-  const r = { ...backup.retention, weekly: { days: 50, infrequentAccessAfterDays: 30, glacierAfterDays: null }, chroma: { days: 100, infrequentAccessAfterDays: null, glacierAfterDays: 20 } };
+  const r = {
+    ...backup.retention,
+    weekly: { days: 50, infrequentAccessAfterDays: 30, glacierAfterDays: null },
+    chroma: { days: 100, infrequentAccessAfterDays: null, glacierAfterDays: 20 },
+  };
   const plan = transitionPlan(r);
   const weekly = plan.find((d) => d.tier === "weekly")!;
   assert.equal(weekly.kept, false);

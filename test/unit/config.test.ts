@@ -60,12 +60,22 @@ test("a missing required key is reported as missing", () => {
 });
 
 test("an importance threshold above 1 is rejected", () => {
-  const p = problems({ environment: "dev", retention: { memory: { categories: { knowledge: { importanceThreshold: 1.5 } } } } });
-  assert.deepEqual(p, ["jarvis:retention.memory.categories.knowledge.importanceThreshold: too big: must be <= 1 (got 1.5)"]);
+  const p = problems({
+    environment: "dev",
+    retention: { memory: { categories: { knowledge: { importanceThreshold: 1.5 } } } },
+  });
+  assert.deepEqual(p, [
+    "jarvis:retention.memory.categories.knowledge.importanceThreshold: too big: must be <= 1 (got 1.5)",
+  ]);
 });
 
 test("every problem is listed at once, unknown keys included", () => {
-  const p = problems({ environment: "dev", retention: { conversations: { days: 0, dayz: 3 } }, redis: { maxmemoryMb: "x" }, colour: "blue" });
+  const p = problems({
+    environment: "dev",
+    retention: { conversations: { days: 0, dayz: 3 } },
+    redis: { maxmemoryMb: "x" },
+    colour: "blue",
+  });
   assert.equal(p.length, 4, p.join("\n"));
   assert.ok(p.some((x) => x.startsWith("jarvis:retention.conversations.days:")));
   assert.ok(p.some((x) => x.startsWith('jarvis:retention.conversations: unknown key "dayz"')));
@@ -83,21 +93,43 @@ test("cross-field rules name the key: transition after expiration, lock longer t
       objectLock: { enabled: true, days: 30 },
     },
   });
-  assert.ok(p.some((x) => x.startsWith("jarvis:backup.retention.monthly.infrequentAccessAfterDays: transition at day 90 is not before expiration at day 60")), p.join("\n"));
-  assert.ok(p.some((x) => x.startsWith("jarvis:backup.objectLock.days: a lock of 30 days outlasts the shortest expiration")), p.join("\n"));
+  assert.ok(
+    p.some((x) =>
+      x.startsWith(
+        "jarvis:backup.retention.monthly.infrequentAccessAfterDays: transition at day 90 is not before expiration at day 60",
+      ),
+    ),
+    p.join("\n"),
+  );
+  assert.ok(
+    p.some((x) =>
+      x.startsWith("jarvis:backup.objectLock.days: a lock of 30 days outlasts the shortest expiration"),
+    ),
+    p.join("\n"),
+  );
 });
 
 test("prod must use a remote Docker host and AWS S3", () => {
   const p = problems({ environment: "prod", backup: { storage: { provider: "minio" } } });
-  assert.ok(p.includes("jarvis:docker.host: prod runs on a remote Docker host: must be ssh://user@host"), p.join("\n"));
-  assert.ok(p.includes("jarvis:backup.storage.provider: prod stores backups on AWS S3: must be aws"), p.join("\n"));
+  assert.ok(
+    p.includes("jarvis:docker.host: prod runs on a remote Docker host: must be ssh://user@host"),
+    p.join("\n"),
+  );
+  assert.ok(
+    p.includes("jarvis:backup.storage.provider: prod stores backups on AWS S3: must be aws"),
+    p.join("\n"),
+  );
 });
 
 test("a non-loopback bind address needs an explicit opt-in", () => {
   const p = problems({ environment: "dev", ports: { bindAddress: "0.0.0.0" } });
   assert.equal(p.length, 1);
   assert.match(p[0]!, /^jarvis:ports\.bindAddress: 0\.0\.0\.0 is not loopback/);
-  assert.equal(parseConfig({ environment: "dev", ports: { bindAddress: "0.0.0.0", exposeBeyondLoopback: true } }).ports.bindAddress, "0.0.0.0");
+  assert.equal(
+    parseConfig({ environment: "dev", ports: { bindAddress: "0.0.0.0", exposeBeyondLoopback: true } }).ports
+      .bindAddress,
+    "0.0.0.0",
+  );
 });
 
 test("secret values are never echoed in config errors", () => {
@@ -139,7 +171,11 @@ test("the committed dev and prod stack files are valid", () => {
 });
 
 test("render exits 2 and lists the config problems before registering anything", async () => {
-  const r = await renderRaw(["dev", "--config", stackFile({ "jarvis:environment": "dev", "jarvis:retention": { conversations: { days: -1 } } })]);
+  const r = await renderRaw([
+    "dev",
+    "--config",
+    stackFile({ "jarvis:environment": "dev", "jarvis:retention": { conversations: { days: -1 } } }),
+  ]);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /jarvis:retention\.conversations\.days: too small: must be >= 1 \(got -1\)/);

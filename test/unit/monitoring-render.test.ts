@@ -8,11 +8,19 @@ import { ALERT_NAMES, MONITORING_IMAGES, MONITORING_PATHS } from "../../settings
 import { ofType, renderRaw, stackFile, type Rendered } from "../support/render.ts";
 
 const CONTAINER = "docker:index/container:Container";
-const SERVICES = ["prometheus", "alertmanager", "postgres-exporter", "redis-exporter", "node-exporter", "blackbox-exporter"];
+const SERVICES = [
+  "prometheus",
+  "alertmanager",
+  "postgres-exporter",
+  "redis-exporter",
+  "node-exporter",
+  "blackbox-exporter",
+];
 
 function monitoringContainers(rs: Rendered[], stack: string): Map<string, Rendered> {
   const out = new Map<string, Rendered>();
-  for (const c of ofType(rs, CONTAINER)) if (c.parent === `jarvis-${stack}-monitoring`) out.set(c.inputs.name.replace(`jarvis-${stack}-`, ""), c);
+  for (const c of ofType(rs, CONTAINER))
+    if (c.parent === `jarvis-${stack}-monitoring`) out.set(c.inputs.name.replace(`jarvis-${stack}-`, ""), c);
   return out;
 }
 
@@ -23,12 +31,16 @@ test("render dev shows the monitoring containers, Prometheus with the generated 
   const cs = monitoringContainers(rs, "dev");
   assert.deepEqual([...cs.keys()].sort(), [...SERVICES].sort());
   const images = ofType(rs, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name);
-  for (const img of Object.values(MONITORING_IMAGES).filter((i) => !i.startsWith("grafana"))) assert.ok(images.includes(img), `${img} is pulled`);
+  for (const img of Object.values(MONITORING_IMAGES).filter((i) => !i.startsWith("grafana")))
+    assert.ok(images.includes(img), `${img} is pulled`);
 
   const prom = cs.get("prometheus")!;
   const uploads = new Map<string, any>(prom.inputs.uploads.map((u: any) => [u.file, u]));
   const rules = YAML.parse(uploads.get(MONITORING_PATHS.prometheusRules).content);
-  assert.deepEqual(rules.groups.flatMap((g: any) => g.rules.map((x: any) => x.alert)).sort(), [...ALERT_NAMES].sort());
+  assert.deepEqual(
+    rules.groups.flatMap((g: any) => g.rules.map((x: any) => x.alert)).sort(),
+    [...ALERT_NAMES].sort(),
+  );
   const conf = YAML.parse(uploads.get(MONITORING_PATHS.prometheusConfig).content);
   assert.deepEqual(conf.rule_files, [MONITORING_PATHS.prometheusRules]);
   assert.equal(conf.global.external_labels.stack, "dev");
@@ -40,31 +52,51 @@ test("render dev shows the monitoring containers, Prometheus with the generated 
     assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${service} has limits`);
     assert.ok(c.inputs.healthcheck.tests.length > 1, `${service} has a healthcheck`);
     assert.ok(c.inputs.labels.some((l: any) => l.label === "jarvis.service" && l.value === service));
-    for (const p of c.inputs.ports ?? []) assert.equal(p.ip, "127.0.0.1", `${service} publishes on loopback only`);
-    for (const e of c.inputs.envs ?? []) assert.doesNotMatch(e, /PASS(WORD)?=|DATA_SOURCE_NAME=/, `${service}: no password in env`);
+    for (const p of c.inputs.ports ?? [])
+      assert.equal(p.ip, "127.0.0.1", `${service} publishes on loopback only`);
+    for (const e of c.inputs.envs ?? [])
+      assert.doesNotMatch(e, /PASS(WORD)?=|DATA_SOURCE_NAME=/, `${service}: no password in env`);
   }
-  assert.deepEqual(cs.get("prometheus")!.inputs.ports, [{ internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
-  assert.deepEqual(cs.get("postgres-exporter")!.inputs.ports ?? [], [], "exporters are reached on the private network only");
+  assert.deepEqual(cs.get("prometheus")!.inputs.ports, [
+    { internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
+  ]);
+  assert.deepEqual(
+    cs.get("postgres-exporter")!.inputs.ports ?? [],
+    [],
+    "exporters are reached on the private network only",
+  );
   // Password files hold secrets, so the whole uploads list is redacted; the env points at the files.
   assert.equal(cs.get("postgres-exporter")!.inputs.uploads, "[secret]");
-  assert.ok(cs.get("postgres-exporter")!.inputs.envs.includes(`DATA_SOURCE_PASS_FILE=${MONITORING_PATHS.postgresExporterPasswordFile}`));
+  assert.ok(
+    cs
+      .get("postgres-exporter")!
+      .inputs.envs.includes(`DATA_SOURCE_PASS_FILE=${MONITORING_PATHS.postgresExporterPasswordFile}`),
+  );
   assert.ok(cs.get("postgres-exporter")!.inputs.envs.includes("DATA_SOURCE_USER=jarvis_monitor"));
   assert.ok(cs.get("redis-exporter")!.inputs.envs.includes("REDIS_USER=monitor"));
   // Without receivers, Alertmanager's config is plain and holds none.
-  const am = YAML.parse(cs.get("alertmanager")!.inputs.uploads.find((u: any) => u.file === MONITORING_PATHS.alertmanagerConfig).content);
+  const am = YAML.parse(
+    cs.get("alertmanager")!.inputs.uploads.find((u: any) => u.file === MONITORING_PATHS.alertmanagerConfig)
+      .content,
+  );
   assert.deepEqual(am.receivers, [{ name: "jarvis-operators" }]);
 });
 
 test("render prod with e-mail and webhook receivers and Grafana: credentials only as secret files", async () => {
   const doc = YAML.parse(readFileSync("Pulumi.prod.yaml", "utf8"));
-  const secrets = Object.fromEntries([...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]));
+  const secrets = Object.fromEntries(
+    [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]),
+  );
   const file = stackFile({
     ...doc.config,
     "jarvis:secrets": secrets,
     "jarvis:monitoring": {
       ...doc.config["jarvis:monitoring"],
       grafana: true,
-      alerting: { email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587" }, webhook: true },
+      alerting: {
+        email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587" },
+        webhook: true,
+      },
     },
   });
   const r = await renderRaw(["prod", "--config", file]);
@@ -73,10 +105,25 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
   const rs = JSON.parse(r.stdout) as Rendered[];
   const cs = monitoringContainers(rs, "prod");
   assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana"].sort());
-  assert.equal(cs.get("alertmanager")!.inputs.uploads, "[secret]", "the receivers' secret files make the uploads secret");
-  for (const c of cs.values()) assert.deepEqual(c.inputs.ports ?? [], [], "prod publishes no monitoring port");
-  const rules = YAML.parse(cs.get("prometheus")!.inputs.uploads.find((u: any) => u.file === MONITORING_PATHS.prometheusRules).content);
-  const containerDown = rules.groups.flatMap((g: any) => g.rules).find((x: any) => x.alert === "ContainerDown").expr;
-  for (const app of doc.config["jarvis:monitoring"].appContainers) assert.match(containerDown, new RegExp(`container="${app}"`), `${app} is watched`);
-  assert.ok(cs.get("grafana")!.inputs.envs.includes("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana_admin_password"));
+  assert.equal(
+    cs.get("alertmanager")!.inputs.uploads,
+    "[secret]",
+    "the receivers' secret files make the uploads secret",
+  );
+  for (const c of cs.values())
+    assert.deepEqual(c.inputs.ports ?? [], [], "prod publishes no monitoring port");
+  const rules = YAML.parse(
+    cs.get("prometheus")!.inputs.uploads.find((u: any) => u.file === MONITORING_PATHS.prometheusRules)
+      .content,
+  );
+  const containerDown = rules.groups
+    .flatMap((g: any) => g.rules)
+    .find((x: any) => x.alert === "ContainerDown").expr;
+  for (const app of doc.config["jarvis:monitoring"].appContainers)
+    assert.match(containerDown, new RegExp(`container="${app}"`), `${app} is watched`);
+  assert.ok(
+    cs
+      .get("grafana")!
+      .inputs.envs.includes("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana_admin_password"),
+  );
 });

@@ -14,14 +14,17 @@ const [devRender, prodRender] = await Promise.all([renderStack("dev"), renderSta
 /** The render as the engine would hand it to a stack policy: props, provider, dependencies by urn. */
 function asStack(rendered: Rendered[]): PolicyResource[] {
   const urn = (r: Rendered) => `urn:pulumi:test::jarvis-data::${r.type}::${r.name}`;
-  const providers = new Map(rendered.filter((r) => r.type === "pulumi:providers:aws").map((p) => [p.name, p]));
+  const providers = new Map(
+    rendered.filter((r) => r.type === "pulumi:providers:aws").map((p) => [p.name, p]),
+  );
   const defaultAws = [...providers.values()].find((p) => !p.parent)!;
   const replicaAws = [...providers.values()].find((p) => p.parent);
   const buckets = new Map<string, PolicyResource>();
   const out: PolicyResource[] = [];
   for (const r of rendered.filter((x) => x.type.startsWith("aws:"))) {
     const inputs = structuredClone(r.inputs);
-    const provider = replicaAws && r.name.includes("-replica") && !r.name.endsWith("-replication") ? replicaAws : defaultAws;
+    const provider =
+      replicaAws && r.name.includes("-replica") && !r.name.endsWith("-replication") ? replicaAws : defaultAws;
     const res = {
       type: r.type,
       name: r.name,
@@ -49,7 +52,10 @@ interface Violation {
   urn?: string;
 }
 
-async function check(resources: PolicyResource[], config: Record<string, Record<string, unknown>> = {}): Promise<Violation[]> {
+async function check(
+  resources: PolicyResource[],
+  config: Record<string, Record<string, unknown>> = {},
+): Promise<Violation[]> {
   const found: Violation[] = [];
   for (const p of policies) {
     const getConfig = <C extends object>() => (config[p.name] ?? {}) as C;
@@ -57,14 +63,17 @@ async function check(resources: PolicyResource[], config: Record<string, Record<
       throw new Error("not applicable");
     };
     if ("validateStack" in p) {
-      await (p as StackValidationPolicy).validateStack({ resources, stackTags: new Map(), getConfig, notApplicable }, (message, urn) =>
-        found.push({ policy: p.name, message, urn }),
+      await (p as StackValidationPolicy).validateStack(
+        { resources, stackTags: new Map(), getConfig, notApplicable },
+        (message, urn) => found.push({ policy: p.name, message, urn }),
       );
     } else {
       const v = (p as ResourceValidationPolicy).validateResource;
       for (const r of resources) {
         for (const fn of Array.isArray(v) ? v : v ? [v] : []) {
-          await fn({ ...r, stackTags: new Map(), getConfig, notApplicable } as any, (message) => found.push({ policy: p.name, message, urn: r.urn }));
+          await fn({ ...r, stackTags: new Map(), getConfig, notApplicable } as any, (message) =>
+            found.push({ policy: p.name, message, urn: r.urn }),
+          );
         }
       }
     }
@@ -95,13 +104,23 @@ test("the dev and prod stacks as rendered pass every policy", async () => {
 test("a bucket without versioning, with AES256 on AWS, or without TLS-only policy is reported by name", async () => {
   const stack = asStack(prodRender);
   stack.splice(stack.indexOf(find(stack, T.versioning, "vault-pgbackrest-versioning")), 1);
-  find(stack, T.sse, "vault-backups-sse").props.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }];
+  find(stack, T.sse, "vault-backups-sse").props.rules = [
+    { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+  ];
   const pol = find(stack, T.policy, "vault-replica-policy");
   const doc = policyOf(pol);
   setPolicy(pol, { ...doc, Statement: doc.Statement.filter((s: any) => s.Sid !== "DenyInsecureTransport") });
   const v = await check(stack);
-  assert.deepEqual(only(v, "s3-bucket-versioned").map((x) => x.message), ["bucket jarvis-prod-vault-pgbackrest-id: versioning is not Enabled; add an aws.s3.BucketVersioning with status Enabled"]);
-  assert.match(only(v, "s3-bucket-encrypted")[0]!.message, /jarvis-prod-vault-backups-id: encrypted with AES256; on AWS backups use a KMS key/);
+  assert.deepEqual(
+    only(v, "s3-bucket-versioned").map((x) => x.message),
+    [
+      "bucket jarvis-prod-vault-pgbackrest-id: versioning is not Enabled; add an aws.s3.BucketVersioning with status Enabled",
+    ],
+  );
+  assert.match(
+    only(v, "s3-bucket-encrypted")[0]!.message,
+    /jarvis-prod-vault-backups-id: encrypted with AES256; on AWS backups use a KMS key/,
+  );
   assert.equal(only(v, "s3-bucket-tls-only").length, 1);
   assert.match(only(v, "s3-bucket-tls-only")[0]!.message, /jarvis-prod-vault-replica-id/);
   assert.equal(only(v, "s3-bucket-tls-only")[0]!.urn, find(stack, T.bucket, "vault-replica").urn);
@@ -114,7 +133,10 @@ test("on AWS a missing public-access flag or ownership control is reported; on t
   stack.splice(stack.indexOf(find(stack, T.ownership, "vault-pgbackrest-ownership")), 1);
   const v = await check(stack);
   assert.match(only(v, "s3-bucket-public-access-blocked")[0]!.message, /leaves restrictPublicBuckets off/);
-  assert.match(only(v, "s3-bucket-owner-enforced")[0]!.message, /jarvis-prod-vault-pgbackrest-id: object ownership is not BucketOwnerEnforced/);
+  assert.match(
+    only(v, "s3-bucket-owner-enforced")[0]!.message,
+    /jarvis-prod-vault-pgbackrest-id: object ownership is not BucketOwnerEnforced/,
+  );
   assert.equal(v.length, 2);
   // dev has neither, and its buckets sit behind a custom S3 endpoint: no violation.
   const dev = asStack(devRender);
@@ -148,7 +170,10 @@ test("a vault policy that stops denying DeleteObject to everyone is reported; th
 test("an expiration rule or a lock on the pgBackRest repository is reported", async () => {
   const stack = asStack(prodRender);
   const lc = find(stack, T.lifecycle, "vault-pgbackrest-lifecycle");
-  lc.props.rules = [...lc.props.rules, { id: "expire-old", status: "Enabled", filter: { prefix: "" }, expiration: { days: 30 } }];
+  lc.props.rules = [
+    ...lc.props.rules,
+    { id: "expire-old", status: "Enabled", filter: { prefix: "" }, expiration: { days: 30 } },
+  ];
   find(stack, T.bucket, "vault-pgbackrest").props.objectLockEnabled = true;
   const v = only(await check(stack), "pgbackrest-repository-not-expired");
   assert.deepEqual(
@@ -167,9 +192,15 @@ test("a vault lock longer than its shortest expiration, or no lock on AWS, is re
   stack.splice(stack.indexOf(replicaLock), 1);
   const v = only(await check(stack), "backup-vault-object-lock");
   assert.equal(v.length, 2, JSON.stringify(v));
-  assert.match(v[0]!.message + v[1]!.message, /default retention 30 days outlasts the shortest expiration \(14 days\)/);
+  assert.match(
+    v[0]!.message + v[1]!.message,
+    /default retention 30 days outlasts the shortest expiration \(14 days\)/,
+  );
   assert.match(v[0]!.message + v[1]!.message, /jarvis-prod-vault-replica-id: no object lock/);
-  const waived = only(await check(stack, { "backup-vault-object-lock": { requireOnAws: false } }), "backup-vault-object-lock");
+  const waived = only(
+    await check(stack, { "backup-vault-object-lock": { requireOnAws: false } }),
+    "backup-vault-object-lock",
+  );
   assert.equal(waived.length, 1, "only the too-long lock remains");
 });
 
@@ -177,7 +208,12 @@ test("a backup writer allowed to delete, or granted the whole bucket, is reporte
   const stack = asStack(prodRender);
   const writer = stack.find((r) => r.type === T.userPolicy && r.props.user === "jarvis-prod-backup-writer")!;
   const doc = policyOf(writer);
-  doc.Statement.push({ Sid: "Oops", Effect: "Allow", Action: ["s3:DeleteObject", "s3:GetObject"], Resource: ["arn:aws:mock:::jarvis-prod-vault-backups/*"] });
+  doc.Statement.push({
+    Sid: "Oops",
+    Effect: "Allow",
+    Action: ["s3:DeleteObject", "s3:GetObject"],
+    Resource: ["arn:aws:mock:::jarvis-prod-vault-backups/*"],
+  });
   setPolicy(writer, doc);
   const pgbr = stack.find((r) => r.type === T.userPolicy && r.props.user === "jarvis-prod-pgbackrest")!;
   const pdoc = policyOf(pgbr);
@@ -198,12 +234,17 @@ test("a lifecycle transition on or after expiration, or no multipart abort on AW
   const lc = find(stack, T.lifecycle, "vault-backups-lifecycle");
   const monthly = lc.props.rules.find((r: any) => r.filter.prefix === "postgres/logical/monthly/");
   monthly.transitions = [{ days: 400, storageClass: "GLACIER_IR" }];
-  for (const r of find(stack, T.lifecycle, "vault-replica-lifecycle").props.rules) delete r.abortIncompleteMultipartUpload;
+  for (const r of find(stack, T.lifecycle, "vault-replica-lifecycle").props.rules)
+    delete r.abortIncompleteMultipartUpload;
   const v = await check(stack);
-  assert.deepEqual(only(v, "s3-lifecycle-transition-before-expiration").map((x) => x.message), [
-    "rule monthly-expire-after-365d: transition to GLACIER_IR at day 400 is not before expiration at day 365",
-  ]);
-  assert.deepEqual(only(v, "s3-bucket-lifecycle-housekeeping").map((x) => x.message), [
-    "bucket jarvis-prod-vault-replica-id: no rule aborts incomplete multipart uploads within 1 day",
-  ]);
+  assert.deepEqual(
+    only(v, "s3-lifecycle-transition-before-expiration").map((x) => x.message),
+    [
+      "rule monthly-expire-after-365d: transition to GLACIER_IR at day 400 is not before expiration at day 365",
+    ],
+  );
+  assert.deepEqual(
+    only(v, "s3-bucket-lifecycle-housekeeping").map((x) => x.message),
+    ["bucket jarvis-prod-vault-replica-id: no rule aborts incomplete multipart uploads within 1 day"],
+  );
 });

@@ -5,7 +5,9 @@ import { readFileSync } from "node:fs";
 import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
 import { renderRaw, renderStack, stackFile } from "../support/render.ts";
 
-const SECRETS = Object.fromEntries([...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]));
+const SECRETS = Object.fromEntries(
+  [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]),
+);
 
 function withSecrets(stack: "dev" | "prod"): string {
   const doc = YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
@@ -25,7 +27,8 @@ for (const stack of ["dev", "prod"] as const) {
       assert.equal(typeof r.type, "string");
     }
     const names = new Set(resources.map((r) => r.name));
-    for (const r of resources) if (r.parent) assert.ok(names.has(r.parent), `${r.name}'s parent ${r.parent} is rendered`);
+    for (const r of resources)
+      if (r.parent) assert.ok(names.has(r.parent), `${r.name}'s parent ${r.parent} is rendered`);
     assert.ok(resources.some((r) => r.type === "pulumi:providers:docker"));
     const docker = resources.find((r) => r.type === "pulumi:providers:docker")!;
     assert.match(docker.inputs.host, stack === "prod" ? /^ssh:\/\// : /^unix:\/\//);
@@ -38,7 +41,8 @@ for (const stack of ["dev", "prod"] as const) {
     const o = await renderRaw([stack, "--config", file, "--outputs"]);
     assert.equal(o.code, 0, o.stderr);
     for (const text of [r.stdout, o.stdout, r.stderr, o.stderr]) {
-      for (const value of Object.values(SECRETS)) assert.ok(!text.includes(value), `a secret leaked: ${value.split("-")[1]}`);
+      for (const value of Object.values(SECRETS))
+        assert.ok(!text.includes(value), `a secret leaked: ${value.split("-")[1]}`);
       assert.ok(!text.includes("mock-generated-"), "a generated password leaked");
     }
     assert.ok(r.stdout.includes('"[secret]"'), "secrets are rendered as [secret]");

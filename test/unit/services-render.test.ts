@@ -24,7 +24,11 @@ interface Resource {
 }
 const CONTAINER = "docker:index/container:Container";
 
-async function render(stack: string, configFile?: string, outputs = false): Promise<{ text: string; json: any }> {
+async function render(
+  stack: string,
+  configFile?: string,
+  outputs = false,
+): Promise<{ text: string; json: any }> {
   const args = [stack, ...(configFile ? ["--config", configFile] : []), ...(outputs ? ["--outputs"] : [])];
   const r = await renderRaw(args);
   if (r.code !== 0) throw new Error(`render ${args.join(" ")} exited ${r.code}:\n${r.stderr}`);
@@ -34,7 +38,9 @@ async function render(stack: string, configFile?: string, outputs = false): Prom
 // A stack file like Pulumi.<stack>.yaml that also provides every secret, in clear, to prove none leaks.
 const dir = mkdtempSync(join(tmpdir(), "jarvis-render-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const provided = Object.fromEntries(SECRET_NAMES.map((n, i) => [n, `provided-${n}-${i}-Zq8x${"k".repeat(12)}`]));
+const provided = Object.fromEntries(
+  SECRET_NAMES.map((n, i) => [n, `provided-${n}-${i}-Zq8x${"k".repeat(12)}`]),
+);
 function withSecrets(stack: string, extra: Record<string, unknown> = {}): string {
   const doc = YAML.parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
   doc.config["jarvis:secrets"] = provided;
@@ -65,7 +71,10 @@ test("the ops agent takes physical backups beside the server: the data volume re
     const socket = pg.inputs.volumes.find((v: any) => v.containerPath === "/var/run/postgresql");
     assert.ok(socket, "the server's socket directory is a volume");
     assert.deepEqual(
-      agent.inputs.volumes.filter((v: any) => v.volumeName.startsWith(`jarvis-${stack}-postgres-`)).map((v: any) => [v.volumeName, v.containerPath, Boolean(v.readOnly)]).sort(),
+      agent.inputs.volumes
+        .filter((v: any) => v.volumeName.startsWith(`jarvis-${stack}-postgres-`))
+        .map((v: any) => [v.volumeName, v.containerPath, Boolean(v.readOnly)])
+        .sort(),
       [
         [`jarvis-${stack}-postgres-data`, "/var/lib/postgresql/data", true],
         [`jarvis-${stack}-postgres-socket`, "/var/run/postgresql", false],
@@ -75,7 +84,11 @@ test("the ops agent takes physical backups beside the server: the data volume re
   }
 });
 
-const STORES = (stack: string) => [`jarvis-${stack}-postgres`, `jarvis-${stack}-redis`, `jarvis-${stack}-chroma`];
+const STORES = (stack: string) => [
+  `jarvis-${stack}-postgres`,
+  `jarvis-${stack}-redis`,
+  `jarvis-${stack}-chroma`,
+];
 
 for (const [stack, rs] of Object.entries(stacks)) {
   test(`${stack}: the private network and the three stores, each with healthcheck, volume and restart policy`, () => {
@@ -84,12 +97,18 @@ for (const [stack, rs] of Object.entries(stacks)) {
     assert.equal(net?.inputs.driver, "bridge");
     for (const name of STORES(stack)) {
       const c = container(rs, name);
-      assert.ok(Array.isArray(c.inputs.healthcheck?.tests) && c.inputs.healthcheck.tests.length > 1, `${name} has a healthcheck`);
+      assert.ok(
+        Array.isArray(c.inputs.healthcheck?.tests) && c.inputs.healthcheck.tests.length > 1,
+        `${name} has a healthcheck`,
+      );
       assert.equal(c.inputs.restart, "unless-stopped", `${name} restarts`);
       const data = (c.inputs.volumes ?? []).filter((v: any) => v.volumeName.endsWith("-data"));
       assert.equal(data.length, 1, `${name} has one named data volume`);
       assert.ok(!data[0].readOnly);
-      assert.deepEqual(c.inputs.networksAdvanced.map((n: any) => n.name), [`jarvis-${stack}-net`]);
+      assert.deepEqual(
+        c.inputs.networksAdvanced.map((n: any) => n.name),
+        [`jarvis-${stack}-net`],
+      );
       assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${name} has memory and CPU limits`);
       assert.equal(c.inputs.logDriver, "json-file");
       assert.equal(c.inputs.logOpts["max-size"], "10m", "S12: 10 MB log files");
@@ -112,19 +131,29 @@ for (const [stack, rs] of Object.entries(stacks)) {
 
   test(`${stack}: postgres gets the built image, scram auth, the password as a file and exactly the flags of settings/postgres.ts`, () => {
     const cfg = parseConfig(decodeConfigMap(readStackFile(join(ROOT, `Pulumi.${stack}.yaml`)).config));
-    const image = rs.find((r) => r.type === "docker:index/image:Image" && r.name === `jarvis-${stack}-postgres-image`);
+    const image = rs.find(
+      (r) => r.type === "docker:index/image:Image" && r.name === `jarvis-${stack}-postgres-image`,
+    );
     assert.equal(image?.inputs.build.dockerfile, "docker/postgres/Dockerfile");
     assert.equal(image?.inputs.build.args.BASE_IMAGE, "pgvector/pgvector:pg16");
     assert.equal(image?.inputs.build.args.PG_CRON_VERSION, cfg.postgres.pgCronVersion);
     assert.equal(image?.inputs.build.args.PGBACKREST_VERSION, cfg.postgres.pgBackRestVersion);
     assert.equal(image?.inputs.skipPush, true);
     const pg = container(rs, `jarvis-${stack}-postgres`);
-    assert.equal(pg.inputs.image, `mock@sha256:jarvis-${stack}-postgres-image`, "the container follows the built image's digest");
+    assert.equal(
+      pg.inputs.image,
+      `mock@sha256:jarvis-${stack}-postgres-image`,
+      "the container follows the built image's digest",
+    );
     assert.deepEqual(pg.inputs.command, ["postgres", ...postgresArgs(postgresSettings(cfg))]);
     assert.ok(pg.inputs.command.includes("shared_preload_libraries=pg_cron,pg_stat_statements"));
     assert.ok(pg.inputs.envs.includes("POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password"));
     assert.ok(pg.inputs.envs.includes(`POSTGRES_DB=${cfg.postgres.database}`));
-    assert.ok(pg.inputs.envs.some((e: string) => e.startsWith("POSTGRES_INITDB_ARGS=") && e.includes("--auth-host=scram-sha-256")));
+    assert.ok(
+      pg.inputs.envs.some(
+        (e: string) => e.startsWith("POSTGRES_INITDB_ARGS=") && e.includes("--auth-host=scram-sha-256"),
+      ),
+    );
     assert.ok(!pg.inputs.envs.some((e: string) => /^POSTGRES_PASSWORD=/.test(e)));
     assert.equal(pg.inputs.uploads, "[secret]", "the uploaded password file is a secret");
     assert.equal(pg.inputs.volumes[0].containerPath, "/var/lib/postgresql/data");
@@ -136,7 +165,10 @@ for (const [stack, rs] of Object.entries(stacks)) {
     assert.deepEqual(redis.inputs.command, ["redis-server", "/usr/local/etc/redis/redis.conf"]);
     assert.equal(redis.inputs.volumes[0].containerPath, "/data");
     assert.equal(redis.inputs.uploads, "[secret]");
-    assert.ok(!JSON.stringify(redis.inputs.healthcheck).includes("--pass"), "the healthcheck reads the password from a file");
+    assert.ok(
+      !JSON.stringify(redis.inputs.healthcheck).includes("--pass"),
+      "the healthcheck reads the password from a file",
+    );
     const chroma = container(rs, `jarvis-${stack}-chroma`);
     assert.match(chroma.inputs.image, /^sha256:mock-/);
     assert.equal(chroma.inputs.volumes[0].containerPath, "/data");
@@ -152,31 +184,48 @@ for (const [stack, rs] of Object.entries(stacks)) {
 }
 
 test("prod: no database, cache or vector store port is published", () => {
-  for (const name of [...STORES("prod"), "jarvis-prod-chroma-gateway"]) assert.deepEqual(container(stacks.prod, name).inputs.ports ?? [], [], name);
+  for (const name of [...STORES("prod"), "jarvis-prod-chroma-gateway"])
+    assert.deepEqual(container(stacks.prod, name).inputs.ports ?? [], [], name);
 });
 
 test("dev: the stores are published on loopback only, as Pulumi.dev.yaml lists them", () => {
   const published = (name: string) => container(stacks.dev, name).inputs.ports;
-  assert.deepEqual(published("jarvis-dev-postgres"), [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }]);
-  assert.deepEqual(published("jarvis-dev-redis"), [{ internal: 6379, external: 6379, ip: "127.0.0.1", protocol: "tcp" }]);
-  assert.deepEqual(published("jarvis-dev-chroma-gateway"), [{ internal: 8000, external: 8000, ip: "127.0.0.1", protocol: "tcp" }]);
+  assert.deepEqual(published("jarvis-dev-postgres"), [
+    { internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" },
+  ]);
+  assert.deepEqual(published("jarvis-dev-redis"), [
+    { internal: 6379, external: 6379, ip: "127.0.0.1", protocol: "tcp" },
+  ]);
+  assert.deepEqual(published("jarvis-dev-chroma-gateway"), [
+    { internal: 8000, external: 8000, ip: "127.0.0.1", protocol: "tcp" },
+  ]);
 });
 
 test("no credential appears in clear: not in any container's env or command, nor anywhere in the render or the outputs", () => {
   for (const [label, r] of Object.entries({ dev, prod, devProvided, prodProvided })) {
     for (const c of containers(r.json)) {
-      const exposed = JSON.stringify([c.inputs.envs ?? [], c.inputs.command ?? [], c.inputs.healthcheck ?? {}, c.inputs.entrypoints ?? []]);
+      const exposed = JSON.stringify([
+        c.inputs.envs ?? [],
+        c.inputs.command ?? [],
+        c.inputs.healthcheck ?? {},
+        c.inputs.entrypoints ?? [],
+      ]);
       assert.doesNotMatch(exposed, /mock-generated-/, `${label}: ${c.name} exposes a generated secret`);
-      for (const v of Object.values(provided)) assert.ok(!exposed.includes(v), `${label}: ${c.name} exposes a provided secret`);
+      for (const v of Object.values(provided))
+        assert.ok(!exposed.includes(v), `${label}: ${c.name} exposes a provided secret`);
     }
   }
   for (const [label, r] of Object.entries({ devProvided, prodProvided, prodProvidedOutputs })) {
-    for (const [name, v] of Object.entries(provided)) assert.ok(!r.text.includes(v), `${label}: jarvis:secrets.${name} appears in clear`);
+    for (const [name, v] of Object.entries(provided))
+      assert.ok(!r.text.includes(v), `${label}: jarvis:secrets.${name} appears in clear`);
   }
   // Sanity: the provided secrets did reach the program: nothing was generated in their place.
   for (const r of [devProvided, prodProvided]) {
     const generated = (r.json as Resource[]).filter((x) => x.type.startsWith("random:")).map((x) => x.name);
-    assert.ok(!generated.some((n) => /postgres|redis|chroma/i.test(n)), `generated despite provided: ${generated.join(", ")}`);
+    assert.ok(
+      !generated.some((n) => /postgres|redis|chroma/i.test(n)),
+      `generated despite provided: ${generated.join(", ")}`,
+    );
   }
   assert.equal(prodProvidedOutputs.json.postgresPasswords, "[secret]");
   assert.equal(prodProvidedOutputs.json.chromaToken, "[secret]");
