@@ -44,17 +44,63 @@ export interface RedisPasswords {
 const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
 
 /**
- * ACL users (S13 and least privilege). `default` is off. `app` may use every data command but
- * none that wipes, reconfigures or stops the server. `backup` may only take a snapshot over the
- * replication protocol. `monitor` reads INFO and key counts for the exporter.
+ * What the application may run: the data types, transactions, pub/sub, scripts by EVAL/FCALL and
+ * its own connection; no command that blocks, wipes, reconfigures, stops or spies on the server.
+ * Categories first, then the exceptions, left to right as Redis applies them.
+ */
+export const REDIS_APP_RULES = [
+  "-@all",
+  ...["read", "write", "keyspace", "string", "hash", "list", "set", "sortedset", "stream"].map(
+    (c) => `+@${c}`,
+  ),
+  ...["bitmap", "hyperloglog", "geo", "pubsub", "transaction", "blocking", "scripting"].map((c) => `+@${c}`),
+  // its own connection (AUTH, HELLO, SELECT, CLIENT SETNAME/ID/INFO/TRACKING...), minus the next line
+  "+@connection",
+  // removes FLUSHALL/FLUSHDB/SWAPDB, KEYS, CONFIG, DEBUG, SHUTDOWN, MONITOR, ACL, SAVE, REPLICAOF,
+  // MIGRATE/RESTORE, and CLIENT PAUSE/UNPAUSE/KILL/NO-EVICT/LIST
+  "-@admin",
+  "-@dangerous",
+  // read-only and slow but not harmful: client libraries ask INFO; SORT is a data command
+  "+info",
+  "+sort",
+  "+sort_ro",
+  // scripts may run (EVAL, EVALSHA, FCALL, SCRIPT LOAD), but not be wiped, killed or replaced
+  "-script|flush",
+  "-script|kill",
+  ...["flush", "delete", "restore", "load", "kill"].map((s) => `-function|${s}`),
+];
+
+/**
+ * What redis_exporter (oliver006) runs without check-keys: PING, INFO, CONFIG GET (databases,
+ * maxmemory), SELECT and DBSIZE, SLOWLOG and LATENCY, MEMORY STATS, CLIENT SETNAME (it names its
+ * connection). Its README's example grants all of CLIENT; CLIENT SETNAME is the only one it needs.
+ * `jarvis-data status` and the healthcheck use PING, INFO and DBSIZE.
+ */
+export const REDIS_MONITOR_RULES = [
+  "-@all",
+  ...["ping", "info", "dbsize", "select", "config|get", "client|setname", "client|getname"].map(
+    (c) => `+${c}`,
+  ),
+  ...["slowlog|get", "slowlog|len", "latency|latest", "latency|histogram", "memory|stats"].map(
+    (c) => `+${c}`,
+  ),
+];
+
+/** What core/backup/redis.ts runs: INFO keyspace, then REPLCONF rdb-only and SYNC (the RDB stream). */
+export const REDIS_BACKUP_RULES = ["-@all", "+ping", "+info", "+replconf", "+sync"];
+
+/**
+ * ACL users (S13 and least privilege). `default` is off. `admin` may do anything (restores,
+ * operators). `app`, `backup` and `monitor` get exactly the rules above; `backup` and `monitor`
+ * touch no key and no channel.
  */
 export function redisAclUsers(pw: RedisPasswords): string[] {
   return [
     "user default off resetchannels -@all",
     `user admin on #${sha256(pw.admin)} ~* &* +@all`,
-    `user app on #${sha256(pw.app)} ~* &* +@all -@admin -@dangerous +info +keys +sort +sort_ro +type +scan +ttl +pttl +expire +persist`,
-    `user backup on #${sha256(pw.backup)} resetchannels -@all +ping +info +sync +psync +replconf +lastsave`,
-    `user monitor on #${sha256(pw.monitor)} resetchannels -@all +@connection +ping +info +dbsize +config|get +client|list +slowlog|get +slowlog|len +latency|latest +memory|stats +scan +type +strlen +llen +scard +zcard +hlen +xlen +pfcount +select`,
+    `user app on #${sha256(pw.app)} ~* &* ${REDIS_APP_RULES.join(" ")}`,
+    `user backup on #${sha256(pw.backup)} resetchannels ${REDIS_BACKUP_RULES.join(" ")}`,
+    `user monitor on #${sha256(pw.monitor)} resetchannels ${REDIS_MONITOR_RULES.join(" ")}`,
   ];
 }
 

@@ -393,6 +393,122 @@ test("the backup and monitor Redis users cannot read data; default is off", asyn
   assert.match(reply, /^-NOAUTH/);
 });
 
+/** Commands no user but admin may run: they wipe, stop, block, reconfigure, spy on or pause the server. */
+const DANGEROUS_REDIS: string[][] = [
+  ["FLUSHALL"],
+  ["FLUSHDB"],
+  ["SWAPDB", "0", "1"],
+  ["KEYS", "*"],
+  ["CONFIG", "SET", "maxmemory", "0"],
+  ["CONFIG", "REWRITE"],
+  ["DEBUG", "SLEEP", "0"],
+  ["SHUTDOWN", "NOSAVE"],
+  ["MONITOR"],
+  ["SAVE"],
+  ["BGSAVE"],
+  ["BGREWRITEAOF"],
+  ["REPLICAOF", "127.0.0.1", "1"],
+  ["MIGRATE", "127.0.0.1", "1", "k", "0", "1000"],
+  ["RESTORE", "k", "0", "x"],
+  ["ACL", "SETUSER", "app", "+@all"],
+  ["ACL", "LIST"],
+  ["MODULE", "LOAD", "/tmp/x.so"],
+  ["SCRIPT", "FLUSH"],
+  ["SCRIPT", "KILL"],
+  ["FUNCTION", "FLUSH"],
+  ["FUNCTION", "DELETE", "lib"],
+  ["FUNCTION", "RESTORE", "x"],
+  ["FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('f', function() return 1 end)"],
+  ["FUNCTION", "KILL"],
+  ["CLIENT", "PAUSE", "3000"],
+  ["CLIENT", "UNPAUSE"],
+  ["CLIENT", "KILL", "ID", "1"],
+  ["CLIENT", "NO-EVICT", "on"],
+  ["CLIENT", "LIST"],
+  ["FAILOVER"],
+];
+/** What each user needs, and keeps (ACL DRYRUN says OK). */
+const NEEDED_REDIS: Record<"app" | "backup" | "monitor", string[][]> = {
+  app: [
+    ["SET", "k", "v", "EX", "60"],
+    ["GET", "k"],
+    ["HSET", "h", "f", "v"],
+    ["LPUSH", "l", "x"],
+    ["BLPOP", "l", "1"],
+    ["ZADD", "z", "1", "m"],
+    ["XADD", "s", "*", "f", "v"],
+    ["SCAN", "0", "MATCH", "temp:*"],
+    ["EXPIRE", "k", "60", "NX"],
+    ["MULTI"],
+    ["PUBLISH", "c", "m"],
+    ["SUBSCRIBE", "c"],
+    ["EVAL", "return 1", "0"],
+    ["FCALL", "f", "0"],
+    ["CLIENT", "SETNAME", "jarvis"],
+    ["INFO", "memory"],
+    ["DBSIZE"],
+  ],
+  backup: [["PING"], ["INFO", "keyspace"], ["REPLCONF", "rdb-only", "1"], ["SYNC"]],
+  // redis_exporter without check-keys (1.45 checked here: no ACL LOG entry, redis_up 1)
+  monitor: [
+    ["PING"],
+    ["INFO", "all"],
+    ["DBSIZE"],
+    ["SELECT", "0"],
+    ["CONFIG", "GET", "maxmemory"],
+    ["CLIENT", "SETNAME", "redis_exporter"],
+    ["SLOWLOG", "GET"],
+    ["LATENCY", "LATEST"],
+    ["MEMORY", "STATS"],
+  ],
+};
+
+test("no Redis user but admin may run a dangerous command (ACL DRYRUN, every command for every user)", async () => {
+  const admin = createClient({ url: redis.url("admin") });
+  await admin.connect();
+  try {
+    const allowed: string[] = [];
+    for (const user of ["app", "backup", "monitor"] as const) {
+      for (const cmd of DANGEROUS_REDIS) {
+        const r = String(await admin.sendCommand(["ACL", "DRYRUN", user, ...cmd]));
+        if (!/no permissions/.test(r)) allowed.push(`${user}: ${cmd.join(" ")} -> ${r}`);
+      }
+      for (const cmd of NEEDED_REDIS[user]) {
+        const r = String(await admin.sendCommand(["ACL", "DRYRUN", user, ...cmd]));
+        assert.equal(r, "OK", `${user} needs ${cmd.join(" ")}`);
+      }
+    }
+    assert.deepEqual(allowed, []);
+    for (const user of ["app", "backup", "monitor"])
+      assert.equal(
+        String(await admin.sendCommand(["ACL", "DRYRUN", user, "GET", "x"])) === "OK",
+        user === "app",
+      );
+  } finally {
+    await admin.quit();
+  }
+});
+
+test("the monitor Redis user cannot pause the app's writes with CLIENT PAUSE, nor kill its connection", async () => {
+  const monitor = await redisAs("monitor");
+  const app = await redisAs("app");
+  try {
+    assert.equal(await redisError(monitor.sendCommand(["CLIENT", "PAUSE", "2000", "WRITE"])), "NOPERM");
+    const t0 = Date.now();
+    await app.set(`parity:pause:${process.pid}`, "v", { EX: 60 });
+    assert.ok(Date.now() - t0 < 1000, `the app's write waited ${Date.now() - t0} ms`);
+    const id = String(await app.sendCommand(["CLIENT", "ID"]));
+    assert.equal(await redisError(monitor.sendCommand(["CLIENT", "KILL", "ID", id])), "NOPERM");
+    assert.equal(await redisError(monitor.sendCommand(["CLIENT", "NO-EVICT", "on"])), "NOPERM");
+    assert.equal(await redisError(app.sendCommand(["KEYS", "*"])), "NOPERM");
+    assert.equal(await redisError(app.sendCommand(["FUNCTION", "FLUSH"])), "NOPERM");
+    assert.equal(await app.ping(), "PONG");
+  } finally {
+    await app.quit();
+    await monitor.quit();
+  }
+});
+
 test("the redis container's healthcheck passes as the monitor user, reading the password from a file", () => {
   const file = join(tmp, "redis_monitor_password");
   writeFileSync(file, redis.passwords.monitor, { mode: 0o400 });
