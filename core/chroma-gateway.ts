@@ -9,9 +9,17 @@
  * stays open, so healthchecks and uptime probes need no credential (it reveals nothing but a
  * timestamp). Accepted requests stream to the upstream and back unchanged, except that the token
  * headers are stripped before they leave the gateway.
+ *
+ * A refused request (no token: 401; a declared body over the limit: 413) is answered from its
+ * headers alone: the gateway stops reading, answers, closes the connection and destroys the
+ * socket, so an unauthenticated client cannot make it read (or hold) a body. Accepted bodies
+ * stream through with backpressure, never buffered, and a body that grows past the limit while
+ * streaming is cut. This module imports node:http and node:crypto only (its container entry is
+ * cli/chroma-gateway-main.ts), so the gateway idles in a few tens of MB.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import {
+  Agent as HttpAgent,
   createServer,
   request as httpRequest,
   type IncomingMessage,
@@ -21,6 +29,7 @@ import {
 import type { AddressInfo } from "node:net";
 import type { Logger } from "./log.ts";
 import { silentLogger } from "./log.ts";
+import { CHROMA_MAX_PAYLOAD_BYTES } from "../settings/chroma.ts";
 
 /** Paths any client may GET without a token. */
 export const OPEN_PATHS = new Set(["/api/v2/heartbeat"]);
@@ -55,6 +64,8 @@ export interface GatewayOptions {
   /** Listen address and port (port 0: any free port). */
   host?: string;
   port?: number;
+  /** Largest request body accepted, in bytes (default: Chroma's own max_payload_size_bytes). */
+  maxBodyBytes?: number;
   log?: Logger;
 }
 
@@ -80,6 +91,7 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
   const upstream = new URL(opts.upstream);
   const log = opts.log ?? silentLogger;
 
+  const maxBody = opts.maxBodyBytes ?? CHROMA_MAX_PAYLOAD_BYTES;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const open = (req.method === "GET" || req.method === "HEAD") && OPEN_PATHS.has(path);
@@ -89,51 +101,26 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
         path,
         remote: req.socket.remoteAddress,
       });
-      res.writeHead(401, { "content-type": "application/json", "www-authenticate": 'Bearer realm="chroma"' });
-      res.end(
-        JSON.stringify({
-          error: "Unauthorized",
-          message: "send the Chroma token in x-chroma-token or Authorization: Bearer",
-        }),
-      );
-      req.resume();
-      return;
+      return refuse(req, res, 401, {
+        error: "Unauthorized",
+        message: "send the Chroma token in x-chroma-token or Authorization: Bearer",
+      });
     }
-    const headers = { ...req.headers };
-    delete headers["x-chroma-token"];
-    delete headers.authorization;
-    headers.host = upstream.host;
-    const out = httpRequest(
-      {
-        protocol: upstream.protocol,
-        hostname: upstream.hostname,
-        port: upstream.port || 80,
-        method: req.method,
-        path: req.url,
-        headers,
-      },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
-        up.pipe(res);
-      },
-    );
-    out.on("error", (e) => {
-      log.error("chroma gateway: upstream unreachable", { upstream: upstream.origin, error: e.message });
-      if (!res.headersSent) {
-        res.writeHead(502, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({
-            error: "BadGateway",
-            message: `Chroma upstream ${upstream.origin} is unreachable`,
-          }),
-        );
-      } else res.destroy(e);
-    });
-    req.on("aborted", () => out.destroy());
-    req.pipe(out);
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > maxBody) {
+      log.warn("chroma gateway: refused a request body over the limit", { path, bytes: declared, maxBody });
+      return refuse(req, res, 413, {
+        error: "PayloadTooLarge",
+        message: `request body of ${declared} bytes is over the gateway's limit of ${maxBody} bytes; send smaller batches`,
+      });
+    }
+    proxy(req, res, upstream, maxBody, log);
   };
 
   const server = createServer(handle);
+  // headers must arrive within 30 s and bodies keep moving: a slow client cannot hold sockets forever
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 600_000;
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
     server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => ok());
@@ -150,3 +137,71 @@ export async function startChromaGateway(opts: GatewayOptions): Promise<Gateway>
       }),
   };
 }
+
+/**
+ * Answers from the headers alone: stop reading the body, send the answer with `connection:
+ * close`, then destroy the socket (after a short grace for the client to read the answer).
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: 401 | 413, body: object): void {
+  req.pause();
+  const socket = req.socket;
+  res.shouldKeepAlive = false;
+  res.writeHead(status, {
+    "content-type": "application/json",
+    connection: "close",
+    ...(status === 401 ? { "www-authenticate": 'Bearer realm="chroma"' } : {}),
+  });
+  res.end(JSON.stringify(body), () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), 200).unref();
+  });
+}
+
+/** Streams the request to the upstream and the answer back, with backpressure both ways. */
+function proxy(req: IncomingMessage, res: ServerResponse, upstream: URL, maxBody: number, log: Logger): void {
+  const headers = { ...req.headers };
+  delete headers["x-chroma-token"];
+  delete headers.authorization;
+  headers.host = upstream.host;
+  const out = httpRequest(
+    {
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port || 80,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: UPSTREAM_AGENT,
+    },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, up.headers);
+      up.pipe(res);
+    },
+  );
+  out.on("error", (e) => {
+    log.error("chroma gateway: upstream unreachable", { upstream: upstream.origin, error: e.message });
+    if (!res.headersSent) {
+      res.writeHead(502, { "content-type": "application/json", connection: "close" });
+      res.end(
+        JSON.stringify({ error: "BadGateway", message: `Chroma upstream ${upstream.origin} is unreachable` }),
+      );
+    } else res.destroy(e);
+  });
+  res.on("close", () => {
+    if (!res.writableFinished) out.destroy();
+  });
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > maxBody) {
+      // a chunked body that grew past the limit: cut both sides
+      log.warn("chroma gateway: cut a streamed body over the limit", { maxBody });
+      out.destroy();
+      req.socket.destroy();
+    }
+  });
+  req.pipe(out);
+}
+
+/** Upstream connections are kept alive and bounded, so a burst of clients opens few sockets to Chroma. */
+const UPSTREAM_AGENT = new HttpAgent({ keepAlive: true, maxSockets: 64 });

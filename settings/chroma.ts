@@ -9,13 +9,16 @@ export interface ChromaSettingsOptions {
   persistPath?: string;
 }
 
+/** Chroma's max_payload_size_bytes (40 MiB); the gateway refuses larger bodies before reading them. */
+export const CHROMA_MAX_PAYLOAD_BYTES = 41943040;
+
 export function chromaConfig(opts: ChromaSettingsOptions = {}): Record<string, unknown> {
   return {
     port: opts.port ?? 8000,
     listen_address: opts.listenAddress ?? "0.0.0.0",
     persist_path: opts.persistPath ?? "/data",
     allow_reset: false,
-    max_payload_size_bytes: 41943040,
+    max_payload_size_bytes: CHROMA_MAX_PAYLOAD_BYTES,
   };
 }
 
@@ -42,3 +45,46 @@ export function chromaHealthcheck(opts: { port?: number; host?: string } = {}): 
 /** Where the token gateway listens inside its container, and the file holding sha256(token). */
 export const CHROMA_GATEWAY_PORT = 8000;
 export const CHROMA_GATEWAY_TOKEN_SHA256_FILE = "/run/secrets/chroma_token_sha256";
+
+/**
+ * The gateway's V8 heap cap (MB). It streams bodies with backpressure, so its heap holds socket
+ * buffers, not payloads.
+ */
+export const CHROMA_GATEWAY_HEAP_MB = 64;
+
+/**
+ * The gateway container's memory limit (MB), sized from a measurement (test/gateway-load.test.ts
+ * on 2 cores, Node 20, VmRSS of the process and its children): its own entry under tsx idles at
+ * about 72 MB and peaks at 110-130 MB with 20 concurrent 5 MB posts (200 requests). The whole CLI
+ * idled at 222 MB and peaked at 245 MB, above the former 128 MB limit: hence the OOM kills. 192
+ * MB leaves about 50 % over the highest peak measured.
+ */
+export function chromaGatewayMemoryMb(): number {
+  return 192;
+}
+
+/**
+ * The gateway container's command: its own small entry (cli/chroma-gateway-main.ts) under tsx,
+ * with the heap capped, so it never loads the whole CLI.
+ */
+export function chromaGatewayCommand(o: {
+  upstream: string;
+  listen: string;
+  tokenSha256File: string;
+  /** Where the repository sits in the image (the ops image's WORKDIR). */
+  appDir?: string;
+}): string[] {
+  return [
+    "node",
+    `--max-old-space-size=${CHROMA_GATEWAY_HEAP_MB}`,
+    "--import",
+    "tsx",
+    `${o.appDir ?? "/app"}/cli/chroma-gateway-main.ts`,
+    "--upstream",
+    o.upstream,
+    "--listen",
+    o.listen,
+    "--token-sha256-file",
+    o.tokenSha256File,
+  ];
+}
