@@ -2,11 +2,9 @@
  * jarvis-data: the operators' CLI. `jarvis-data <command> [args] [--json]`; `--help` anywhere.
  * Exit status: 0 ok, 1 failed, 2 usage or config error, 3 a server unreachable, 4 refused for safety.
  */
-import { parseArgs } from "node:util";
-import { EXIT, JarvisError } from "../core/errors.ts";
-import { createLogger, redactText } from "../core/log.ts";
+import { EXIT } from "../core/errors.ts";
 import type { Command } from "./command.ts";
-import { connectionsFromEnv } from "./env.ts";
+import { runCommand } from "./run.ts";
 import { configCheck } from "./commands/config.ts";
 import { rolesApply } from "./commands/roles.ts";
 import { chromaGateway } from "./commands/chroma-gateway.ts";
@@ -39,12 +37,6 @@ export const COMMANDS: Command[] = [
   agent,
 ];
 
-const COMMON = {
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-  quiet: { type: "boolean", short: "q" },
-} as const;
-
 function topHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
@@ -58,23 +50,6 @@ function topHelp(): string {
     "connections: DATABASE_URL or PG*, REDIS_URL, CHROMA_URL (+ CHROMA_TOKEN), JARVIS_S3_ENDPOINT,",
     "             JARVIS_BACKUP_BUCKET, AWS_* (region and credentials)",
     "exit status: 0 ok, 1 failed, 2 usage or config error, 3 unreachable, 4 refused for safety",
-  ].join("\n");
-}
-
-function commandHelp(c: Command): string {
-  const opts = Object.entries(c.options ?? {}).map(
-    ([k, o]) => `  --${k}${o.type === "string" ? " VALUE" : ""}`,
-  );
-  return [
-    `usage: ${c.usage}`,
-    "",
-    c.summary,
-    ...(c.description ? ["", c.description] : []),
-    "",
-    "options:",
-    ...opts,
-    "  --json    machine-readable output",
-    "  --help    this help",
   ].join("\n");
 }
 
@@ -94,7 +69,6 @@ function resolveCommand(argv: string[]): { command?: Command; rest: string[] } {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const json = argv.includes("--json");
   const { command, rest } = resolveCommand(argv);
   if (!command) {
     if (argv.length === 0 || argv.includes("--help") || argv.includes("-h") || argv[0] === "help") {
@@ -109,52 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     );
     return EXIT.usage;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: { ...COMMON, ...(command.options ?? {}) },
-    });
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${commandHelp(command)}`);
-    return EXIT.usage;
-  }
-  if (parsed.values.help) {
-    console.log(commandHelp(command));
-    return EXIT.ok;
-  }
-  const log = createLogger({ json, quiet: Boolean(parsed.values.quiet) });
-  try {
-    return await command.run({
-      args: parsed.positionals,
-      options: parsed.values as Record<string, string | boolean | string[] | undefined>,
-      json,
-      env: connectionsFromEnv(),
-      log,
-      print(result, text) {
-        process.stdout.write(
-          json || text === undefined ? JSON.stringify(result, null, 2) + "\n" : text + "\n",
-        );
-      },
-    });
-  } catch (e) {
-    const err = e as Error & { code?: string; exitCode?: number };
-    const code = err instanceof JarvisError ? err.exitCode : EXIT.failed;
-    if (json)
-      process.stdout.write(
-        JSON.stringify({ error: { code: err.code ?? "JARVIS_INTERNAL", message: redactText(err.message) } }) +
-          "\n",
-      );
-    log.error(
-      err instanceof JarvisError
-        ? err.message
-        : `${err.message} (unexpected: please report with --json output)`,
-      err instanceof JarvisError ? {} : { code: err.code },
-    );
-    return code;
-  }
+  return runCommand(command, rest);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("/cli/main.ts")) {

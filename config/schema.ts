@@ -123,7 +123,13 @@ const redis = z.strictObject({
     [60, 10000],
   ]),
   /** S13: `temp:*` keys expire after 1 h. */
-  tempKeyPattern: z.string().default("temp:*"),
+  tempKeyPattern: z
+    .string()
+    .regex(/^[^\s*?[\]\\]+[:._/-]\*$/, {
+      message:
+        'must be a fixed key prefix ending in a separator, then *, such as "temp:*"; a pattern without one (e.g. "*") would put a TTL on every key',
+    })
+    .default("temp:*"),
   tempKeyTtlSeconds: z.number().int().min(1).default(3600),
   memoryMb: megabytes(512, 32),
   cpus: z.number().positive().max(64).default(1),

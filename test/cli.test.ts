@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { test } from "node:test";
 import { promisify } from "node:util";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { COMMANDS } from "../cli/main.ts";
 import { connectionsFromEnv } from "../cli/env.ts";
 import { createLogger, redactFields, redactText } from "../core/log.ts";
@@ -111,4 +113,79 @@ test("a missing server binary is reported with the script that installs it", asy
     r.stderr,
     /PostgreSQL 15 \(\/nonexistent\/bin\/postgres\) is not installed: run scripts\/install-test-deps\.sh/,
   );
+});
+
+// ---------------------------------------------------------------- issue 16 item 12, issue 17 item 4
+
+test("invalid YAML in a stack file exits 2 naming the file and line, not 1 with 'please report'", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-cli-yaml-"));
+  const path = join(dir, "Pulumi.dev.yaml");
+  writeFileSync(path, "config:\n  jarvis:environment: dev\n   jarvis:ports: [\n");
+  const r = await cli(["config", "check", "--config", path]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /is not valid YAML at line \d+/);
+  assert.doesNotMatch(r.stderr, /please report/);
+});
+
+test("config check rejects a dev config that `pulumi up` would reject (no ports.publish.s3)", async () => {
+  const r = await cli(["config", "check", "--config", stackFile({ "jarvis:environment": "dev" }), "--json"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).problems, [
+    "jarvis:ports.publish.s3: required with backup.storage.provider minio, so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
+  ]);
+});
+
+test("config check warns about secrets in clear in the stack file, says how to encrypt them, and never prints them", async () => {
+  const clear = "clear-text-password-0123456789";
+  const path = stackFile({
+    "jarvis:environment": "dev",
+    "jarvis:ports": { publish: { s3: 9000 } },
+    "jarvis:secrets": { postgresApp: clear },
+  });
+  const r = await cli(["config", "check", "--config", path, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /jarvis:secrets\.postgresApp is in clear text/);
+  assert.match(r.stderr, /pulumi config set --secret --path 'jarvis:secrets\.postgresApp'/);
+  assert.equal(JSON.parse(r.stdout).warnings.length, 1);
+  assert.ok(!r.stdout.includes(clear) && !r.stderr.includes(clear));
+});
+
+test("a bad option is a usage error naming the option: missing required, missing value, unknown", async () => {
+  const gw = await cli(["chroma", "gateway", "--listen", "127.0.0.1:1"]);
+  assert.equal(gw.code, 2);
+  assert.match(gw.stderr, /chroma gateway: --upstream VALUE is required/);
+  const noValue = await cli(["config", "check", "dev", "--config"]);
+  assert.equal(noValue.code, 2);
+  assert.match(noValue.stderr, /--config VALUE: a value is required/);
+  const unknown = await cli(["config", "check", "dev", "--bogus"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option --bogus; this command takes: --config VALUE/);
+});
+
+test("the agent listens on 127.0.0.1 when --host is not given, as its usage says", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-cli-agent-"));
+  const port = 20000 + (process.pid % 20000);
+  // the dev stack's schedules; no --host
+  const child = spawn(process.execPath, ["bin/jarvis-data.js", "agent", "dev", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: "ignore",
+    env: {
+      ...process.env,
+      JARVIS_BACKUP_BUCKET: "jarvis-test",
+      JARVIS_S3_ENDPOINT: "http://127.0.0.1:1",
+      JARVIS_OPS_STATE: join(dir, "state.json"),
+    },
+  });
+  t.after(() => child.kill("SIGTERM"));
+  // /proc/net/tcp lists listening sockets (state 0A) as hex address:port
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  let local: string | undefined;
+  for (let i = 0; i < 600 && !local && child.exitCode === null; i++) {
+    local = readFileSync("/proc/net/tcp", "utf8")
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === "0A")?.[1];
+    if (!local) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(local, `0100007F:${hexPort}`, "listening on 127.0.0.1 only, not 0.0.0.0 (00000000)");
 });

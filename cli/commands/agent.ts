@@ -13,7 +13,7 @@ import { readContainerStates } from "../../core/ops/containers.ts";
 import { runBackup, runDrill } from "../../core/ops/jobs.ts";
 import { agentJobs, type AgentSchedule } from "../../core/ops/schedule.ts";
 import type { Command } from "../command.ts";
-import { opsFromEnv } from "./backup.ts";
+import { opsFromEnv } from "../env.ts";
 
 function loadSchedule(opts: Record<string, unknown>, stack: string | undefined): AgentSchedule {
   const file = opts["schedule-file"] as string | undefined;
@@ -70,7 +70,7 @@ export const agent: Command = {
       jobs,
       stateFile: deps.stateFile!,
       containerStates,
-      host: (ctx.options.host as string | undefined) ?? "0.0.0.0",
+      host: (ctx.options.host as string | undefined) ?? "127.0.0.1",
       port: Number(ctx.options.port ?? 9187),
       log: ctx.log,
     });

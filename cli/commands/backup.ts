@@ -1,70 +1,12 @@
 /**
  * `jarvis-data backup <postgres|redis|chroma|all> [--kind logical|physical] [--type full|diff]`
- * and `jarvis-data backups list`. Also the environment the backup commands share (opsFromEnv).
+ * and `jarvis-data backups list`. The environment the backup commands share (opsFromEnv) is in cli/env.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { listBackups, readManifest, STORES, type StoreName } from "../../core/backup/manifest.ts";
-import { PgBackRest } from "../../core/backup/pgbackrest.ts";
-import { osUser } from "../../core/backup/proc.ts";
-import { BackupStore } from "../../core/backup/store.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
-import type { Logger } from "../../core/log.ts";
-import { runBackup, type BackupSummary, type OpsDeps } from "../../core/ops/jobs.ts";
-import type { Command, CommandContext } from "../command.ts";
-import { need, type Connections } from "../env.ts";
-
-/** NAME, or the content of the file NAME_FILE names (how containers receive secrets). */
-export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (file && existsSync(file)) return readFileSync(file, "utf8").trim();
-  return env[name] || undefined;
-}
-
-export function storeFromEnv(c: Connections, log: Logger, env: NodeJS.ProcessEnv = process.env): BackupStore {
-  return new BackupStore({
-    endpoint: c.s3.endpoint,
-    bucket: need(c.s3.bucket, "JARVIS_BACKUP_BUCKET", "jarvis-dev-backups"),
-    region: c.s3.region,
-    accessKeyId: c.s3.accessKeyId ?? envValue("AWS_ACCESS_KEY_ID", env),
-    secretAccessKey: c.s3.secretAccessKey ?? envValue("AWS_SECRET_ACCESS_KEY", env),
-    prefix: env.JARVIS_BACKUP_PREFIX ?? "",
-    attempts: env.JARVIS_S3_ATTEMPTS ? Number(env.JARVIS_S3_ATTEMPTS) : undefined,
-    log,
-  });
-}
-
-/** Everything the backup, restore, verify, drill and agent commands read from the environment. */
-export function opsFromEnv(
-  ctx: Pick<CommandContext, "env" | "log">,
-  env: NodeJS.ProcessEnv = process.env,
-): OpsDeps {
-  const c = ctx.env;
-  const pgbrPath = env.JARVIS_PGBACKREST_CONFIG_PATH;
-  const runAs = process.getuid?.() === 0 ? osUser(env.JARVIS_PGBACKREST_USER ?? "postgres") : undefined;
-  return {
-    store: storeFromEnv(c, ctx.log, env),
-    postgresUrl: c.databaseUrl,
-    redisBackupUrl: envValue("JARVIS_REDIS_BACKUP_URL", env) ?? envValue("REDIS_URL", env) ?? c.redisUrl,
-    chroma: c.chromaUrl
-      ? {
-          url: c.chromaUrl,
-          token: c.chromaToken ?? envValue("CHROMA_TOKEN", env),
-          database: env.JARVIS_CHROMA_DATABASE,
-        }
-      : undefined,
-    pgbackrest: pgbrPath
-      ? new PgBackRest({
-          configPath: pgbrPath,
-          stanza: env.JARVIS_PGBACKREST_STANZA ?? "jarvis",
-          ...runAs,
-          log: ctx.log,
-        })
-      : undefined,
-    stateFile: env.JARVIS_OPS_STATE,
-    jobs: env.JARVIS_BACKUP_JOBS ? Number(env.JARVIS_BACKUP_JOBS) : undefined,
-    log: ctx.log,
-  };
-}
+import { runBackup, type BackupSummary } from "../../core/ops/jobs.ts";
+import type { Command } from "../command.ts";
+import { opsFromEnv } from "../env.ts";
 
 export function parseStore(word: string | undefined, allowAll: boolean): StoreName[] {
   if (allowAll && word === "all") return [...STORES];

@@ -1,36 +1,44 @@
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { existsSync } from "node:fs";
-import { decodeConfigMap } from "../../config/pulumi.ts";
-import { ConfigError, parseConfig } from "../../config/schema.ts";
+import { clearSecretWarnings, decodeConfigMap, validateStack } from "../../config/pulumi.ts";
+import { ConfigError } from "../../config/schema.ts";
 import { UsageError, EXIT } from "../../core/errors.ts";
 import { readStackFile } from "../../config/stackfile.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 
-export const configCheck: Command = {
+export const configCheck = defineCommand({
   name: "config check",
-  summary: "validate a stack's config and print the effective values",
+  summary: "validate a stack's config as `pulumi up` does and print the effective values",
   usage: "jarvis-data config check <stack> [--config FILE] [--json]",
-  description:
-    "Reads Pulumi.<stack>.yaml (or FILE), applies the schema's defaults and lists every problem as jarvis:<key>: <what is wrong>.",
-  options: { config: { type: "string" } },
+  description: [
+    "Reads Pulumi.<stack>.yaml (or FILE), applies the schema's defaults and the checks `pulumi up` runs",
+    "before creating anything, and lists every problem as jarvis:<key>: <what is wrong>. Secrets written",
+    "in clear in the file are reported as warnings, with the command that encrypts them.",
+  ].join("\n"),
+  options: { config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" } },
   async run(ctx) {
     const stack = ctx.args[0];
-    const file =
-      (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+    const file = ctx.options.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
     if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
     if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
+    const { config, clearSecrets } = readStackFile(file);
+    const warnings = clearSecretWarnings(clearSecrets);
+    for (const w of warnings) ctx.log.warn(w);
+    const raw = decodeConfigMap(config);
+    // the stack's name sets the bucket names: from the argument, else Pulumi.<stack>.yaml, else the environment
+    const stackName = stack ?? /^Pulumi\.(.+)\.yaml$/.exec(basename(file))?.[1] ?? String(raw.environment);
     try {
-      const cfg = parseConfig(decodeConfigMap(readStackFile(file).config));
+      const cfg = validateStack(raw, stackName);
       const { secrets, ...shown } = cfg;
       ctx.print(
-        { valid: true, file, config: shown, secretsProvided: Object.keys(secrets) },
-        `${file}: valid (${cfg.environment})`,
+        { valid: true, file, config: shown, secretsProvided: Object.keys(secrets), warnings },
+        `${file}: valid (${cfg.environment})${warnings.length ? `, ${warnings.length} warning(s) above` : ""}`,
       );
       return EXIT.ok;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      ctx.print({ valid: false, file, problems: e.problems }, `${file}: ${e.message}`);
+      ctx.print({ valid: false, file, problems: e.problems, warnings }, `${file}: ${e.message}`);
       return EXIT.usage;
     }
   },
-};
+});

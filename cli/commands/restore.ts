@@ -9,7 +9,8 @@ import { restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
 import { restoreRedis } from "../../core/backup/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import type { Command } from "../command.ts";
-import { opsFromEnv, parseStore } from "./backup.ts";
+import { opsFromEnv } from "../env.ts";
+import { parseStore } from "./backup.ts";
 
 /** A target URL without credentials borrows them from the matching connection variable. */
 export function withCredentials(target: string, from: string | undefined): string {

@@ -2,7 +2,8 @@
 import { EXIT } from "../../core/errors.ts";
 import { verifyBackup } from "../../core/backup/verify.ts";
 import type { Command } from "../command.ts";
-import { opsFromEnv, parseStore } from "./backup.ts";
+import { opsFromEnv } from "../env.ts";
+import { parseStore } from "./backup.ts";
 
 export const verify: Command = {
   name: "verify",
