@@ -53,14 +53,19 @@ export const CHROMA_GATEWAY_TOKEN_SHA256_FILE = "/run/secrets/chroma_token_sha25
 export const CHROMA_GATEWAY_HEAP_MB = 64;
 
 /**
- * The gateway container's memory limit (MB), sized from a measurement (test/gateway-load.test.ts
- * on 2 cores, Node 20, VmRSS of the process and its children): its own entry under tsx idles at
- * about 72 MB and peaks at 110-130 MB with 20 concurrent 5 MB posts (200 requests). The whole CLI
- * idled at 222 MB and peaked at 245 MB, above the former 128 MB limit: hence the OOM kills. 192
- * MB leaves about 50 % over the highest peak measured.
+ * What the gateway's process tree may use under load (MB). Measured by test/gateway-load.test.ts
+ * (2 cores, Node 20, VmRSS of the process and its children, which the test asserts stays under
+ * this): its own entry under tsx idles at about 72 MB and peaks at 110-130 MB with 20 concurrent
+ * 5 MB posts. The whole CLI, which the container used to run, idled at 222 MB and peaked at 245 MB,
+ * above the former 128 MB limit: hence the OOM kills.
  */
+export const CHROMA_GATEWAY_RSS_BUDGET_MB = 160;
+/** The container's healthcheck starts a second node (`node -e fetch(...)`: 53 MB max RSS) in the same cgroup. */
+export const CHROMA_GATEWAY_HEALTHCHECK_MB = 64;
+
+/** The gateway container's memory limit (MB): the budget, the healthcheck's node, and 32 MB of slack. */
 export function chromaGatewayMemoryMb(): number {
-  return 192;
+  return CHROMA_GATEWAY_RSS_BUDGET_MB + CHROMA_GATEWAY_HEALTHCHECK_MB + 32;
 }
 
 /**
