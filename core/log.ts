@@ -58,7 +58,7 @@ function redactUrl(token: string): string {
 }
 
 /** keyword=value (libpq, env), with single- or double-quoted values. */
-const KEYWORD_VALUE = /(?<![\w.-])([A-Za-z_][\w.-]*)=('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|[^\s&;,]+)/g;
+const KEYWORD_VALUE = /(?<![\w.])([A-Za-z_][\w.-]*)=('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|[^\s&;,]+)/g;
 /** "key": "value" inside JSON text. */
 const JSON_PAIR = /("([^"]+)"\s*:\s*)"(?:\\.|[^"\\])*"/g;
 /** An Authorization header written as text. */

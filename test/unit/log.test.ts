@@ -57,6 +57,7 @@ test("libpq keyword=value strings lose their password, quoted or not", () => {
   assert.ok(!quoted.includes("quote'"), quoted);
   assert.match(quoted, /dbname=jarvis$/);
   leaks(redactText(`PGPASSWORD=${PW} pg_dump -Fd`));
+  leaks(redactText(`ran tool --password=${PW} --verbose`));
 });
 
 test("an Authorization header in text loses its credentials", () => {
