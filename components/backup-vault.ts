@@ -23,6 +23,7 @@ import {
   type PolicyDocument,
   type WriterRole,
 } from "../settings/bucket-policy.ts";
+import { objectLockAtCreation } from "../settings/keep.ts";
 
 /** The provider's generated suffix is 26 characters and S3 names stop at 63. */
 const MAX_BUCKET_PREFIX = 37;
@@ -32,6 +33,11 @@ export interface BackupVaultArgs {
   namePrefix: string;
   /** The validated `jarvis:backup` config: storage target, the one retention policy, object lock. */
   backup: BackupConfig;
+  /**
+   * Protect the buckets, their sub-resources and the KMS keys (prod): the engine then refuses to
+   * delete or replace them. They are kept on destroy (`retainOnDelete`) either way. Default false.
+   */
+  protect?: boolean;
 }
 
 export interface WriterCredentials {
@@ -45,6 +51,8 @@ interface BucketSpec {
   rules: LifecycleRule[];
   policy: (bucketArn: string) => PolicyDocument;
   lock: { mode: string; days: number } | null;
+  /** Create the bucket with object lock (settings/keep.ts objectLockAtCreation). */
+  lockAtCreation: boolean;
   /** AWS: a KMS key ARN; undefined: SSE-S3 (AES256). */
   kmsKeyArn?: pulumi.Input<string>;
   provider?: aws.Provider;
@@ -75,6 +83,8 @@ export class BackupVault extends pulumi.ComponentResource {
   public readonly repositoryWriter?: WriterCredentials;
   /** Key prefix per retention tier in the vault. */
   public readonly prefixes = BACKUP_PREFIXES;
+  /** Resource options of everything that holds or guards backups. */
+  private readonly keep: { retainOnDelete: boolean; protect: boolean };
 
   constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:storage:BackupVault", name, {}, opts);
@@ -95,6 +105,10 @@ export class BackupVault extends pulumi.ComponentResource {
         );
     }
     const lock = objectLockRetention(backup);
+    const lockAtCreation = objectLockAtCreation(backup);
+    // Backups outlive the stack: `pulumi destroy` forgets these and leaves them, and the data, in place.
+    const keep = { retainOnDelete: true, protect: args.protect ?? false };
+    this.keep = keep;
 
     // Encryption key (AWS): the configured one, or a stack key with yearly rotation.
     let kmsKeyArn: pulumi.Output<string> | undefined;
@@ -109,7 +123,8 @@ export class BackupVault extends pulumi.ComponentResource {
               deletionWindowInDays: 30,
               tags: { [ROLE_TAG]: "backups" },
             },
-            { parent: this },
+            // A deleted key makes every backup it encrypts unreadable 30 days later.
+            { parent: this, ...keep },
           ).arn;
     }
 
@@ -118,6 +133,7 @@ export class BackupVault extends pulumi.ComponentResource {
       rules: lifecycleRules(backup.retention, caps),
       policy: vaultBucketPolicy,
       lock,
+      lockAtCreation,
       kmsKeyArn,
     });
     const repository = this.bucket(`${name}-pgbackrest`, `${namePrefix}-pgbackrest-`, onAws, {
@@ -125,6 +141,7 @@ export class BackupVault extends pulumi.ComponentResource {
       rules: repositoryLifecycleRules(backup.retention, caps),
       policy: repositoryBucketPolicy,
       lock: null,
+      lockAtCreation: false,
       kmsKeyArn,
     });
     this.backupBucket = vault.bucket.bucket;
@@ -166,7 +183,7 @@ export class BackupVault extends pulumi.ComponentResource {
           deletionWindowInDays: 30,
           tags: { [ROLE_TAG]: "backups-replica" },
         },
-        { parent: this, provider },
+        { parent: this, provider, ...keep },
       );
       const replica = this.bucket(`${name}-replica`, `${namePrefix}-replica-`, true, {
         role: "backups-replica",
@@ -175,6 +192,7 @@ export class BackupVault extends pulumi.ComponentResource {
         policy: vaultBucketPolicy,
         // S3 replicates locked objects only into a bucket with object lock.
         lock,
+        lockAtCreation,
         kmsKeyArn: replicaKey.arn,
         provider,
       });
@@ -227,7 +245,7 @@ export class BackupVault extends pulumi.ComponentResource {
             },
           ],
         },
-        { parent: this, dependsOn: [vault.versioning, replica.versioning, rolePolicy] },
+        { parent: this, ...keep, dependsOn: [vault.versioning, replica.versioning, rolePolicy] },
       );
       this.replicaBucket = replica.bucket.bucket;
     }
@@ -242,18 +260,19 @@ export class BackupVault extends pulumi.ComponentResource {
 
   /** One bucket with every guard: versioning, SSE, ownership, public access block, policy, lifecycle, lock. */
   private bucket(id: string, bucketPrefix: string, onAws: boolean, spec: BucketSpec) {
-    const opts = { parent: this, ...(spec.provider ? { provider: spec.provider } : {}) };
+    // The bucket and every sub-resource are kept on destroy (a deleted policy or lifecycle would
+    // leave the kept data unguarded or growing), and protected in prod.
+    const opts = { parent: this, ...this.keep, ...(spec.provider ? { provider: spec.provider } : {}) };
     const bucket = new aws.s3.Bucket(
       id,
       {
         bucketPrefix,
-        // Object lock can only be switched on when the bucket is created.
-        ...(spec.lock ? { objectLockEnabled: true } : {}),
+        // Object lock can only be switched on when the bucket is created: a change replaces it.
+        ...(spec.lockAtCreation ? { objectLockEnabled: true } : {}),
         forceDestroy: false,
         tags: { [ROLE_TAG]: spec.role },
       },
-      // Backups outlive the stack: `pulumi destroy` forgets the bucket and leaves it and its data in place.
-      { ...opts, retainOnDelete: true },
+      opts,
     );
     const versioning = new aws.s3.BucketVersioning(
       `${id}-versioning`,

@@ -46,15 +46,23 @@ export type OptionalSecretName = (typeof OPTIONAL_SECRET_NAMES)[number];
 const secretValue = z.string().min(16);
 
 const docker = z.strictObject({
-  /** unix:///var/run/docker.sock for the workstation, ssh://user@host for prod. */
+  /**
+   * ssh://user@host for prod. Unset (the dev default): the provider and the jobs' docker CLI use
+   * DOCKER_HOST or the CLI's current context, so Docker Desktop, Colima, OrbStack and rootless work.
+   */
   host: z
     .string()
     .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, {
       message: "must be a Docker host URL: unix://, tcp:// or ssh://user@host",
     })
-    .default("unix:///var/run/docker.sock"),
-  /** Extra ssh options for an ssh:// host (e.g. ["-i", "~/.ssh/deploy"]). */
+    .optional(),
+  /** Extra ssh options for an ssh:// host (e.g. ["-i", "~/.ssh/deploy"]); the provider's only (docs/first-up.md). */
   sshOpts: z.array(z.string()).default([]),
+  /** The platform of every image the stack builds (the ops image builds FROM the postgres one: same platform). */
+  platform: z
+    .string()
+    .regex(/^linux\/(amd64|arm64)$/, { message: "must be linux/amd64 or linux/arm64" })
+    .default("linux/amd64"),
 });
 
 const ports = z.strictObject({
@@ -256,6 +264,12 @@ const backup = z.strictObject({
       noncurrentDays: days(7),
     })
     .prefault({}),
+  /**
+   * Whether the buckets are created with object lock (S3 allows it only at creation; changing it
+   * replaces the buckets). Absent: objectLock.enabled. Once buckets exist, `config check --previous`
+   * refuses a change (config/immutable.ts); docs/backup-storage.md explains the migration.
+   */
+  objectLockAtCreation: z.boolean().optional(),
   objectLock: z
     .strictObject({
       enabled: z.boolean().default(false),
@@ -295,6 +309,11 @@ const monitoring = z.strictObject({
     })
     .prefault({}),
   grafana: z.boolean().default(false),
+  /**
+   * node-exporter mounts the host's / (rslave) to report its disks. Absent: on in prod, off in dev,
+   * where Docker Desktop, WSL2 and rootless Docker refuse that mount (settings/containers.ts).
+   */
+  nodeExporterHostMounts: z.boolean().optional(),
 });
 
 const secrets = z
@@ -330,7 +349,7 @@ export const configSchema = z
       );
     }
     if (c.environment === "prod") {
-      if (!c.docker.host.startsWith("ssh://"))
+      if (!c.docker.host?.startsWith("ssh://"))
         at(["docker", "host"], "prod runs on a remote Docker host: must be ssh://user@host");
       if (c.backup.storage.provider !== "aws")
         at(["backup", "storage", "provider"], "prod stores backups on AWS S3: must be aws");
@@ -388,6 +407,12 @@ export const configSchema = z
       at(
         ["backup", "objectLock", "days"],
         `a lock of ${c.backup.objectLock.days} days outlasts the shortest expiration in the bucket (${shortest} days), so lifecycle deletes would fail; allowed: <= ${shortest}`,
+      );
+    }
+    if (c.backup.objectLockAtCreation && c.backup.storage.provider !== "aws") {
+      at(
+        ["backup", "objectLockAtCreation"],
+        "object lock needs AWS S3 (provider aws); the dev S3 container cannot enforce it",
       );
     }
     if (c.backup.objectLock.enabled && c.backup.storage.provider !== "aws") {
