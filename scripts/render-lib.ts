@@ -77,8 +77,8 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
-/** Deterministic stand-ins for what providers compute, so `apply` on them resolves. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+/** Deterministic stand-ins for what providers compute, so `apply` on them resolves (also for test/unit/job-failure.test.ts). */
+export function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   const state: Record<string, unknown> = { ...inputs, name: inputs.name ?? name };
   if (type.startsWith("random:")) state.result = `mock-generated-${name}`;
   if (type.startsWith("aws:")) {
