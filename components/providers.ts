@@ -15,6 +15,9 @@ export function dockerProvider(name: string, engine: DockerEngine): docker.Provi
   return new docker.Provider(name, {
     ...(engine.host ? { host: engine.host } : {}),
     ...(engine.sshOpts.length ? { sshOpts: engine.sshOpts } : {}),
+    // A preview diffs against the state and builds nothing, so it does not need the daemon to
+    // answer: a PR preview of prod runs without the host's ssh key (docs/first-up.md). `up` checks.
+    disableDockerDaemonCheck: pulumi.runtime.isDryRun(),
   });
 }
 

@@ -267,7 +267,7 @@ const backup = z.strictObject({
   /**
    * Whether the buckets are created with object lock (S3 allows it only at creation; changing it
    * replaces the buckets). Absent: objectLock.enabled. Once buckets exist, `config check --previous`
-   * refuses a change (config/immutable.ts); docs/backup-storage.md explains the migration.
+   * refuses a change (config/immutable.ts); docs/first-up.md explains the migration.
    */
   objectLockAtCreation: z.boolean().optional(),
   objectLock: z

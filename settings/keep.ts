@@ -1,6 +1,6 @@
 /**
  * What must outlive the stack and never be replaced by a config change: buckets, KMS keys, data
- * volumes (docs/backup-storage.md, "Destroy, re-up and replacements").
+ * volumes (docs/first-up.md, "Destroy, re-up and replacements").
  */
 import type { JarvisConfig } from "../config/schema.ts";
 
