@@ -15,9 +15,11 @@ export function dockerProvider(name: string, engine: DockerEngine): docker.Provi
   return new docker.Provider(name, {
     ...(engine.host ? { host: engine.host } : {}),
     ...(engine.sshOpts.length ? { sshOpts: engine.sshOpts } : {}),
-    // A preview diffs against the state and builds nothing, so it does not need the daemon to
-    // answer: a PR preview of prod runs without the host's ssh key (docs/first-up.md). `up` checks.
-    disableDockerDaemonCheck: pulumi.runtime.isDryRun(),
+    // No ping when the provider is configured: a preview diffs against the state and builds
+    // nothing, so a PR preview of prod runs without the host's ssh key (docs/first-up.md). An `up`
+    // reaches the daemon at its first image or container, and fails there if it does not answer.
+    // Constant, so the provider's config never differs between a preview and an update.
+    disableDockerDaemonCheck: true,
   });
 }
 
