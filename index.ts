@@ -6,7 +6,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/pulumi.ts";
 import { serviceLabels } from "./settings/containers.ts";
 import { postgresServerSpec, redisServerSpec } from "./settings/stores.ts";
-import { backupWriters, storageProviderTarget, type DevStoreAccess } from "./settings/backup-credentials.ts";
+import {
+  backupWriters,
+  storageEndpoint,
+  storageProviderTarget,
+  type DevStoreAccess,
+} from "./settings/backup-credentials.ts";
+import { keepOptions } from "./settings/keep.ts";
 import { backupStorageProvider, dockerProvider } from "./components/providers.ts";
 import type { JobRunner } from "./components/ops-job.ts";
 import { StackSecrets } from "./components/secrets.ts";
@@ -67,12 +73,12 @@ const backupStorage = backupStorageProvider(
 
 export const environment = cfg.environment;
 export const networkName = network.name;
-export const backupEndpoint = devS3?.endpoint ?? `https://s3.${cfg.backup.storage.region}.amazonaws.com`;
+export const backupEndpoint = storageEndpoint(cfg.backup.storage.region, devStore);
 
 // Backup storage (docs/backup-storage.md): vault + pgBackRest repository, on MinIO in dev, S3 in prod.
 const vault = new BackupVault(
   `${prefix}-vault`,
-  { namePrefix: prefix, backup: cfg.backup, protect: cfg.environment === "prod" },
+  { namePrefix: prefix, backup: cfg.backup, protect: keepOptions(cfg.environment).protect },
   { providers: [backupStorage] },
 );
 export const backupBucket = vault.backupBucket;

@@ -37,6 +37,11 @@ export function storageProviderTarget<T>(dev: DevStoreAccess<T> | undefined): {
   return dev ? { endpoint: dev.endpoint, accessKey: dev.accessKey, secretKey: dev.secretKey } : {};
 }
 
+/** The S3 endpoint the backups are written to, as the machine running Pulumi reaches it (a stack output). */
+export function storageEndpoint<T>(region: string, dev: DevStoreAccess<T> | undefined): T | string {
+  return dev ? dev.endpoint : `https://s3.${region}.amazonaws.com`;
+}
+
 export interface BackupWriters<T> {
   /** pgBackRest in the server's container and in the agent: the repository bucket. */
   pgbackrest: KeyPair<T> & { endpoint: string; uriStyle: "path" | "host"; caCertPem?: T };

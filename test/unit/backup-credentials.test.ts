@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   backupWriters,
+  storageEndpoint,
   storageProviderTarget,
   type DevStoreAccess,
 } from "../../settings/backup-credentials.ts";
@@ -56,4 +57,9 @@ test("prod without the vault's writers is a bug named clearly, not an undefined 
     () => backupWriters("eu-west-3", undefined, { backupWriter: vault.backupWriter }),
     /backups on AWS need the vault's repository and backup writers/,
   );
+});
+
+test("the backup endpoint output: the dev store's URL, or the region's S3 endpoint", () => {
+  assert.equal(storageEndpoint("us-east-1", dev), "https://127.0.0.1:9000");
+  assert.equal(storageEndpoint("eu-west-3", undefined), "https://s3.eu-west-3.amazonaws.com");
 });
