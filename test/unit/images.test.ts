@@ -63,7 +63,7 @@ test("the postgres Dockerfile adds the archive suite of its own Debian release, 
   const order = [
     "pgdg-archive.list",
     "apt-get update",
-    "sh /usr/local/bin/check-pins.sh",
+    'sh /usr/local/bin/check-pins.sh "postgresql',
     "apt-get install",
   ].map((s) => df.indexOf(s));
   assert.ok(order.every((i) => i > 0));
