@@ -4,8 +4,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/pulumi.ts";
-import { containerCommon } from "./settings/containers.ts";
+import { serviceLabels } from "./settings/containers.ts";
+import { postgresServerSpec, redisServerSpec } from "./settings/stores.ts";
+import {
+  backupWriters,
+  storageEndpoint,
+  storageProviderTarget,
+  type DevStoreAccess,
+} from "./settings/backup-credentials.ts";
+import { keepOptions } from "./settings/keep.ts";
 import { backupStorageProvider, dockerProvider } from "./components/providers.ts";
+import type { JobRunner } from "./components/ops-job.ts";
 import { StackSecrets } from "./components/secrets.ts";
 import { PrivateNetwork } from "./components/network.ts";
 import { PostgresRoles, PostgresServer, POSTGRES_SOCKET_DIR } from "./components/postgres.ts";
@@ -29,13 +38,13 @@ const cfg = loadStackConfig(); // throws, listing every problem, before any reso
 const stack = pulumi.getStack();
 const prefix = `jarvis-${stack}`;
 
-const dockerHost = dockerProvider(`${prefix}-docker`, cfg);
+const dockerHost = dockerProvider(`${prefix}-docker`, cfg.docker);
 const onDocker = { providers: [dockerHost] };
 
 const secrets = new StackSecrets(`${prefix}-secrets`, { provided: cfg.secrets });
 const network = new PrivateNetwork(
   prefix,
-  { labels: containerCommon(cfg, stack, "network").labels },
+  { labels: serviceLabels(cfg.environment, stack, "network") },
   onDocker,
 );
 
@@ -47,22 +56,29 @@ const devS3 =
         onDocker,
       )
     : undefined;
+/** The dev store as the backups reach it (settings/backup-credentials.ts picks dev or AWS credentials). */
+const devStore: DevStoreAccess<pulumi.Input<string>> | undefined = devS3 && {
+  endpoint: devS3.endpoint,
+  internalEndpoint: devS3.internalEndpoint,
+  pgbackrestEndpoint: "s3:9000",
+  caCertPem: devS3.caCertPem,
+  accessKey: DEV_S3_ROOT_USER,
+  secretKey: secrets.values.s3RootPassword,
+};
 const backupStorage = backupStorageProvider(
   `${prefix}-aws`,
-  cfg,
-  devS3
-    ? { endpoint: devS3.endpoint, accessKey: DEV_S3_ROOT_USER, secretKey: secrets.values.s3RootPassword }
-    : {},
+  cfg.backup.storage.region,
+  storageProviderTarget(devStore),
 );
 
 export const environment = cfg.environment;
 export const networkName = network.name;
-export const backupEndpoint = devS3?.endpoint ?? `https://s3.${cfg.backup.storage.region}.amazonaws.com`;
+export const backupEndpoint = storageEndpoint(cfg.backup.storage.region, devStore);
 
 // Backup storage (docs/backup-storage.md): vault + pgBackRest repository, on MinIO in dev, S3 in prod.
 const vault = new BackupVault(
   `${prefix}-vault`,
-  { namePrefix: prefix, backup: cfg.backup },
+  { namePrefix: prefix, backup: cfg.backup, protect: keepOptions(cfg.environment).protect },
   { providers: [backupStorage] },
 );
 export const backupBucket = vault.backupBucket;
@@ -79,39 +95,36 @@ export const devS3CaCert = devS3?.caCertPem;
 // The three stores (docs/services.md): private network only, ports on loopback in dev, none in prod.
 // The ops image ships the jarvis-data CLI (roles job, Chroma token gateway).
 const sv = secrets.values;
-// WAL archiving and physical backups go to the pgBackRest bucket: the dev S3 container over TLS
-// with the stack's CA and its root user, or AWS with the repository writer's key.
-const pgbackrest = devS3
-  ? {
-      bucket: vault.repositoryBucket,
-      endpoint: "s3:9000",
-      uriStyle: "path" as const,
-      caCertPem: devS3.caCertPem,
-      accessKeyId: DEV_S3_ROOT_USER,
-      secretAccessKey: sv.s3RootPassword,
-      cipherPass: sv.pgbackrestCipher,
-    }
-  : {
-      bucket: vault.repositoryBucket,
-      endpoint: `s3.${cfg.backup.storage.region}.amazonaws.com`,
-      uriStyle: "host" as const,
-      accessKeyId: vault.repositoryWriter!.accessKeyId,
-      secretAccessKey: vault.repositoryWriter!.secretAccessKey,
-      cipherPass: sv.pgbackrestCipher,
-    };
+// WAL archiving and physical backups go to the pgBackRest bucket, logical ones to the vault.
+const writers = backupWriters(cfg.backup.storage.region, devStore, vault);
 const pgServer = new PostgresServer(
   `${prefix}-postgres`,
-  { config: cfg, stack, network: network.name, superuserPassword: sv.postgresSuperuser, pgbackrest },
+  {
+    spec: postgresServerSpec(cfg, stack),
+    network: network.name,
+    superuserPassword: sv.postgresSuperuser,
+    pgbackrest: { ...writers.pgbackrest, bucket: vault.repositoryBucket, cipherPass: sv.pgbackrestCipher },
+  },
   onDocker,
 );
-const ops = new OpsImage(`${prefix}-ops`, { postgresImage: pgServer.imageName }, onDocker);
-const opsImage: pulumi.Input<string> = ops.imageName;
-/** What every one-shot job of the ops image shares: config, network, image, CLI and user. */
-const onNetwork = { config: cfg, stack, network: network.name, opsImage, cli: ops.cli, opsUid: ops.uid };
+const ops = new OpsImage(
+  `${prefix}-ops`,
+  { postgresImage: pgServer.imageName, platform: cfg.docker.platform },
+  onDocker,
+);
+/** Where every one-shot job runs (docker run --rm on the private network, docs/first-up.md). */
+const runner: JobRunner = {
+  environment: cfg.environment,
+  stack,
+  network: network.name,
+  image: ops.imageName,
+  cli: ops.cli,
+  dockerHost: cfg.docker.host,
+};
 const pgRoles = new PostgresRoles(
   `${prefix}-postgres-roles`,
   {
-    ...onNetwork,
+    runner,
     server: pgServer,
     superuserPassword: sv.postgresSuperuser,
     passwords: {
@@ -130,7 +143,7 @@ const migrationSet = loadMigrations();
 const schema = new SchemaMigrations(
   `${prefix}-migrations`,
   {
-    ...onNetwork,
+    runner,
     migrations: migrationManifest(migrationSet),
     manifestHash: manifestHash(migrationSet),
     dbHost: pgServer.host,
@@ -151,7 +164,7 @@ export const schemaMigrations = {
 const cron = new CronSchedules(
   `${prefix}-cron`,
   {
-    ...onNetwork,
+    runner,
     jobs: cronJobs(cfg),
     dbHost: pgServer.host,
     dbPort: pgServer.port,
@@ -167,8 +180,7 @@ export const cronSchedules = {
 const redisServer = new RedisServer(
   `${prefix}-redis`,
   {
-    config: cfg,
-    stack,
+    spec: redisServerSpec(cfg, stack),
     network: network.name,
     passwords: { admin: sv.redisAdmin, app: sv.redisApp, backup: sv.redisBackup, monitor: sv.redisMonitor },
   },
@@ -249,10 +261,10 @@ const opsAgent = new OpsAgent(
     chromaUrl: chromaServer.internalUrl,
     chromaToken: sv.chromaToken,
     bucket: vault.backupBucket,
-    s3Endpoint: devS3?.internalEndpoint,
-    s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
-    s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
-    s3CaCert: devS3?.caCertPem,
+    s3Endpoint: writers.agent.endpoint,
+    s3AccessKeyId: writers.agent.accessKeyId,
+    s3SecretAccessKey: writers.agent.secretAccessKey,
+    s3CaCert: writers.agent.caCert,
     // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
     watchedContainers: watchedContainers(cfg, stack),
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
@@ -265,7 +277,8 @@ const opsAgent = new OpsAgent(
       uid: POSTGRES_UID,
     },
   },
-  { ...onDocker, dependsOn: [schema, redisServer, chromaServer, ops] },
+  // After the cron schedules (which come after the migrations): the agent starts on a complete schema.
+  { ...onDocker, dependsOn: [cron, redisServer, chromaServer, ops] },
 );
 export const opsAgentContainer = opsAgent.containerName;
 

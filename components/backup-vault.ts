@@ -23,15 +23,31 @@ import {
   type PolicyDocument,
   type WriterRole,
 } from "../settings/bucket-policy.ts";
+import { objectLockAtCreation } from "../settings/keep.ts";
 
 /** The provider's generated suffix is 26 characters and S3 names stop at 63. */
 const MAX_BUCKET_PREFIX = 37;
+
+/** S3 bucket names: lowercase letters, digits and '-', short enough for the provider's suffix. */
+function checkNamePrefix(name: string, namePrefix: string): void {
+  const longest = `${namePrefix}-pgbackrest-`;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(namePrefix) || longest.length > MAX_BUCKET_PREFIX) {
+    throw new Error(
+      `BackupVault ${name}: namePrefix "${namePrefix}" must be lowercase letters, digits and '-' and at most ${MAX_BUCKET_PREFIX - "-pgbackrest-".length} characters (S3 bucket names); use a shorter, lowercase stack name`,
+    );
+  }
+}
 
 export interface BackupVaultArgs {
   /** Start of every bucket name, e.g. `jarvis-prod`: lowercase letters, digits and `-`. The aws provider appends a unique suffix. */
   namePrefix: string;
   /** The validated `jarvis:backup` config: storage target, the one retention policy, object lock. */
   backup: BackupConfig;
+  /**
+   * Protect the buckets, their sub-resources and the KMS keys (prod): the engine then refuses to
+   * delete or replace them. They are kept on destroy (`retainOnDelete`) either way. Default false.
+   */
+  protect?: boolean;
 }
 
 export interface WriterCredentials {
@@ -40,11 +56,16 @@ export interface WriterCredentials {
   secretAccessKey: pulumi.Output<string>;
 }
 
+/** A bucket of the vault and its versioning (what replication waits for). */
+type VaultBucket = { bucket: aws.s3.Bucket; versioning: aws.s3.BucketVersioning };
+
 interface BucketSpec {
   role: BucketRole;
   rules: LifecycleRule[];
   policy: (bucketArn: string) => PolicyDocument;
   lock: { mode: string; days: number } | null;
+  /** Create the bucket with object lock (settings/keep.ts objectLockAtCreation). */
+  lockAtCreation: boolean;
   /** AWS: a KMS key ARN; undefined: SSE-S3 (AES256). */
   kmsKeyArn?: pulumi.Input<string>;
   provider?: aws.Provider;
@@ -75,49 +96,28 @@ export class BackupVault extends pulumi.ComponentResource {
   public readonly repositoryWriter?: WriterCredentials;
   /** Key prefix per retention tier in the vault. */
   public readonly prefixes = BACKUP_PREFIXES;
+  /** Resource options of everything that holds or guards backups. */
+  private readonly keep: { retainOnDelete: boolean; protect: boolean };
 
   constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:storage:BackupVault", name, {}, opts);
     const { backup, namePrefix } = args;
-    const longest = `${namePrefix}-pgbackrest-`;
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(namePrefix) || longest.length > MAX_BUCKET_PREFIX) {
-      throw new Error(
-        `BackupVault ${name}: namePrefix "${namePrefix}" must be lowercase letters, digits and '-' and at most ${MAX_BUCKET_PREFIX - "-pgbackrest-".length} characters (S3 bucket names); use a shorter, lowercase stack name`,
-      );
-    }
+    checkNamePrefix(name, namePrefix);
     const onAws = backup.storage.provider === "aws";
     const caps = onAws ? AWS_LIFECYCLE : S3_COMPATIBLE_LIFECYCLE;
-    for (const d of transitionPlan(backup.retention, caps)) {
-      if (!d.kept)
-        pulumi.log.warn(
-          `backup.retention.${d.tier}: ${d.storageClass} transition at day ${d.days} left out: ${d.reason}`,
-          this,
-        );
-    }
-    const lock = objectLockRetention(backup);
-
+    // Backups outlive the stack: `pulumi destroy` forgets these and leaves them, and the data, in place.
+    this.keep = { retainOnDelete: true, protect: args.protect ?? false };
+    this.warnDroppedTransitions(backup, caps);
     // Encryption key (AWS): the configured one, or a stack key with yearly rotation.
-    let kmsKeyArn: pulumi.Output<string> | undefined;
-    if (onAws) {
-      kmsKeyArn = backup.storage.kmsKeyArn
-        ? pulumi.output(backup.storage.kmsKeyArn)
-        : new aws.kms.Key(
-            `${name}-key`,
-            {
-              description: `${namePrefix} backups`,
-              enableKeyRotation: true,
-              deletionWindowInDays: 30,
-              tags: { [ROLE_TAG]: "backups" },
-            },
-            { parent: this },
-          ).arn;
-    }
-
+    const kmsKeyArn = onAws ? this.stackKey(name, namePrefix, backup) : undefined;
+    const lock = objectLockRetention(backup);
+    const lockAtCreation = objectLockAtCreation(backup);
     const vault = this.bucket(`${name}-backups`, `${namePrefix}-backups-`, onAws, {
       role: "backups",
       rules: lifecycleRules(backup.retention, caps),
       policy: vaultBucketPolicy,
       lock,
+      lockAtCreation,
       kmsKeyArn,
     });
     const repository = this.bucket(`${name}-pgbackrest`, `${namePrefix}-pgbackrest-`, onAws, {
@@ -125,135 +125,187 @@ export class BackupVault extends pulumi.ComponentResource {
       rules: repositoryLifecycleRules(backup.retention, caps),
       policy: repositoryBucketPolicy,
       lock: null,
+      lockAtCreation: false,
       kmsKeyArn,
     });
+    // Least-privilege writers (AWS only: the dev server has no IAM API).
+    const writers = kmsKeyArn ? this.writers(name, namePrefix, vault, repository, kmsKeyArn) : undefined;
+    // Cross-region replica of the vault (AWS, with replicaRegion).
+    const replica =
+      kmsKeyArn && backup.storage.replicaRegion
+        ? this.replicate(name, namePrefix, backup, vault, { lock, lockAtCreation, kmsKeyArn })
+        : undefined;
+
     this.backupBucket = vault.bucket.bucket;
     this.repositoryBucket = repository.bucket.bucket;
+    this.replicaBucket = replica;
     this.kmsKeyArn = kmsKeyArn;
+    this.backupWriter = writers?.backupWriter;
+    this.repositoryWriter = writers?.repositoryWriter;
+    this.registerOutputs({
+      backupBucket: this.backupBucket,
+      repositoryBucket: this.repositoryBucket,
+      replicaBucket: this.replicaBucket,
+      kmsKeyArn: this.kmsKeyArn,
+      backupWriterAccessKeyId: this.backupWriter?.accessKeyId,
+      repositoryWriterAccessKeyId: this.repositoryWriter?.accessKeyId,
+    });
+  }
 
-    if (onAws) {
-      const prefixes = TIER_NAMES.map((t) => BACKUP_PREFIXES[t]);
-      this.backupWriter = this.writer(
+  /** Warns about each storage-class transition the target cannot honour (settings/lifecycle.ts transitionPlan). */
+  private warnDroppedTransitions(backup: BackupConfig, caps: typeof AWS_LIFECYCLE) {
+    for (const d of transitionPlan(backup.retention, caps)) {
+      if (!d.kept)
+        pulumi.log.warn(
+          `backup.retention.${d.tier}: ${d.storageClass} transition at day ${d.days} left out: ${d.reason}`,
+          this,
+        );
+    }
+  }
+
+  /** The configured KMS key, or the stack's own, kept: a deleted key makes its backups unreadable 30 days later. */
+  private stackKey(name: string, namePrefix: string, backup: BackupConfig): pulumi.Output<string> {
+    if (backup.storage.kmsKeyArn) return pulumi.output(backup.storage.kmsKeyArn);
+    return new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: `${namePrefix} backups`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags: { [ROLE_TAG]: "backups" },
+      },
+      { parent: this, ...this.keep },
+    ).arn;
+  }
+
+  /** The backup writer (the vault's prefixes, no delete) and pgBackRest's (its repository). */
+  private writers(
+    name: string,
+    namePrefix: string,
+    vault: VaultBucket,
+    repository: VaultBucket,
+    kmsKeyArn: pulumi.Output<string>,
+  ) {
+    const prefixes = TIER_NAMES.map((t) => BACKUP_PREFIXES[t]);
+    return {
+      backupWriter: this.writer(
         `${name}-writer`,
         `${namePrefix}-backup-writer`,
         "backup-writer",
         pulumi
           .all([vault.bucket.arn, kmsKeyArn])
           .apply(([arn, key]) => backupWriterPolicy(arn, prefixes, key)),
-      );
-      this.repositoryWriter = this.writer(
+      ),
+      repositoryWriter: this.writer(
         `${name}-pgbackrest-writer`,
         `${namePrefix}-pgbackrest`,
         "pgbackrest-writer",
         pulumi
           .all([repository.bucket.arn, kmsKeyArn])
           .apply(([arn, key]) => repositoryWriterPolicy(arn, key)),
-      );
-    }
+      ),
+    };
+  }
 
-    if (onAws && backup.storage.replicaRegion) {
-      const region = backup.storage.replicaRegion;
-      const provider = new aws.Provider(
-        `${name}-replica-region`,
-        { region: region as aws.Region },
-        { parent: this },
-      );
-      const replicaKey = new aws.kms.Key(
-        `${name}-replica-key`,
-        {
-          description: `${namePrefix} backups (replica in ${region})`,
-          enableKeyRotation: true,
-          deletionWindowInDays: 30,
-          tags: { [ROLE_TAG]: "backups-replica" },
-        },
-        { parent: this, provider },
-      );
-      const replica = this.bucket(`${name}-replica`, `${namePrefix}-replica-`, true, {
-        role: "backups-replica",
-        // Lifecycle actions are not replicated: the replica expires its copies by the same rules.
-        rules: lifecycleRules(backup.retention, AWS_LIFECYCLE),
-        policy: vaultBucketPolicy,
-        // S3 replicates locked objects only into a bucket with object lock.
-        lock,
-        kmsKeyArn: replicaKey.arn,
-        provider,
-      });
-      const role = new aws.iam.Role(
-        `${name}-replication`,
-        {
-          name: `${namePrefix}-backup-replication`,
-          path: "/jarvis/",
-          assumeRolePolicy: JSON.stringify(replicationTrustPolicy()),
-          tags: { [ROLE_TAG]: "backups-replication" },
-        },
-        { parent: this },
-      );
-      const rolePolicy = new aws.iam.RolePolicy(
-        `${name}-replication`,
-        {
-          role: role.id,
-          policy: pulumi
-            .all([vault.bucket.arn, replica.bucket.arn, kmsKeyArn!, replicaKey.arn])
-            .apply(([sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn]) =>
-              JSON.stringify(
-                replicationRolePolicy({
-                  sourceBucketArn,
-                  replicaBucketArn,
-                  sourceKmsKeyArn,
-                  replicaKmsKeyArn,
-                }),
-              ),
-            ),
-        },
-        { parent: this },
-      );
-      new aws.s3.BucketReplicationConfig(
-        `${name}-replication`,
-        {
-          bucket: vault.bucket.id,
-          role: role.arn,
-          rules: [
-            {
-              id: "everything",
-              status: "Enabled",
-              filter: { prefix: "" },
-              // A delete marker stays in the source: the replica keeps its copy until its own lifecycle expires it.
-              deleteMarkerReplication: { status: "Disabled" },
-              sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
-              destination: {
-                bucket: replica.bucket.arn,
-                encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn },
-              },
-            },
-          ],
-        },
-        { parent: this, dependsOn: [vault.versioning, replica.versioning, rolePolicy] },
-      );
-      this.replicaBucket = replica.bucket.bucket;
-    }
-
-    this.registerOutputs({
-      backupBucket: this.backupBucket,
-      repositoryBucket: this.repositoryBucket,
-      replicaBucket: this.replicaBucket,
-      kmsKeyArn: this.kmsKeyArn,
+  /** The vault's replica in replicaRegion: its own key and bucket, a replication role and rule. Returns its name. */
+  private replicate(
+    name: string,
+    namePrefix: string,
+    backup: BackupConfig,
+    vault: VaultBucket,
+    source: { lock: BucketSpec["lock"]; lockAtCreation: boolean; kmsKeyArn: pulumi.Output<string> },
+  ): pulumi.Output<string> {
+    const region = backup.storage.replicaRegion!;
+    const provider = new aws.Provider(
+      `${name}-replica-region`,
+      { region: region as aws.Region },
+      { parent: this },
+    );
+    const replicaKey = new aws.kms.Key(
+      `${name}-replica-key`,
+      {
+        description: `${namePrefix} backups (replica in ${region})`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags: { [ROLE_TAG]: "backups-replica" },
+      },
+      { parent: this, provider, ...this.keep },
+    );
+    const replica = this.bucket(`${name}-replica`, `${namePrefix}-replica-`, true, {
+      role: "backups-replica",
+      // Lifecycle actions are not replicated: the replica expires its copies by the same rules.
+      rules: lifecycleRules(backup.retention, AWS_LIFECYCLE),
+      policy: vaultBucketPolicy,
+      // S3 replicates locked objects only into a bucket with object lock.
+      lock: source.lock,
+      lockAtCreation: source.lockAtCreation,
+      kmsKeyArn: replicaKey.arn,
+      provider,
     });
+    const role = new aws.iam.Role(
+      `${name}-replication`,
+      {
+        name: `${namePrefix}-backup-replication`,
+        path: "/jarvis/",
+        assumeRolePolicy: JSON.stringify(replicationTrustPolicy()),
+        tags: { [ROLE_TAG]: "backups-replication" },
+      },
+      { parent: this },
+    );
+    const rolePolicy = new aws.iam.RolePolicy(
+      `${name}-replication`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([vault.bucket.arn, replica.bucket.arn, source.kmsKeyArn, replicaKey.arn])
+          .apply(([sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn]) =>
+            JSON.stringify(
+              replicationRolePolicy({ sourceBucketArn, replicaBucketArn, sourceKmsKeyArn, replicaKmsKeyArn }),
+            ),
+          ),
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketReplicationConfig(
+      `${name}-replication`,
+      {
+        bucket: vault.bucket.id,
+        role: role.arn,
+        rules: [
+          {
+            id: "everything",
+            status: "Enabled",
+            filter: { prefix: "" },
+            // A delete marker stays in the source: the replica keeps its copy until its own lifecycle expires it.
+            deleteMarkerReplication: { status: "Disabled" },
+            sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: "Enabled" } },
+            destination: {
+              bucket: replica.bucket.arn,
+              encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn },
+            },
+          },
+        ],
+      },
+      { parent: this, ...this.keep, dependsOn: [vault.versioning, replica.versioning, rolePolicy] },
+    );
+    return replica.bucket.bucket;
   }
 
   /** One bucket with every guard: versioning, SSE, ownership, public access block, policy, lifecycle, lock. */
-  private bucket(id: string, bucketPrefix: string, onAws: boolean, spec: BucketSpec) {
-    const opts = { parent: this, ...(spec.provider ? { provider: spec.provider } : {}) };
+  private bucket(id: string, bucketPrefix: string, onAws: boolean, spec: BucketSpec): VaultBucket {
+    // The bucket and every sub-resource are kept on destroy (a deleted policy or lifecycle would
+    // leave the kept data unguarded or growing), and protected in prod.
+    const opts = { parent: this, ...this.keep, ...(spec.provider ? { provider: spec.provider } : {}) };
     const bucket = new aws.s3.Bucket(
       id,
       {
         bucketPrefix,
-        // Object lock can only be switched on when the bucket is created.
-        ...(spec.lock ? { objectLockEnabled: true } : {}),
+        // Object lock can only be switched on when the bucket is created: a change replaces it.
+        ...(spec.lockAtCreation ? { objectLockEnabled: true } : {}),
         forceDestroy: false,
         tags: { [ROLE_TAG]: spec.role },
       },
-      // Backups outlive the stack: `pulumi destroy` forgets the bucket and leaves it and its data in place.
-      { ...opts, retainOnDelete: true },
+      opts,
     );
     const versioning = new aws.s3.BucketVersioning(
       `${id}-versioning`,

@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import type { JarvisConfig } from "../config/schema.ts";
 import { tokenSha256 } from "../core/chroma-gateway.ts";
+import { keepOptions } from "../settings/keep.ts";
 import {
+  STORE_IGNORED_CHANGES,
   containerCommon,
   containerLimits,
   healthcheckTiming,
@@ -65,7 +67,7 @@ export class ChromaServer extends pulumi.ComponentResource {
     const volume = new docker.Volume(
       `${name}-data`,
       { name: `${name}-data`, labels: common.labels },
-      { parent: this, retainOnDelete: true },
+      { parent: this, ...keepOptions(cfg.environment) },
     );
     const chroma = new docker.Container(
       name,
@@ -99,7 +101,7 @@ export class ChromaServer extends pulumi.ComponentResource {
         wait: true,
         waitTimeout: 180,
       },
-      { parent: this },
+      { parent: this, ignoreChanges: STORE_IGNORED_CHANGES },
     );
     const gwCommon = containerCommon(cfg, args.stack, "chroma-gateway");
     const gateway = new docker.Container(

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { databaseUrl, opsJob, type DatabaseJobArgs } from "./ops-job.ts";
+import { databaseUrl, opsJob, type DatabaseJobArgs, type OpsJobArgs } from "./ops-job.ts";
 import { cronJobsHash, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../settings/cron.ts";
 
 /** The job connects to pg_cron's database (cron.database_name) as a superuser, which the jobs run as (docs/retention.md). */
@@ -38,45 +38,44 @@ export class CronSchedules extends pulumi.ComponentResource {
     const hash = cronJobsHash(args.jobs);
     this.jobs = args.jobs;
     this.jobsHash = hash;
-    this.status = opsJob(
-      `${name}-job`,
-      {
-        config: args.config,
-        stack: args.stack,
-        service: "cron-schedules",
-        containerName: `${name}-${hash.slice(0, 12)}`,
-        network: args.network,
-        opsImage: args.opsImage,
-        cli: args.cli,
-        opsUid: args.opsUid,
-        args: ["cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
-        envs: [`JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
-        files: [
-          {
-            file: CRON_URL_FILE,
-            content: databaseUrl(
-              args.user ?? "postgres",
-              args.password,
-              args.dbHost,
-              args.dbPort ?? 5432,
-              args.database,
-            ),
-          },
-          { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), public: true },
-        ],
-        labels: [
-          {
-            label: "jarvis.cron.jobs",
-            value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";"),
-          },
-          // The whole declaration, readable in a preview's diff (the uploads are secret as a whole).
-          { label: "jarvis.cron.spec", value: JSON.stringify(args.jobs) },
-          { label: "jarvis.cron.sha256", value: hash },
-        ],
-        what: "the cron job",
-      },
-      { parent: this },
-    );
+    this.status = opsJob(`${name}-job`, args.runner, cronJob(name, args, prefix, hash), {
+      parent: this,
+      // The component's dependsOn, on the job itself: it runs only after the migrations succeeded.
+      dependsOn: opts?.dependsOn,
+    }).status;
     this.registerOutputs({ jobs: this.jobs, jobsHash: this.jobsHash, status: this.status });
   }
+}
+
+/** The job's command line, files and labels. */
+function cronJob(name: string, args: CronSchedulesArgs, prefix: string, hash: string): OpsJobArgs {
+  return {
+    service: "cron-schedules",
+    containerName: `${name}-${hash.slice(0, 12)}`,
+    args: ["cron", "apply", "--json", "--jobs", CRON_JOBS_FILE, "--prefix", prefix],
+    envs: [`JARVIS_DATABASE_URL_FILE=${CRON_URL_FILE}`],
+    files: [
+      {
+        file: CRON_URL_FILE,
+        content: databaseUrl(
+          args.user ?? "postgres",
+          args.password,
+          args.dbHost,
+          args.dbPort ?? 5432,
+          args.database,
+        ),
+      },
+      { file: CRON_JOBS_FILE, content: JSON.stringify(args.jobs, null, 2), public: true },
+    ],
+    labels: [
+      {
+        label: "jarvis.cron.jobs",
+        value: args.jobs.map((j) => `${j.name}=${j.schedule}${j.active ? "" : " (inactive)"}`).join(";"),
+      },
+      // The whole declaration, readable in a preview's diff (the uploads are secret as a whole).
+      { label: "jarvis.cron.spec", value: JSON.stringify(args.jobs) },
+      { label: "jarvis.cron.sha256", value: hash },
+    ],
+    what: "the cron job",
+  };
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { databaseUrl, opsJob, type DatabaseJobArgs } from "./ops-job.ts";
+import { databaseUrl, opsJob, type DatabaseJobArgs, type OpsJobArgs } from "./ops-job.ts";
 
 /** The job connects as a superuser (extensions, roles, restore points). */
 export interface SchemaMigrationsArgs extends DatabaseJobArgs {
@@ -37,51 +37,50 @@ export class SchemaMigrations extends pulumi.ComponentResource {
     super("jarvis:database:SchemaMigrations", name, {}, opts);
     if (args.migrations.length === 0)
       throw new Error("SchemaMigrations: no migration files; sql/migrations must hold NNNN_name.sql files");
-    const list = args.migrations.join(",");
     this.files = args.migrations;
     this.manifestHash = args.manifestHash;
-    this.status = opsJob(
-      `${name}-job`,
-      {
-        config: args.config,
-        stack: args.stack,
-        service: "migrations",
-        containerName: `${name}-${args.manifestHash.slice(0, 12)}`,
-        network: args.network,
-        opsImage: args.opsImage,
-        cli: args.cli,
-        opsUid: args.opsUid,
-        args: [
-          "migrate",
-          "apply",
-          "--json",
-          "--expect",
-          args.manifestHash,
-          "--lock-wait",
-          String(args.lockWaitSeconds ?? 300),
-          ...(args.restorePoint ? ["--restore-point"] : []),
-        ],
-        envs: [`JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
-        files: [
-          {
-            file: MIGRATIONS_URL_FILE,
-            content: databaseUrl(
-              args.user ?? "postgres",
-              args.password,
-              args.dbHost,
-              args.dbPort ?? 5432,
-              args.database,
-            ),
-          },
-        ],
-        labels: [
-          { label: "jarvis.migrations", value: list },
-          { label: "jarvis.migrations.sha256", value: args.manifestHash },
-        ],
-        what: "the migration job",
-      },
-      { parent: this },
-    );
+    this.status = opsJob(`${name}-job`, args.runner, migrationJob(name, args), {
+      parent: this,
+      // The component's dependsOn, on the job itself: it runs only after them (roles), as a preview shows.
+      dependsOn: opts?.dependsOn,
+    }).status;
     this.registerOutputs({ files: this.files, manifestHash: this.manifestHash, status: this.status });
   }
+}
+
+/** The job's command line, files and labels. */
+function migrationJob(name: string, args: SchemaMigrationsArgs): OpsJobArgs {
+  const list = args.migrations.join(",");
+  return {
+    service: "migrations",
+    containerName: `${name}-${args.manifestHash.slice(0, 12)}`,
+    args: [
+      "migrate",
+      "apply",
+      "--json",
+      "--expect",
+      args.manifestHash,
+      "--lock-wait",
+      String(args.lockWaitSeconds ?? 300),
+      ...(args.restorePoint ? ["--restore-point"] : []),
+    ],
+    envs: [`JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
+    files: [
+      {
+        file: MIGRATIONS_URL_FILE,
+        content: databaseUrl(
+          args.user ?? "postgres",
+          args.password,
+          args.dbHost,
+          args.dbPort ?? 5432,
+          args.database,
+        ),
+      },
+    ],
+    labels: [
+      { label: "jarvis.migrations", value: list },
+      { label: "jarvis.migrations.sha256", value: args.manifestHash },
+    ],
+    what: "the migration job",
+  };
 }

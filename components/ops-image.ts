@@ -11,6 +11,11 @@ export interface OpsImageArgs {
    * pgBackRest must be the server's own major version (a PostgreSQL 15 pg_dump refuses a 16 server).
    */
   postgresImage: pulumi.Input<string>;
+  /**
+   * The build's platform (jarvis:docker.platform): the postgres image's own, since a `FROM` of a
+   * local image built for another platform goes to a registry instead, and fails.
+   */
+  platform: string;
 }
 
 /** The command that runs the CLI inside the image. */
@@ -19,7 +24,7 @@ export const OPS_CLI = ["jarvis-data"];
 export const OPS_UID = "1000";
 
 /**
- * A small image of this repository (docker/ops/Dockerfile: the stack's PostgreSQL image + node 20 +
+ * A small image of this repository (docker/ops/Dockerfile: the stack's PostgreSQL image + node 22 +
  * `npm ci --omit=dev`) that runs `jarvis-data ...`. The stack's one-shot jobs (migrations,
  * roles) and the ops agent run it on the private network, where the stores are reachable.
  */
@@ -41,7 +46,7 @@ export class OpsImage extends pulumi.ComponentResource {
         build: {
           context,
           dockerfile: `${context}/docker/ops/Dockerfile`,
-          platform: "linux/amd64",
+          platform: args.platform,
           args: { POSTGRES_IMAGE: args.postgresImage },
         },
         skipPush: true,
@@ -50,6 +55,11 @@ export class OpsImage extends pulumi.ComponentResource {
     );
     this.imageName = image.imageName;
     this.repoDigest = image.repoDigest;
-    this.registerOutputs({ imageName: this.imageName, repoDigest: this.repoDigest });
+    this.registerOutputs({
+      imageName: this.imageName,
+      repoDigest: this.repoDigest,
+      cli: this.cli,
+      uid: this.uid,
+    });
   }
 }

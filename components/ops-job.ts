@@ -1,7 +1,14 @@
-import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { JarvisConfig } from "../config/schema.ts";
-import { containerCommon, containerLimits } from "../settings/containers.ts";
+import { serviceLabels } from "../settings/containers.ts";
+import {
+  jobFileDirs,
+  jobRunScript,
+  jobStdin,
+  jobTrigger,
+  type JobFileContent,
+  type JobRunSpec,
+} from "../settings/jobs.ts";
 
 /** A file the job receives; secret ones are readable by the job's user only. */
 export interface JobFile {
@@ -11,20 +18,27 @@ export interface JobFile {
   public?: boolean;
 }
 
-export interface OpsJobArgs {
-  config: JarvisConfig;
+/** What every one-shot job of the stack shares: where it runs and with which image. */
+export interface JobRunner {
+  /** dev or prod: the jobs' JARVIS_ENVIRONMENT and label. */
+  environment: string;
+  /** The stack's name, for labels. */
   stack: string;
+  /** The private network the stores are on. */
+  network: pulumi.Input<string>;
+  /** The ops image (components/ops-image.ts), which ships the CLI and sql/. */
+  image: pulumi.Input<string>;
+  /** CLI entry point inside the ops image. */
+  cli: string[];
+  /** The Docker host the `docker` CLI talks to (DOCKER_HOST); absent: the environment and the CLI context. */
+  dockerHost?: string;
+}
+
+export interface OpsJobArgs {
   /** Service label of the job (jarvis.service). */
   service: string;
   /** Docker name of the container; jobs keyed on their inputs put a hash in it. */
   containerName: string;
-  network: pulumi.Input<string>;
-  /** The ops image (components/ops-image.ts). */
-  opsImage: pulumi.Input<string>;
-  /** CLI entry point inside the ops image. */
-  cli?: string[];
-  /** UID the ops image runs as. */
-  opsUid?: string;
   /** The CLI's arguments, e.g. ["migrate", "apply", "--json"]. */
   args: string[];
   envs?: string[];
@@ -35,27 +49,17 @@ export interface OpsJobArgs {
   what: string;
 }
 
-/** What a job that talks to PostgreSQL from the ops image needs (migrations, cron schedules). */
+/** What a job that talks to PostgreSQL needs (migrations, cron schedules). */
 export interface DatabaseJobArgs {
-  /** The validated stack config. */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
-  stack: string;
-  /** The private network the database is on. */
-  network: pulumi.Input<string>;
-  /** The ops image (components/ops-image.ts), which ships the CLI and sql/. */
-  opsImage: pulumi.Input<string>;
-  /** CLI entry point inside the ops image. */
-  cli?: string[];
-  /** UID the ops image runs as; the uploaded files are readable by it only. */
-  opsUid?: string;
+  /** Where and with which image the job runs. */
+  runner: JobRunner;
   /** Database host on the private network (the postgres container's alias). */
   dbHost: pulumi.Input<string>;
   dbPort?: pulumi.Input<number>;
   database: pulumi.Input<string>;
   /** The role the job connects as (default postgres: a superuser, see each job's docs). */
   user?: string;
-  /** Its password (secret): reaches the job only inside an uploaded file. */
+  /** Its password (secret): reaches the job only inside a file. */
   password: pulumi.Input<string>;
 }
 
@@ -72,52 +76,63 @@ export function databaseUrl(
   );
 }
 
+/** A started job: the command resource (for dependsOn) and its status. */
+export interface OpsJobResult {
+  resource: command.local.Command;
+  /** "applied" once the job exited 0; the `up` fails otherwise. */
+  status: pulumi.Output<string>;
+}
+
 /**
  * A one-shot container of the ops image on the private network (prod publishes no database port,
- * so the workstation running `pulumi up` could not reach the stores itself). `pulumi up` waits for
- * its exit code and fails, naming the container and the fix, when it is not 0. Secrets arrive as
- * files, never in the environment. Returns the job's status output ("applied").
+ * so the workstation running `pulumi up` could not reach the stores itself), run by `docker run
+ * --rm` from a `local.Command` (settings/jobs.ts says why). A job that exits non-zero fails the
+ * `up`, is not recorded, and runs again on the next `up`; dependents wait for its success. Secrets
+ * arrive as files written from stdin, never in the environment or on a command line.
  */
 export function opsJob(
   name: string,
+  runner: JobRunner,
   a: OpsJobArgs,
   opts: pulumi.CustomResourceOptions,
-): pulumi.Output<string> {
-  const common = containerCommon(a.config, a.stack, a.service);
-  const uid = a.opsUid ?? "1000";
-  const job = new docker.Container(
+): OpsJobResult {
+  const files = a.files ?? [];
+  const spec = pulumi.all([runner.network, runner.image]).apply(([network, image]): JobRunSpec => ({
+    containerName: a.containerName,
+    network,
+    image,
+    command: [...runner.cli, ...a.args],
+    envs: [`JARVIS_ENVIRONMENT=${runner.environment}`, ...(a.envs ?? [])],
+    labels: [...serviceLabels(runner.environment, runner.stack, a.service), ...(a.labels ?? [])],
+    fileDirs: jobFileDirs(files),
+    memoryMb: 256,
+    cpus: 0.5,
+    what: a.what,
+  }));
+  const publicFiles = pulumi
+    .all(
+      files
+        .filter((f) => f.public)
+        .map((f) => pulumi.output(f.content).apply((content) => ({ ...f, content }))),
+    )
+    .apply((fs) => fs as JobFileContent[]);
+  const stdin = pulumi.secret(
+    pulumi
+      .all(files.map((f) => pulumi.output(f.content).apply((content) => ({ ...f, content }))))
+      .apply((fs) => jobStdin(fs as JobFileContent[])),
+  );
+  const job = new command.local.Command(
     name,
     {
-      name: a.containerName,
-      image: a.opsImage,
-      command: [...(a.cli ?? ["jarvis-data"]), ...a.args],
-      envs: [`JARVIS_ENVIRONMENT=${a.config.environment}`, ...(a.envs ?? [])],
-      uploads: (a.files ?? []).map((f) => ({
-        file: f.file,
-        content: f.public ? f.content : pulumi.secret(f.content),
-        owner: uid,
-        group: uid,
-        permissions: f.public ? "0444" : "0400",
-      })),
-      networksAdvanced: [{ name: a.network }],
-      // Run once, wait for the exit code, keep the logs in the state.
-      mustRun: false,
-      attach: true,
-      logs: true,
-      restart: "no",
-      ...containerLimits(256, 0.5),
-      logDriver: common.logDriver,
-      logOpts: common.logOpts,
-      labels: [...common.labels, ...(a.labels ?? [])],
+      create: spec.apply(jobRunScript),
+      stdin,
+      triggers: [pulumi.all([spec, publicFiles]).apply(([s, p]) => jobTrigger(s, p))],
+      environment: runner.dockerHost ? { DOCKER_HOST: runner.dockerHost } : {},
+      interpreter: ["/bin/sh", "-c"],
+      logging: "stdoutAndStderr",
+      addPreviousOutputInEnv: false,
     },
     opts,
   );
-  return job.exitCode.apply((code) => {
-    if (code !== undefined && code !== null && code !== 0) {
-      throw new Error(
-        `${a.what} (container ${a.containerName}) exited with ${code}: see \`docker logs ${a.containerName}\` (JSON: the problem and the fix), then run \`pulumi up\` again`,
-      );
-    }
-    return "applied";
-  });
+  return { resource: job, status: job.stdout.apply(() => "applied") };
 }

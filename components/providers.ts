@@ -3,11 +3,23 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
 
-/** The Docker engine the stack deploys to: the local socket in dev, `ssh://` in prod. */
-export function dockerProvider(name: string, cfg: JarvisConfig): docker.Provider {
+/** Where the Docker engine is: a host URL (absent: the environment and CLI context) and ssh options. */
+export type DockerEngine = Pick<JarvisConfig["docker"], "host" | "sshOpts">;
+
+/**
+ * The Docker engine the stack deploys to: `ssh://` in prod; in dev no host at all, so the provider
+ * falls back to DOCKER_HOST, then the CLI's current context (Docker Desktop, Colima, OrbStack,
+ * rootless), as the `docker` CLI the jobs run does.
+ */
+export function dockerProvider(name: string, engine: DockerEngine): docker.Provider {
   return new docker.Provider(name, {
-    host: cfg.docker.host,
-    ...(cfg.docker.sshOpts.length ? { sshOpts: cfg.docker.sshOpts } : {}),
+    ...(engine.host ? { host: engine.host } : {}),
+    ...(engine.sshOpts.length ? { sshOpts: engine.sshOpts } : {}),
+    // No ping when the provider is configured: a preview diffs against the state and builds
+    // nothing, so a PR preview of prod runs without the host's ssh key (docs/first-up.md). An `up`
+    // reaches the daemon at its first image or container, and fails there if it does not answer.
+    // Constant, so the provider's config never differs between a preview and an update.
+    disableDockerDaemonCheck: true,
   });
 }
 
@@ -31,12 +43,12 @@ export interface S3ProviderTarget {
  */
 export function backupStorageProvider(
   name: string,
-  cfg: JarvisConfig,
+  region: string,
   target: S3ProviderTarget = {},
 ): aws.Provider {
-  if (!target.endpoint) return new aws.Provider(name, { region: cfg.backup.storage.region as aws.Region });
+  if (!target.endpoint) return new aws.Provider(name, { region: region as aws.Region });
   return new aws.Provider(name, {
-    region: cfg.backup.storage.region as aws.Region,
+    region: region as aws.Region,
     accessKey: target.accessKey,
     secretKey: target.secretKey,
     endpoints: [{ s3: target.endpoint }],

@@ -1,30 +1,20 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { JarvisConfig } from "../config/schema.ts";
-import {
-  containerCommon,
-  containerLimits,
-  healthcheckTiming,
-  publishedPorts,
-} from "../settings/containers.ts";
+import { STORE_IGNORED_CHANGES } from "../settings/containers.ts";
 import {
   REDIS_CONF_PATH,
   REDIS_MONITOR_PASSWORD_FILE,
   REDIS_UID,
   redisAclUsers,
-  redisConfig,
-  redisHealthcheck,
   type RedisPasswords,
 } from "../settings/redis.ts";
+import { REDIS_HOST, REDIS_PORT, type Published, type RedisServerSpec } from "../settings/stores.ts";
 
-export const REDIS_HOST = "redis";
-export const REDIS_PORT = 6379;
+export { REDIS_HOST, REDIS_PORT };
 
 export interface RedisArgs {
-  /** The validated stack config. */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
-  stack: string;
+  /** What the server is: image, redis.conf, limits, ports, kept storage (settings/stores.ts redisServerSpec). */
+  spec: RedisServerSpec;
   /** The private network the stores and the ops containers share. */
   network: pulumi.Input<string>;
   /** Passwords of the ACL users admin, app, backup and monitor (secrets). */
@@ -38,33 +28,24 @@ export interface RedisArgs {
  */
 export class RedisServer extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  /** Name of the data volume (kept on `pulumi destroy`, protected in prod). */
   public readonly volumeName: pulumi.Output<string>;
   public readonly host: string = REDIS_HOST;
   public readonly port: number = REDIS_PORT;
-  public readonly published: { host: string; port: number } | undefined;
+  public readonly published: Published;
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:cache:RedisServer", name, {}, opts);
-    const cfg = args.config;
-    const common = containerCommon(cfg, args.stack, "redis");
+    const { spec } = args;
     const image = new docker.RemoteImage(
       `${name}-image`,
-      { name: cfg.redis.image, keepLocally: true },
+      { name: spec.image, keepLocally: true },
       { parent: this },
     );
     const volume = new docker.Volume(
       `${name}-data`,
-      { name: `${name}-data`, labels: common.labels },
-      { parent: this, retainOnDelete: true },
-    );
-    const p = args.passwords;
-    const conf = pulumi.all([p.admin, p.app, p.backup, p.monitor]).apply(
-      ([admin, app, backup, monitor]) =>
-        redisConfig(cfg, {
-          port: REDIS_PORT,
-          dir: "/data",
-          users: redisAclUsers({ admin, app, backup, monitor }),
-        }).join("\n") + "\n",
+      { name: `${name}-data`, labels: spec.container.labels },
+      { parent: this, ...spec.keep },
     );
     const container = new docker.Container(
       name,
@@ -72,41 +53,51 @@ export class RedisServer extends pulumi.ComponentResource {
         name,
         image: image.imageId,
         command: ["redis-server", REDIS_CONF_PATH],
-        uploads: [
-          // Hashes only, but derived from secrets: kept secret and readable by redis alone.
-          {
-            file: REDIS_CONF_PATH,
-            content: pulumi.secret(conf),
-            owner: REDIS_UID,
-            group: REDIS_UID,
-            permissions: "0400",
-          },
-          // For the healthcheck, which runs as root; never in the env or on a command line.
-          {
-            file: REDIS_MONITOR_PASSWORD_FILE,
-            content: pulumi.secret(p.monitor),
-            owner: "0",
-            group: "0",
-            permissions: "0400",
-          },
-        ],
+        uploads: redisUploads(spec, args.passwords),
         volumes: [{ volumeName: volume.name, containerPath: "/data" }],
         networksAdvanced: [{ name: args.network, aliases: [REDIS_HOST] }],
-        ports: publishedPorts(cfg, "redis", REDIS_PORT),
-        healthcheck: { tests: redisHealthcheck({ port: REDIS_PORT }), ...healthcheckTiming("20s") },
-        ...containerLimits(cfg.redis.memoryMb, cfg.redis.cpus),
-        stopTimeout: 60,
-        // restart policy, json-file log rotation (S12), labels
-        ...common,
+        healthcheck: spec.healthcheck,
+        // restart, json-file log rotation (S12), labels, limits, ports, stop and destroy grace
+        // (time to write the AOF and the RDB, also on a replacement).
+        ...spec.container,
         wait: true,
         waitTimeout: 180,
       },
-      { parent: this },
+      { parent: this, ignoreChanges: STORE_IGNORED_CHANGES },
     );
     this.containerName = container.name;
     this.volumeName = volume.name;
-    const hostPort = cfg.ports.publish.redis;
-    this.published = hostPort === undefined ? undefined : { host: cfg.ports.bindAddress, port: hostPort };
-    this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+    this.published = spec.published;
+    this.registerOutputs({
+      containerName: this.containerName,
+      volumeName: this.volumeName,
+      host: this.host,
+      port: this.port,
+      published: this.published,
+    });
   }
+}
+
+/** redis.conf (hashes only, but derived from secrets: secret, redis alone) and the monitor's password for the healthcheck (root). */
+function redisUploads(spec: RedisServerSpec, p: RedisArgs["passwords"]) {
+  const conf = pulumi
+    .all([p.admin, p.app, p.backup, p.monitor])
+    .apply(([admin, app, backup, monitor]) => spec.conf(redisAclUsers({ admin, app, backup, monitor })));
+  return [
+    {
+      file: REDIS_CONF_PATH,
+      content: pulumi.secret(conf),
+      owner: REDIS_UID,
+      group: REDIS_UID,
+      permissions: "0400",
+    },
+    // For the healthcheck, which runs as root; never in the env or on a command line.
+    {
+      file: REDIS_MONITOR_PASSWORD_FILE,
+      content: pulumi.secret(p.monitor),
+      owner: "0",
+      group: "0",
+      permissions: "0400",
+    },
+  ];
 }

@@ -42,6 +42,6 @@ export class StackSecrets extends pulumi.ComponentResource {
         ? { alertWebhookUrl: pulumi.secret(args.provided.alertWebhookUrl) }
         : {}),
     };
-    this.registerOutputs({});
+    this.registerOutputs({ values: this.values, optional: this.optional });
   }
 }

@@ -8,6 +8,8 @@
  */
 import { z } from "zod";
 import { cronProblem } from "./cron.ts";
+import { describe, keyOf } from "./describe.ts";
+import { crossFieldRules } from "./rules.ts";
 
 const cron = (def: string) =>
   z
@@ -46,15 +48,23 @@ export type OptionalSecretName = (typeof OPTIONAL_SECRET_NAMES)[number];
 const secretValue = z.string().min(16);
 
 const docker = z.strictObject({
-  /** unix:///var/run/docker.sock for the workstation, ssh://user@host for prod. */
+  /**
+   * ssh://user@host for prod. Unset (the dev default): the provider and the jobs' docker CLI use
+   * DOCKER_HOST or the CLI's current context, so Docker Desktop, Colima, OrbStack and rootless work.
+   */
   host: z
     .string()
     .regex(/^(unix|tcp|ssh|npipe):\/\/.+/, {
       message: "must be a Docker host URL: unix://, tcp:// or ssh://user@host",
     })
-    .default("unix:///var/run/docker.sock"),
-  /** Extra ssh options for an ssh:// host (e.g. ["-i", "~/.ssh/deploy"]). */
+    .optional(),
+  /** Extra ssh options for an ssh:// host (e.g. ["-i", "~/.ssh/deploy"]); the provider's only (docs/first-up.md). */
   sshOpts: z.array(z.string()).default([]),
+  /** The platform of every image the stack builds (the ops image builds FROM the postgres one: same platform). */
+  platform: z
+    .string()
+    .regex(/^linux\/(amd64|arm64)$/, { message: "must be linux/amd64 or linux/arm64" })
+    .default("linux/amd64"),
 });
 
 const ports = z.strictObject({
@@ -262,6 +272,12 @@ const backup = z.strictObject({
       noncurrentDays: days(7),
     })
     .prefault({}),
+  /**
+   * Whether the buckets are created with object lock (S3 allows it only at creation; changing it
+   * replaces the buckets). Absent: objectLock.enabled. Once buckets exist, `config check --previous`
+   * refuses a change (config/immutable.ts); docs/first-up.md explains the migration.
+   */
+  objectLockAtCreation: z.boolean().optional(),
   objectLock: z
     .strictObject({
       enabled: z.boolean().default(false),
@@ -301,6 +317,11 @@ const monitoring = z.strictObject({
     })
     .prefault({}),
   grafana: z.boolean().default(false),
+  /**
+   * node-exporter mounts the host's / (rslave) to report its disks. Absent: on in prod, off in dev,
+   * where Docker Desktop, WSL2 and rootless Docker refuse that mount (settings/containers.ts).
+   */
+  nodeExporterHostMounts: z.boolean().optional(),
 });
 
 const secrets = z
@@ -325,96 +346,9 @@ export const configSchema = z
     monitoring: monitoring.prefault({}),
     secrets,
   })
-  .superRefine((c, ctx) => {
-    const at = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: "custom", path, message });
-    const loopback = /^(127\.|::1$)/.test(c.ports.bindAddress);
-    if (!loopback && !c.ports.exposeBeyondLoopback) {
-      at(
-        ["ports", "bindAddress"],
-        `${c.ports.bindAddress} is not loopback; use 127.0.0.1, or set jarvis:ports.exposeBeyondLoopback: true to mean it`,
-      );
-    }
-    if (c.environment === "prod") {
-      if (!c.docker.host.startsWith("ssh://"))
-        at(["docker", "host"], "prod runs on a remote Docker host: must be ssh://user@host");
-      if (c.backup.storage.provider !== "aws")
-        at(["backup", "storage", "provider"], "prod stores backups on AWS S3: must be aws");
-    }
-    if (c.environment === "dev" && c.backup.storage.provider !== "minio") {
-      at(
-        ["backup", "storage", "provider"],
-        "dev stores backups on the stack's own S3-compatible container: must be minio",
-      );
-    }
-    if (c.redis.memoryMb < c.redis.maxmemoryMb + 64) {
-      at(
-        ["redis", "memoryMb"],
-        `container limit ${c.redis.memoryMb} MB leaves no room above maxmemory ${c.redis.maxmemoryMb} MB for fork and buffers; allowed: >= ${c.redis.maxmemoryMb + 64}`,
-      );
-    }
-    if (c.postgres.sharedBuffersMb * 2 > c.postgres.memoryMb) {
-      at(
-        ["postgres", "sharedBuffersMb"],
-        `${c.postgres.sharedBuffersMb} MB is more than half the container's ${c.postgres.memoryMb} MB; allowed: <= ${Math.floor(c.postgres.memoryMb / 2)}`,
-      );
-    }
-    let shortest = Infinity;
-    for (const [name, t] of Object.entries(c.backup.retention)) {
-      if (typeof t === "number") continue;
-      shortest = Math.min(shortest, t.days);
-      const ia = t.infrequentAccessAfterDays;
-      const gl = t.glacierAfterDays;
-      if (ia !== null && ia >= t.days) {
-        at(
-          ["backup", "retention", name, "infrequentAccessAfterDays"],
-          `transition at day ${ia} is not before expiration at day ${t.days}; allowed: < ${t.days}`,
-        );
-      }
-      if (gl !== null && gl >= t.days) {
-        at(
-          ["backup", "retention", name, "glacierAfterDays"],
-          `transition at day ${gl} is not before expiration at day ${t.days}; allowed: < ${t.days}`,
-        );
-      }
-      if (ia !== null && gl !== null && gl <= ia) {
-        at(
-          ["backup", "retention", name, "glacierAfterDays"],
-          `day ${gl} is not after the STANDARD_IA transition at day ${ia}; allowed: > ${ia}`,
-        );
-      }
-    }
-    if (c.backup.retention.weekly.days < c.backup.retention.daily.days) {
-      at(
-        ["backup", "retention", "weekly", "days"],
-        `weekly fulls (${c.backup.retention.weekly.days} d) must outlive the dailies that depend on them (${c.backup.retention.daily.days} d)`,
-      );
-    }
-    if (c.backup.objectLock.enabled && c.backup.objectLock.days > shortest) {
-      at(
-        ["backup", "objectLock", "days"],
-        `a lock of ${c.backup.objectLock.days} days outlasts the shortest expiration in the bucket (${shortest} days), so lifecycle deletes would fail; allowed: <= ${shortest}`,
-      );
-    }
-    if (c.backup.objectLock.enabled && c.backup.storage.provider !== "aws") {
-      at(
-        ["backup", "objectLock", "enabled"],
-        "object lock needs AWS S3 (provider aws); the dev S3 container cannot enforce it",
-      );
-    }
-    if (c.monitoring.alerting.email && !c.secrets.alertSmtpPassword) {
-      at(
-        ["secrets", "alertSmtpPassword"],
-        "e-mail alerting is configured but the SMTP password is missing: pulumi config set --secret --path 'jarvis:secrets.alertSmtpPassword' ...",
-      );
-    }
-    if (c.monitoring.alerting.webhook && !c.secrets.alertWebhookUrl) {
-      at(
-        ["secrets", "alertWebhookUrl"],
-        "webhook alerting is on but the URL is missing: pulumi config set --secret --path 'jarvis:secrets.alertWebhookUrl' https://...",
-      );
-    }
-  });
+  .superRefine((c, ctx) =>
+    crossFieldRules(c, (path, message) => ctx.addIssue({ code: "custom", path, message })),
+  );
 
 export type JarvisConfig = z.infer<typeof configSchema>;
 export type Environment = JarvisConfig["environment"];
@@ -427,39 +361,6 @@ export class ConfigError extends Error {
     );
     this.name = "ConfigError";
   }
-}
-
-function describe(issue: z.core.$ZodIssue): string {
-  const secretPath = issue.path[0] === "secrets";
-  const got = (x: unknown) => (secretPath ? "" : ` (got ${JSON.stringify(x)})`);
-  switch (issue.code) {
-    case "invalid_type":
-      return issue.input === undefined
-        ? `required, missing; expected ${issue.expected}`
-        : `wrong type: expected ${issue.expected}, got ${Array.isArray(issue.input) ? "array" : typeof issue.input}${got(issue.input)}`;
-    case "too_small":
-      return `too small: must be ${issue.inclusive === false ? ">" : ">="} ${String(issue.minimum)}${got(issue.input)}`;
-    case "too_big":
-      return `too big: must be ${issue.inclusive === false ? "<" : "<="} ${String(issue.maximum)}${got(issue.input)}`;
-    case "invalid_value":
-      if (issue.input === undefined)
-        return `required, missing; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${got(issue.input)}`;
-    case "unrecognized_keys":
-      return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against README's config reference`;
-    default:
-      return `${issue.message}${issue.code === "custom" ? "" : got(issue.input)}`;
-  }
-}
-
-function keyOf(path: PropertyKey[]): string {
-  return (
-    "jarvis:" +
-    path
-      .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
-      .join(".")
-      .replace(/\.\[/g, "[")
-  );
 }
 
 /** Validates raw config (the `jarvis:*` keys without the prefix, values already JSON-decoded). */

@@ -10,11 +10,61 @@ export const SECRET_MARKER = "4dabf18193072939515e22adb298388d";
 export const REDACTED = "[secret]";
 const ROOT = resolve(import.meta.dirname, "..");
 
+/** The resource options a reviewer needs to see beside the inputs (only those set). */
+export interface RenderedOptions {
+  protect?: boolean;
+  retainOnDelete?: boolean;
+  deleteBeforeReplace?: boolean;
+  /** Names of the resources it waits for. */
+  dependsOn?: string[];
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+}
+
 export interface RenderedResource {
   type: string;
   name: string;
   parent: string | null;
   inputs: unknown;
+  options: RenderedOptions;
+}
+
+/** The part of Pulumi's RegisterResourceRequest that carries the options. */
+interface RegistrationRequest {
+  hasProtect(): boolean;
+  getProtect(): boolean | undefined;
+  hasRetainondelete(): boolean;
+  getRetainondelete(): boolean | undefined;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }) => void): void };
+}
+
+/**
+ * The options of one resource as the engine would receive them. The SDK's mock runtime reports no
+ * support for stack transforms (runtime/mocks.js sets supportsTransforms = false, and
+ * registerResourceTransform then throws), so they are read from the registration request instead:
+ * the same protect, retainOnDelete, deleteBeforeReplace, ignoreChanges and replaceOnChanges, and
+ * as dependsOn the resources depended on other than through an input (a component in dependsOn
+ * stands for its resources, so those are listed).
+ */
+export function registeredOptions(
+  req: RegistrationRequest,
+  nameOf: (urn: string) => string,
+): RenderedOptions {
+  const out: RenderedOptions = {};
+  if (req.hasProtect() && req.getProtect()) out.protect = true;
+  if (req.hasRetainondelete() && req.getRetainondelete()) out.retainOnDelete = true;
+  if (req.getDeletebeforereplace()) out.deleteBeforeReplace = true;
+  if (req.getIgnorechangesList().length) out.ignoreChanges = req.getIgnorechangesList();
+  if (req.getReplaceonchangesList().length) out.replaceOnChanges = req.getReplaceonchangesList();
+  const throughInputs = new Set<string>();
+  req.getPropertydependenciesMap().forEach((v) => v.getUrnsList().forEach((u) => throughInputs.add(u)));
+  const explicit = req.getDependenciesList().filter((u) => !throughInputs.has(u));
+  if (explicit.length) out.dependsOn = [...new Set(explicit.map(nameOf))].sort();
+  return out;
 }
 
 /** Replaces every secret-marked value (Pulumi's wire format) with "[secret]". */
@@ -27,8 +77,8 @@ export function redact(value: unknown): unknown {
   return value;
 }
 
-/** Deterministic stand-ins for what providers compute, so `apply` on them resolves. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+/** Deterministic stand-ins for what providers compute, so `apply` on them resolves (also for test/unit/job-failure.test.ts). */
+export function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   const state: Record<string, unknown> = { ...inputs, name: inputs.name ?? name };
   if (type.startsWith("random:")) state.result = `mock-generated-${name}`;
   if (type.startsWith("aws:")) {
@@ -73,13 +123,20 @@ export interface RenderResult {
 export async function render(stack: string, configFile?: string): Promise<RenderResult> {
   const { config, secretKeys } = readStackFile(configFile ?? resolve(ROOT, `Pulumi.${stack}.yaml`));
   const resources: RenderedResource[] = [];
+  const requests = new Map<string, RegistrationRequest>();
   const parents = new Map<string, string>();
   const urnNames = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, parent: null, inputs: redact(args.inputs) });
+        resources.push({
+          type: args.type,
+          name: args.name,
+          parent: null,
+          inputs: redact(args.inputs),
+          options: {},
+        });
         return { id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
       },
       call(args) {
@@ -100,6 +157,7 @@ export async function render(stack: string, configFile?: string): Promise<Render
   monitor.registerResource = (req: any, cb: any) => {
     const key = `${req.getType()}::${req.getName()}`;
     if (req.getParent()) parents.set(key, req.getParent());
+    requests.set(key, req);
     register(req, (err: unknown, resp: any) => {
       if (!err && resp) urnNames.set(resp.getUrn(), req.getName());
       cb(err, resp);
@@ -118,6 +176,8 @@ export async function render(stack: string, configFile?: string): Promise<Render
   for (const r of resources) {
     const urn = parents.get(`${r.type}::${r.name}`);
     r.parent = urn ? (urnNames.get(urn) ?? urn.split("::").pop() ?? null) : null;
+    const req = requests.get(`${r.type}::${r.name}`);
+    r.options = req ? registeredOptions(req, (u) => urnNames.get(u) ?? u.split("::").pop() ?? u) : {};
   }
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) outputs[key] = await resolveOutput(value);

@@ -1,7 +1,7 @@
 /**
  * npm run render -- <stack> [--config FILE] [--outputs]
  *
- * Prints the stack's desired state as one JSON array of {type, name, parent, inputs}, secrets
+ * Prints the stack's desired state as one JSON array of {type, name, parent, inputs, options}, secrets
  * replaced by "[secret]"; --outputs prints the stack outputs instead. Exits 2 on invalid config,
  * with every problem listed on stderr.
  */

@@ -6,10 +6,39 @@ export interface ContainerCommon {
   logDriver: "json-file";
   logOpts: Record<string, string>;
   labels: { label: string; value: string }[];
+  /**
+   * Seconds the provider waits when it deletes the container, which every replacement does first.
+   * Unset means 0, which overrides stopTimeout: a replaced store would be SIGKILLed. It is the
+   * service's stop timeout (STOP_TIMEOUTS, which the stores also set as `stopTimeout`) plus a margin.
+   */
+  destroyGraceSeconds: number;
 }
+
+/**
+ * How long each service may take to stop cleanly: PostgreSQL checkpoints (fast shutdown), Redis
+ * writes its AOF/RDB, Chroma flushes its segments. Services not listed get 10 s, Docker's default.
+ */
+export const STOP_TIMEOUTS: Readonly<Record<string, number>> = { postgres: 120, redis: 60, chroma: 30 };
+/** Margin of the provider's destroy wait over the stop timeout (the stop request's own latency). */
+const DESTROY_GRACE_MARGIN = 10;
+
+/** Stop timeout and destroy grace of one service. */
+export function stopTimeouts(service: string): { stopTimeout: number; destroyGraceSeconds: number } {
+  const stopTimeout = STOP_TIMEOUTS[service] ?? 10;
+  return { stopTimeout, destroyGraceSeconds: stopTimeout + DESTROY_GRACE_MARGIN };
+}
+
+/**
+ * Container fields the docker provider replaces the container for, that a config change can touch
+ * on every store at once (log rotation, S12). The stores ignore them (resource option
+ * `ignoreChanges`), so a `jarvis:logs.*` change reaches a store at its next replacement (an image
+ * or settings change) instead of restarting PostgreSQL, Redis and Chroma together; docs/first-up.md.
+ */
+export const STORE_IGNORED_CHANGES = ["logDriver", "logOpts"];
 
 export function containerCommon(cfg: JarvisConfig, stack: string, service: string): ContainerCommon {
   return {
+    destroyGraceSeconds: stopTimeouts(service).destroyGraceSeconds,
     restart: "unless-stopped",
     // S12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
     logDriver: "json-file",
@@ -18,13 +47,22 @@ export function containerCommon(cfg: JarvisConfig, stack: string, service: strin
       "max-file": String(cfg.logs.maxFiles),
       compress: "true",
     },
-    labels: [
-      { label: "jarvis.stack", value: stack },
-      { label: "jarvis.environment", value: cfg.environment },
-      { label: "jarvis.service", value: service },
-      { label: "com.docker.compose.project", value: `jarvis-${stack}` },
-    ],
+    labels: serviceLabels(cfg.environment, stack, service),
   };
+}
+
+/** The labels every container, volume and network of the stack carries. */
+export function serviceLabels(
+  environment: string,
+  stack: string,
+  service: string,
+): { label: string; value: string }[] {
+  return [
+    { label: "jarvis.stack", value: stack },
+    { label: "jarvis.environment", value: environment },
+    { label: "jarvis.service", value: service },
+    { label: "com.docker.compose.project", value: `jarvis-${stack}` },
+  ];
 }
 
 /** Host port bindings: only those config lists, on the configured (loopback) address. */
@@ -49,4 +87,13 @@ export function containerLimits(
 /** Healthcheck timing shared by the stores; the tests come from each service's settings. */
 export function healthcheckTiming(startPeriod = "30s") {
   return { interval: "10s", timeout: "5s", retries: 6, startPeriod };
+}
+
+/**
+ * node-exporter's bind mount of the host's / (propagation rslave), for the host's disks (S20). Off
+ * unless asked for in dev: Docker Desktop, WSL2 and rootless Docker refuse that mount
+ * (prometheus/node_exporter #2742, #2518). On in prod, a plain Linux host.
+ */
+export function nodeExporterHostMounts(cfg: JarvisConfig): boolean {
+  return cfg.monitoring.nodeExporterHostMounts ?? cfg.environment === "prod";
 }

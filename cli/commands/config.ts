@@ -2,6 +2,7 @@ import { basename, resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { clearSecretWarnings, decodeConfigMap, validateStack } from "../../config/pulumi.ts";
 import { ConfigError } from "../../config/schema.ts";
+import { replacingChanges } from "../../config/immutable.ts";
 import { UsageError, EXIT } from "../../core/errors.ts";
 import { readStackFile } from "../../config/stackfile.ts";
 import { defineCommand } from "../command.ts";
@@ -9,13 +10,17 @@ import { defineCommand } from "../command.ts";
 export const configCheck = defineCommand({
   name: "config check",
   summary: "validate a stack's config as `pulumi up` does and print the effective values",
-  usage: "jarvis-data config check <stack> [--config FILE] [--json]",
+  usage: "jarvis-data config check <stack> [--config FILE] [--previous FILE] [--json]",
   description: [
     "Reads Pulumi.<stack>.yaml (or FILE), applies the schema's defaults and the checks `pulumi up` runs",
     "before creating anything, and lists every problem as jarvis:<key>: <what is wrong>. Secrets written",
-    "in clear in the file are reported as warnings, with the command that encrypts them.",
+    "in clear in the file are reported as warnings, with the command that encrypts them. With",
+    "--previous FILE (the deployed stack file), also refuses a change that would replace a bucket.",
   ].join("\n"),
-  options: { config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" } },
+  options: {
+    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    previous: { type: "string", description: "the deployed stack file, to refuse bucket-replacing changes" },
+  },
   async run(ctx) {
     const stack = ctx.args[0];
     const file = ctx.options.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
@@ -29,6 +34,12 @@ export const configCheck = defineCommand({
     const stackName = stack ?? /^Pulumi\.(.+)\.yaml$/.exec(basename(file))?.[1] ?? String(raw.environment);
     try {
       const cfg = validateStack(raw, stackName);
+      // --previous: the deployed stack file; refuse what would replace a bucket (config/immutable.ts).
+      if (ctx.options.previous) {
+        const before = validateStack(decodeConfigMap(readStackFile(ctx.options.previous).config), stackName);
+        const problems = replacingChanges(before, cfg);
+        if (problems.length) throw new ConfigError(problems);
+      }
       const { secrets, ...shown } = cfg;
       ctx.print(
         { valid: true, file, config: shown, secretsProvided: Object.keys(secrets), warnings },

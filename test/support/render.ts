@@ -15,6 +15,15 @@ export interface Rendered {
   name: string;
   parent: string | null;
   inputs: any;
+  /** protect, retainOnDelete, deleteBeforeReplace, dependsOn (names), ignoreChanges, replaceOnChanges: those set. */
+  options: {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    dependsOn?: string[];
+    ignoreChanges?: string[];
+    replaceOnChanges?: string[];
+  };
 }
 
 export interface RenderRun {
@@ -107,3 +116,34 @@ export async function renderStack(stack: string, config?: Record<string, unknown
 }
 
 export const ofType = (rs: Rendered[], type: string) => rs.filter((r) => r.type === type);
+
+/** Splits one POSIX sh line quoted by settings/jobs.ts shellQuote (plain words and '...' with '\''). */
+export function shellSplit(line: string): string[] {
+  const words: string[] = [];
+  for (const m of line.matchAll(/(?:'(?:[^']|'\\'')*'|[^\s'])+/g)) {
+    words.push(m[0].replace(/'((?:[^']|'\\'')*)'/g, (_, q: string) => q.replace(/'\\''/g, "'")));
+  }
+  return words;
+}
+
+/** A one-shot job as rendered (a local.Command): its `docker run` argv, options, env, labels, command. */
+export function jobRun(r: Rendered) {
+  const line = String(r.inputs.create)
+    .split("\n")
+    .find((l) => l.startsWith("docker run "));
+  if (!line) throw new Error(`${r.name}: no docker run line in ${r.inputs.create}`);
+  const argv = shellSplit(line);
+  const values = (flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]!] : []));
+  const imageAt = argv.indexOf("node") - 1;
+  return {
+    argv,
+    values,
+    envs: values("--env"),
+    labels: Object.fromEntries(
+      values("--label").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    ),
+    image: argv[imageAt]!,
+    /** The CLI and its arguments, after the job entry. */
+    command: argv.slice(imageAt + 3),
+  };
+}

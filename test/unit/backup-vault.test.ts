@@ -440,3 +440,43 @@ test("pgBackRest retention derives from the same policy: fulls by time for weekl
   });
   assert.equal(pgbackrestRetention(backupOf(stackConfig("dev")), 2)["repo2-retention-full"], "14");
 });
+
+test("existing buckets get object lock in place, without being replaced (objectLockAtCreation: false)", async () => {
+  const inPlace = await render([
+    "prod",
+    "--config",
+    stackFile(with_("prod", { objectLockAtCreation: false, objectLock: { enabled: true, days: 7 } })),
+  ]);
+  assert.equal(inPlace.code, 0, inPlace.stderr);
+  const buckets = ofType(inPlace.resources, "aws:s3/bucket:Bucket");
+  assert.ok(buckets.length >= 3);
+  for (const b of buckets)
+    assert.equal(b.inputs.objectLockEnabled, undefined, `${b.name}: created as it was`);
+  const locks = ofType(
+    inPlace.resources,
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+  );
+  assert.equal(locks.length, 2, "the vault and its replica get their lock configuration");
+  for (const l of locks) assert.equal(l.inputs.objectLockEnabled, "Enabled");
+  // The committed prod file (lock on, no objectLockAtCreation): the buckets are created locked.
+  for (const b of ofType(prod.resources, "aws:s3/bucket:Bucket").filter(
+    (x) => !x.name.includes("pgbackrest"),
+  ))
+    assert.equal(b.inputs.objectLockEnabled, true, b.name);
+});
+
+test("the vault keeps its buckets, their policy, lifecycle and versioning, and its KMS keys; prod protects them", () => {
+  for (const [stack, rs] of [
+    ["dev", dev.resources],
+    ["prod", prod.resources],
+  ] as const) {
+    const storage = rs.filter((r) => r.type.startsWith("aws:s3/bucket") || r.type === "aws:kms/key:Key");
+    for (const r of storage) {
+      assert.equal(r.options.retainOnDelete, true, `${stack} ${r.name}`);
+      assert.equal(Boolean(r.options.protect), stack === "prod", `${stack} ${r.name}`);
+    }
+    const writers = rs.filter((r) => r.type.startsWith("aws:iam/"));
+    for (const w of writers)
+      assert.equal(w.options.retainOnDelete, undefined, `${w.name}: credentials are not kept`);
+  }
+});

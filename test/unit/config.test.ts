@@ -5,6 +5,12 @@ import { cronProblem } from "../../config/cron.ts";
 import { decodeConfigMap } from "../../config/pulumi.ts";
 import { readStackFile } from "../../config/stackfile.ts";
 import { renderRaw, stackFile } from "../support/render.ts";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import YAML from "yaml";
+import { replacingChanges } from "../../config/immutable.ts";
+import { nodeExporterHostMounts } from "../../settings/containers.ts";
 
 function problems(raw: Record<string, unknown>): string[] {
   try {
@@ -179,4 +185,118 @@ test("render exits 2 and lists the config problems before registering anything",
   assert.equal(r.code, 2);
   assert.equal(r.stdout, "");
   assert.match(r.stderr, /jarvis:retention\.conversations\.days: too small: must be >= 1 \(got -1\)/);
+});
+
+test("dev leaves the Docker host unset (DOCKER_HOST or the CLI context decide); prod still needs ssh://", () => {
+  const dev = parseConfig({ environment: "dev" });
+  assert.equal(dev.docker.host, undefined);
+  assert.equal(dev.docker.platform, "linux/amd64");
+  const devFile = parseConfig(decodeConfigMap(readStackFile("Pulumi.dev.yaml").config));
+  assert.equal(devFile.docker.host, undefined, "Pulumi.dev.yaml fixes no Docker host");
+  assert.ok(
+    problems({ environment: "prod", backup: { storage: { provider: "aws" } } }).includes(
+      "jarvis:docker.host: prod runs on a remote Docker host: must be ssh://user@host",
+    ),
+  );
+  assert.deepEqual(problems({ environment: "dev", docker: { platform: "linux/s390x" } }), [
+    'jarvis:docker.platform: must be linux/amd64 or linux/arm64 (got "linux/s390x")',
+  ]);
+});
+
+test("node-exporter's host mounts are off in dev and on in prod unless config says otherwise", () => {
+  const prod = {
+    environment: "prod",
+    docker: { host: "ssh://d@h" },
+    backup: { storage: { provider: "aws" } },
+  };
+  assert.equal(nodeExporterHostMounts(parseConfig({ environment: "dev" })), false);
+  assert.equal(nodeExporterHostMounts(parseConfig(prod)), true);
+  assert.equal(
+    nodeExporterHostMounts(parseConfig({ environment: "dev", monitoring: { nodeExporterHostMounts: true } })),
+    true,
+  );
+  assert.equal(
+    nodeExporterHostMounts(parseConfig({ ...prod, monitoring: { nodeExporterHostMounts: false } })),
+    false,
+  );
+});
+
+const prodWith = (backup: Record<string, unknown>) =>
+  parseConfig({
+    environment: "prod",
+    docker: { host: "ssh://deploy@h" },
+    backup: { storage: { provider: "aws", region: "eu-west-3" }, ...backup },
+  });
+
+test("a change that would replace a bucket is refused, with the migration: object lock on an existing bucket", () => {
+  const before = prodWith({});
+  const [p, ...rest] = replacingChanges(before, prodWith({ objectLock: { enabled: true } }));
+  assert.deepEqual(rest, []);
+  assert.match(p!, /^jarvis:backup\.objectLockAtCreation: the buckets were created without object lock/);
+  assert.match(
+    p!,
+    /set jarvis:backup\.objectLockAtCreation: false .* and jarvis:backup\.objectLock\.enabled: true/,
+  );
+  // The migration it names is accepted: the lock is enabled in place, the buckets stay.
+  assert.deepEqual(
+    replacingChanges(before, prodWith({ objectLockAtCreation: false, objectLock: { enabled: true } })),
+    [],
+  );
+  // Switching it off on locked buckets is refused too.
+  assert.match(
+    replacingChanges(prodWith({ objectLock: { enabled: true } }), prodWith({}))[0]!,
+    /created with object lock.*cannot be switched off/,
+  );
+  assert.deepEqual(replacingChanges(before, prodWith({ retention: { daily: { days: 20 } } })), []);
+});
+
+test("a region change is refused: it would replace every bucket and key", () => {
+  const moved = parseConfig({
+    environment: "prod",
+    docker: { host: "ssh://deploy@h" },
+    backup: { storage: { provider: "aws", region: "eu-central-1" } },
+  });
+  assert.match(
+    replacingChanges(prodWith({}), moved)[0]!,
+    /^jarvis:backup\.storage\.region: eu-west-3 -> eu-central-1 would replace/,
+  );
+});
+
+test("object lock at creation needs AWS S3", () => {
+  assert.ok(
+    problems({ environment: "dev", backup: { objectLockAtCreation: true } }).includes(
+      "jarvis:backup.objectLockAtCreation: object lock needs AWS S3 (provider aws); the dev S3 container cannot enforce it",
+    ),
+  );
+});
+
+test("config check --previous refuses a bucket-replacing change of the stack file, exit 2", async () => {
+  const prod = readStackFile("Pulumi.prod.yaml");
+  const doc = YAML.parse(readFileSync("Pulumi.prod.yaml", "utf8")).config;
+  const unlocked = stackFile({
+    ...doc,
+    "jarvis:backup": { ...doc["jarvis:backup"], objectLock: { enabled: false } },
+  });
+  assert.ok(prod.config["jarvis:backup"]!.includes('"enabled":true'));
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, ["--import", "tsx", "cli/main.ts", ...args]).then(
+      (r) => ({ code: 0, stdout: r.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    );
+  const refused = await run([
+    "config",
+    "check",
+    "prod",
+    "--config",
+    unlocked,
+    "--previous",
+    "Pulumi.prod.yaml",
+  ]);
+  assert.equal(refused.code, 2, refused.stdout);
+  assert.match(
+    refused.stdout,
+    /jarvis:backup\.objectLockAtCreation: the buckets were created with object lock/,
+  );
+  const same = await run(["config", "check", "prod", "--previous", "Pulumi.prod.yaml"]);
+  assert.equal(same.code, 0, same.stdout);
 });

@@ -1,7 +1,7 @@
 /** The migration resource in the offline render (Pulumi's mock runtime, in a child process). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { renderStack } from "../support/render.ts";
+import { jobRun, renderStack } from "../support/render.ts";
 import { loadMigrations, manifestHash, migrationManifest } from "../../core/migrate/index.ts";
 
 const render = (stack: string) => renderStack(stack);
@@ -15,26 +15,20 @@ for (const stack of ["dev", "prod"] as const) {
     const resources = await render(stack);
     const component = resources.find((r) => r.type === "jarvis:database:SchemaMigrations");
     assert.ok(component, "the SchemaMigrations component is rendered");
-    const jobs = resources.filter(
-      (r) => r.type === "docker:index/container:Container" && r.parent === component.name,
-    );
+    const jobs = resources.filter((r) => r.type === "command:local:Command" && r.parent === component.name);
     assert.equal(jobs.length, 1);
-    const job = jobs[0]!.inputs;
-    assert.equal(job.name, `jarvis-${stack}-migrations-${hash.slice(0, 12)}`);
+    const job = jobRun(jobs[0]!);
+    assert.equal(job.values("--name")[0], `jarvis-${stack}-migrations-${hash.slice(0, 12)}`);
     assert.ok(job.envs.includes(`JARVIS_MIGRATIONS=${manifest.join(",")}`), JSON.stringify(job.envs));
     assert.ok(manifest.every((m) => /^\d{4}_[a-z0-9_]+\.sql@[0-9a-f]{64}$/.test(m)));
     assert.deepEqual(
       manifest.map((m) => m.split("@")[0]),
       migrations.map((m) => m.up.file),
     );
-    assert.deepEqual(
-      job.labels.find((l: { label: string }) => l.label === "jarvis.migrations")?.value,
-      manifest.join(","),
-    );
-    assert.equal(job.mustRun, false);
-    assert.equal(job.attach, true);
-    assert.equal(job.logs, true);
-    assert.equal(job.restart, "no");
+    assert.equal(job.labels["jarvis.migrations"], manifest.join(","));
+    // A one-shot `docker run --rm`: nothing left behind to be recorded as done.
+    assert.deepEqual(job.argv.slice(0, 4), ["docker", "run", "--rm", "--interactive"]);
+    assert.deepEqual(job.values("--restart"), ["no"]);
     assert.deepEqual(job.command.slice(0, 6), [
       "jarvis-data",
       "migrate",
@@ -50,13 +44,12 @@ for (const stack of ["dev", "prod"] as const) {
     );
     assert.ok(job.envs.includes(`JARVIS_ENVIRONMENT=${stack}`));
     assert.ok(job.envs.includes("JARVIS_DATABASE_URL_FILE=/run/secrets/database_url"));
-    // The connection (with its password) is only inside the uploaded file, redacted as a secret.
-    assert.equal(job.uploads, "[secret]");
-    assert.ok(!JSON.stringify(job.envs).includes("postgresql://"), "no URL in the environment");
-    assert.ok(
-      job.networksAdvanced.length === 1 && !job.ports?.length,
-      "on the private network, nothing published",
-    );
+    // The connection (with its password) is only inside the files on stdin, redacted as a secret.
+    assert.equal(jobs[0]!.inputs.stdin, "[secret]");
+    assert.deepEqual(job.values("--tmpfs"), ["/run/secrets:rw,noexec,nosuid,size=1m"]);
+    assert.ok(!jobs[0]!.inputs.create.includes("postgresql://"), "no URL on the command line");
+    assert.equal(job.values("--network").length, 1);
+    assert.ok(!job.argv.includes("--publish"), "on the private network, nothing published");
     const image = resources.find(
       (r) =>
         r.type === "docker:index/image:Image" &&
@@ -64,5 +57,6 @@ for (const stack of ["dev", "prod"] as const) {
     );
     assert.ok(image, "the ops image is built from docker/ops/Dockerfile");
     assert.equal(job.image, image.inputs.imageName);
+    assert.ok(jobs[0]!.inputs.triggers[0].match(/^[0-9a-f]{64}$/), "triggers: the hash of the job's inputs");
   });
 }

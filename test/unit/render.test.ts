@@ -19,19 +19,39 @@ function withSecrets(stack: "dev" | "prod"): string {
 }
 
 for (const stack of ["dev", "prod"] as const) {
-  test(`render ${stack} prints one JSON array of {type, name, parent, inputs}`, async () => {
+  test(`render ${stack} prints one JSON array of {type, name, parent, inputs, options}`, async () => {
     const resources = await renderStack(stack);
     assert.ok(Array.isArray(resources) && resources.length > 0);
     for (const r of resources) {
-      assert.deepEqual(Object.keys(r).sort(), ["inputs", "name", "parent", "type"]);
+      assert.deepEqual(Object.keys(r).sort(), ["inputs", "name", "options", "parent", "type"]);
       assert.equal(typeof r.type, "string");
+      assert.equal(typeof r.options, "object");
     }
     const names = new Set(resources.map((r) => r.name));
     for (const r of resources)
       if (r.parent) assert.ok(names.has(r.parent), `${r.name}'s parent ${r.parent} is rendered`);
     assert.ok(resources.some((r) => r.type === "pulumi:providers:docker"));
     const docker = resources.find((r) => r.type === "pulumi:providers:docker")!;
-    assert.match(docker.inputs.host, stack === "prod" ? /^ssh:\/\// : /^unix:\/\//);
+    // dev: no fixed host, so DOCKER_HOST or the CLI context decides (Desktop, Colima, rootless...).
+    if (stack === "prod") assert.match(docker.inputs.host, /^ssh:\/\//);
+    else assert.equal(docker.inputs.host, undefined, "the dev Docker host is not fixed");
+  });
+
+  test(`render ${stack} prints each resource's options beside its inputs`, async () => {
+    const resources = await renderStack(stack);
+    const byName = (type: string, name: string) => resources.find((r) => r.type === type && r.name === name)!;
+    const volume = byName("docker:index/volume:Volume", `jarvis-${stack}-postgres-data`);
+    assert.deepEqual(volume.options, {
+      retainOnDelete: true,
+      ...(stack === "prod" ? { protect: true } : {}),
+    });
+    const pg = byName("docker:index/container:Container", `jarvis-${stack}-postgres`);
+    assert.deepEqual(pg.options.ignoreChanges, ["logDriver", "logOpts"]);
+    const cron = byName("command:local:Command", `jarvis-${stack}-cron-job`);
+    assert.deepEqual(cron.options.dependsOn, [`jarvis-${stack}-migrations-job`]);
+    assert.deepEqual(cron.options.replaceOnChanges, ["triggers[*]"]);
+    const network = byName("docker:index/network:Network", `jarvis-${stack}-net`);
+    assert.deepEqual(network.options, {}, "a resource with no option shows {}");
   });
 
   test(`no secret value appears in the ${stack} render or in its non-secret outputs`, async () => {

@@ -232,3 +232,124 @@ test("no credential appears in clear: not in any container's env or command, nor
   assert.equal(prodProvidedOutputs.json.postgresConnection.users.app, "jarvis_app");
   assert.equal(prodProvidedOutputs.json.postgresConnection.published, null);
 });
+
+// ---- The first `up` (issue 15): images, jobs, graceful replacement, kept storage, any Docker ----
+const COMMAND = "command:local:Command";
+const IMAGE = "docker:index/image:Image";
+const named = (rs: Resource[], type: string, name: string) => {
+  const r = rs.find((x) => x.type === type && x.name === name);
+  assert.ok(r, `${type} ${name} is rendered`);
+  return r!;
+};
+const options = (r: Resource) => (r as Resource & { options: Record<string, any> }).options;
+
+for (const [stack, rs] of Object.entries(stacks)) {
+  test(`${stack}: every image the stack builds targets the one jarvis:docker.platform (the ops image builds FROM the postgres one)`, () => {
+    const images = rs.filter((r) => r.type === IMAGE);
+    assert.ok(images.length >= 2, "postgres and ops images");
+    assert.deepEqual(new Set(images.map((i) => i.inputs.build.platform)), new Set(["linux/amd64"]));
+  });
+
+  test(`${stack}: no one-shot job is a docker container (the provider would record a failed run as done)`, () => {
+    const oneShots = containers(rs).filter(
+      (c) => c.inputs.attach || c.inputs.mustRun || c.inputs.restart === "no",
+    );
+    assert.deepEqual(
+      oneShots.map((c) => c.name),
+      [],
+    );
+    const jobs = rs.filter((r) => r.type === COMMAND).map((r) => r.name);
+    assert.deepEqual(jobs.sort(), [
+      `jarvis-${stack}-cron-job`,
+      `jarvis-${stack}-migrations-job`,
+      `jarvis-${stack}-postgres-roles`,
+    ]);
+  });
+
+  test(`${stack}: jobs run in order, each only after the previous one succeeded: roles, migrations, cron, then the agent`, () => {
+    const deps = (type: string, name: string) => options(named(rs, type, name)).dependsOn ?? [];
+    assert.ok(deps(COMMAND, `jarvis-${stack}-postgres-roles`).includes(`jarvis-${stack}-postgres`));
+    assert.deepEqual(deps(COMMAND, `jarvis-${stack}-migrations-job`), [`jarvis-${stack}-postgres-roles`]);
+    assert.deepEqual(deps(COMMAND, `jarvis-${stack}-cron-job`), [`jarvis-${stack}-migrations-job`]);
+    assert.ok(deps("jarvis:ops:OpsAgent", `jarvis-${stack}-ops-agent`).includes(`jarvis-${stack}-cron-job`));
+  });
+
+  test(`${stack}: the jobs' docker CLI talks to the stack's Docker host (none fixed in dev)`, () => {
+    for (const job of rs.filter((r) => r.type === COMMAND)) {
+      const env = job.inputs.environment ?? {};
+      if (stack === "prod") assert.equal(env.DOCKER_HOST, "ssh://deploy@jarvis-db.internal", job.name);
+      else assert.equal(env.DOCKER_HOST, undefined, job.name);
+      assert.match(job.inputs.create, /^docker rm --force \S+ >\/dev\/null 2>&1 \|\| true\ndocker run --rm /);
+      assert.match(job.inputs.create, /exit "\$rc"$/, "the job's exit code is the command's");
+    }
+  });
+
+  test(`${stack}: PostgreSQL, Redis and Chroma stop gracefully on a replacement (destroyGraceSeconds >= stopTimeout)`, () => {
+    for (const service of ["postgres", "redis", "chroma"]) {
+      const c = container(rs, `jarvis-${stack}-${service}`);
+      assert.ok(c.inputs.stopTimeout >= 30, `${service} stopTimeout ${c.inputs.stopTimeout}`);
+      assert.ok(
+        c.inputs.destroyGraceSeconds >= c.inputs.stopTimeout,
+        `${service}: destroyGraceSeconds ${c.inputs.destroyGraceSeconds} < stopTimeout ${c.inputs.stopTimeout}`,
+      );
+      assert.deepEqual(
+        options(c).ignoreChanges,
+        ["logDriver", "logOpts"],
+        `${service}: a log change does not replace it`,
+      );
+    }
+    for (const c of containers(rs))
+      assert.ok(
+        c.inputs.destroyGraceSeconds >= (c.inputs.stopTimeout ?? 10),
+        `${c.name} is not SIGKILLed on delete`,
+      );
+  });
+
+  test(`${stack}: buckets, their sub-resources, KMS keys and store volumes are kept on destroy${stack === "prod" ? " and protected" : ""}`, () => {
+    const kept = rs.filter(
+      (r) =>
+        r.type.startsWith("aws:s3/bucket") ||
+        r.type === "aws:kms/key:Key" ||
+        (r.type === "docker:index/volume:Volume" && /-(postgres|redis|chroma)-data$/.test(r.name)),
+    );
+    assert.ok(kept.length >= (stack === "prod" ? 20 : 9), `${kept.length} kept resources`);
+    for (const r of kept) {
+      assert.equal(options(r).retainOnDelete, true, `${r.name} is retained`);
+      assert.equal(Boolean(options(r).protect), stack === "prod", `${r.name} protect`);
+    }
+    for (const t of ["Bucket", "BucketPolicy", "BucketLifecycleConfiguration", "BucketVersioning"])
+      assert.ok(
+        kept.some((r) => r.type.endsWith(`:${t}`)),
+        `${t} is among the kept resources`,
+      );
+  });
+}
+
+test("a dev port can be moved when it collides: the render publishes the new one", async () => {
+  const ports = YAML.parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["jarvis:ports"];
+  const publish = { ...ports.publish, postgres: 15432 };
+  const moved = await render("dev", withSecrets("dev", { "jarvis:ports": { ...ports, publish } }));
+  const pg = (moved.json as Resource[]).find(
+    (r) => r.type === CONTAINER && r.name === "jarvis-dev-postgres",
+  )!;
+  assert.deepEqual(
+    pg.inputs.ports.map((p: any) => [p.internal, p.external, p.ip]),
+    [[5432, 15432, "127.0.0.1"]],
+  );
+});
+
+test("jarvis:docker.platform reaches both images, and a bad one is refused", async () => {
+  const arm = await render("dev", withSecrets("dev", { "jarvis:docker": { platform: "linux/arm64" } }));
+  const images = (arm.json as Resource[]).filter((r) => r.type === IMAGE);
+  assert.deepEqual(
+    images.map((i) => i.inputs.build.platform),
+    ["linux/arm64", "linux/arm64"],
+  );
+  const bad = await renderRaw([
+    "dev",
+    "--config",
+    withSecrets("dev", { "jarvis:docker": { platform: "windows/amd64" } }),
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /jarvis:docker\.platform: must be linux\/amd64 or linux\/arm64/);
+});
