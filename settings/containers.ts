@@ -8,7 +8,11 @@ export interface ContainerCommon {
   labels: { label: string; value: string }[];
 }
 
-export function containerCommon(cfg: JarvisConfig, stack: string, service: string): ContainerCommon {
+export function containerCommon(
+  cfg: Pick<JarvisConfig, "logs" | "environment">,
+  stack: string,
+  service: string,
+): ContainerCommon {
   return {
     restart: "unless-stopped",
     // S12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
@@ -29,7 +33,7 @@ export function containerCommon(cfg: JarvisConfig, stack: string, service: strin
 
 /** Host port bindings: only those config lists, on the configured (loopback) address. */
 export function publishedPorts(
-  cfg: JarvisConfig,
+  cfg: Pick<JarvisConfig, "ports">,
   service: keyof JarvisConfig["ports"]["publish"],
   internal: number,
 ) {
