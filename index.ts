@@ -255,6 +255,9 @@ const opsAgent = new OpsAgent(
     s3CaCert: devS3?.caCertPem,
     // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
     watchedContainers: watchedContainers(cfg, stack),
+    // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
+    redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
+    chromaVolume: chromaServer.volumeName,
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
     physical: {
       dataVolume: pgServer.volumeName,
