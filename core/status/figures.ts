@@ -111,9 +111,9 @@ export function containerFigures(samples: Sample[] | null): ContainerFigure[] | 
 /** What is wrong with a container, for the `down` list: not found and stopped read differently. */
 export function containerProblem(c: ContainerFigure): string | null {
   if (c.up) return null;
-  return c.present === false
-    ? `container ${c.name} not found (removed, renamed, or misnamed in jarvis:monitoring.appContainers)`
-    : `container ${c.name} is stopped or unhealthy`;
+  if (c.present === false)
+    return `container ${c.name} not found (removed, renamed, or misnamed in jarvis:monitoring.appContainers)`;
+  return c.present ? `container ${c.name} is stopped or unhealthy` : `container ${c.name} is not running`;
 }
 
 const MB = 1024 * 1024;
