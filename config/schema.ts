@@ -163,7 +163,13 @@ const logs = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       /** A line is an error when it matches this (case-insensitive) regular expression. */
-      errorPattern: z.string().min(1).default("\\b(ERROR|CRITICAL|FATAL|PANIC)\\b"),
+      errorPattern: z
+        .string()
+        .min(1)
+        .default("\\b(ERROR|CRITICAL|FATAL|PANIC)\\b")
+        .refine((p) => !p.includes("'"), {
+          message: "cannot contain a single quote (it ends Vector's regex literal)",
+        }),
     })
     .prefault({}),
 });

@@ -11,12 +11,18 @@ import { join } from "node:path";
 import { test } from "node:test";
 import YAML from "yaml";
 import { parseConfig } from "../../config/schema.ts";
-import { renderMetrics } from "../../core/ops/metrics.ts";
+import { renderContainerMetrics } from "../../core/ops/containers.ts";
+import {
+  recordBackup,
+  recordDrill,
+  recordRetention,
+  recordStorage,
+  renderMetrics,
+} from "../../core/ops/metrics.ts";
 import {
   EXPORTER_METRICS,
-  LOG_SHIPPER_METRICS,
-  OPS_AGENT_METRICS,
   GRAFANA_DATASOURCE_UID,
+  vectorConfig,
   alertRules,
   grafanaDashboards,
   panelQueries,
@@ -51,20 +57,39 @@ export function metricNames(expr: string): string[] {
     .map((m) => m[1]!);
 }
 
-/** Every metric the stack exports or records. */
+/** Every metric the stack exports or records: the exporters' (listed), the agent's (rendered), the shipper's, the rules'. */
 function exported(): Set<string> {
   const cfg = parseConfig({ environment: "dev" });
   const recorded = alertRules(cfg).groups.flatMap((g) =>
     g.rules.flatMap((r) => ("record" in r ? [r.record] : [])),
   );
-  const agentHelp = [...renderMetrics({ backup: {}, drill: {} } as any).matchAll(/^# TYPE (\S+)/gm)].map(
-    (m) => m[1]!,
-  );
+  // What the agent actually serves, from a state with every kind of record in it.
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-agent-state-"));
+  const file = join(dir, "state.json");
+  recordBackup(file, "postgres", { ok: true, at: new Date(), durationSeconds: 1, sizeBytes: 1 });
+  recordDrill(file, "postgres", { ok: true, at: new Date(), rtoSeconds: 1, rpoSeconds: 1 });
+  recordRetention(file, "chroma", {
+    ok: true,
+    at: new Date(),
+    durationSeconds: 1,
+    examined: 1,
+    deleted: 1,
+    skipped: 0,
+    freedBytes: 1,
+  });
+  const state = recordStorage(file, {
+    at: 0,
+    prefixes: [{ bucket: "b", prefix: "p/", bytes: 1, objects: 1 }],
+    chromaDiskBytes: 1,
+  });
+  const agent = renderMetrics(state) + renderContainerMetrics({ c: { present: 1, up: 1, state: "running" } });
+  const served = [...agent.matchAll(/^([a-z_:]+)[{ ]/gm)].map((m) => m[1]!);
+  const vectorMetric = vectorConfig(cfg, { dockerUrl: "http://d:2375", selfName: "s" }) as any;
+  const m = vectorMetric.transforms.count.metrics[0];
   return new Set([
     ...Object.values(EXPORTER_METRICS).flat(),
-    ...Object.values(OPS_AGENT_METRICS),
-    ...agentHelp,
-    ...Object.values(LOG_SHIPPER_METRICS),
+    ...served,
+    `${m.namespace}_${m.name}`,
     ...recorded,
   ]);
 }
@@ -123,4 +148,17 @@ test("every metric a panel reads is exported by an exporter, the ops agent, the 
   assert.deepEqual(missing, []);
   assert.deepEqual(metricNames('sum by (x) (rate(foo_total{a="b"}[5m])) / on (x) bar'), ["foo_total", "bar"]);
   assert.ok(!known.has("made_up_metric"));
+});
+
+test("every metric the alert and recording rules read is exported too", () => {
+  const known = exported();
+  const cfg = parseConfig({ environment: "dev" });
+  const missing = alertRules(cfg)
+    .groups.flatMap((g) => g.rules)
+    .flatMap((r) =>
+      metricNames(r.expr)
+        .filter((m) => !known.has(m))
+        .map((m) => `${"alert" in r ? r.alert : r.record}: ${m}`),
+    );
+  assert.deepEqual(missing, []);
 });
