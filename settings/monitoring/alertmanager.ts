@@ -38,7 +38,9 @@ export function alertmanagerConfig(cfg: MonitoringConfig): Record<string, unknow
       // A store that is down explains its failing backups and drills, and its burning budget.
       {
         source_matchers: ['alertname="StoreDown"'],
-        target_matchers: ['alertname=~"BackupFailed|BackupTooOld|DrillFailed|AvailabilityBudgetBurn"'],
+        target_matchers: [
+          'alertname=~"BackupFailed|BackupTooOld|DrillFailed|AvailabilityFastBurn|AvailabilitySlowBurn"',
+        ],
         equal: ["store"],
       },
     ],
