@@ -56,26 +56,45 @@ test("promtool: a stricter log threshold or availability objective changes what 
 });
 
 test("the 30-day availability and the error budget are recording rules on the per-store SLI", () => {
-  const r = runRuleTests(prod, "prod", [
-    {
-      name: "a store down 1 % of the time has 99 % availability and has spent ten budgets",
-      interval: "1m",
-      input_series: [
-        { series: 'pg_up{job="postgres",instance="x"}', values: "1x98 0 1" },
-        { series: 'redis_up{job="redis",instance="y"}', values: "1x99" },
-      ],
-      promql_expr_test: [
-        {
-          expr: AVAILABILITY_30D,
-          eval_time: "99m",
-          exp_samples: [
-            { labels: `${AVAILABILITY_30D}{store="postgres"}`, value: 0.99 },
-            { labels: `${AVAILABILITY_30D}{store="redis"}`, value: 1 },
-          ],
-        },
-      ],
-    },
-  ]);
+  // PostgreSQL down the first 5 minutes: about 94.8 % over the window, the 0.1 % budget overspent 51 times.
+  const r = runRuleTests(
+    prod,
+    "prod",
+    [
+      {
+        name: "PostgreSQL down 5 of 96 minutes: 94.8 % available, the budget overspent 51 times; Redis always up",
+        interval: "1m",
+        input_series: [
+          { series: 'pg_up{job="postgres",instance="x"}', values: "0x4 1x95" },
+          { series: 'redis_up{job="redis",instance="y"}', values: "1x99" },
+        ],
+        // The 30-day group may run before or after the SLI group in a step: 95 or 96 samples, 5 down.
+        promql_expr_test: [
+          {
+            expr: `(${AVAILABILITY_30D} > bool 0.947) * (${AVAILABILITY_30D} < bool 0.949)`,
+            eval_time: "95m",
+            exp_samples: [
+              { labels: `{store="postgres"}`, value: 1 },
+              { labels: `{store="redis"}`, value: 0 },
+            ],
+          },
+          {
+            expr: `${AVAILABILITY_30D}{store="redis"}`,
+            eval_time: "95m",
+            exp_samples: [{ labels: `${AVAILABILITY_30D}{store="redis"}`, value: 1 }],
+          },
+          {
+            expr: `(${BUDGET_REMAINING} > bool -52) * (${BUDGET_REMAINING} < bool -51)`,
+            eval_time: "95m",
+            exp_samples: [
+              { labels: `{store="postgres"}`, value: 1 },
+              { labels: `{store="redis"}`, value: 0 },
+            ],
+          },
+        ],
+      },
+    ],
+    { everyMinute: true },
+  );
   assert.equal(r.test.code, 0, r.test.out);
-  assert.ok(BUDGET_REMAINING);
 });
