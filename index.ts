@@ -293,3 +293,5 @@ const monitoring = new Monitoring(
 );
 export const prometheusUrl = monitoring.prometheusUrl ?? null;
 export const alertmanagerUrl = monitoring.alertmanagerUrl ?? null;
+export const grafanaUrl = monitoring.grafanaUrl ?? null;
+export const grafanaAdminPassword = monitoring.grafanaAdminPassword ?? null;
