@@ -253,7 +253,7 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
     s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
     s3CaCert: devS3?.caCertPem,
-    // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
+    // S20: the agent exports jarvis_container_up/_present for these (ContainerStopped, ContainerNotFound).
     watchedContainers: watchedContainers(cfg, stack),
     // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
     redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
