@@ -265,8 +265,11 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: writers.agent.accessKeyId,
     s3SecretAccessKey: writers.agent.secretAccessKey,
     s3CaCert: writers.agent.caCert,
-    // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
+    // S20: the agent exports jarvis_container_up/_present for these (ContainerStopped, ContainerNotFound).
     watchedContainers: watchedContainers(cfg, stack),
+    // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
+    redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
+    chromaVolume: chromaServer.volumeName,
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
     physical: {
       dataVolume: pgServer.volumeName,
@@ -303,3 +306,5 @@ const monitoring = new Monitoring(
 );
 export const prometheusUrl = monitoring.prometheusUrl ?? null;
 export const alertmanagerUrl = monitoring.alertmanagerUrl ?? null;
+export const grafanaUrl = monitoring.grafanaUrl ?? null;
+export const grafanaAdminPassword = monitoring.grafanaAdminPassword ?? null;

@@ -22,6 +22,12 @@ export interface Connections {
   opsUrl?: string;
   /** JARVIS_DOCKER_URL: the Docker API (a read-only socket proxy) the agent reads container states from. */
   dockerUrl?: string;
+  /** JARVIS_PROMETHEUS_URL: Prometheus, for the 30-day availability `status` shows. */
+  prometheusUrl?: string;
+  /** The ops agent's day-2 inputs: the log files, Chroma's data directory, a Redis URL for the temp-key sweep. */
+  logsDir?: string;
+  chromaDataDir?: string;
+  redisRetentionUrl?: string;
   /** JARVIS_ROLE_PASSWORDS_DIR and PGPASSWORD_FILE: how the roles job receives its secrets, as files. */
   rolePasswordsDir?: string;
   pgPasswordFile?: string;
@@ -55,6 +61,12 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
     chromaToken: env.CHROMA_TOKEN,
     opsUrl: env.JARVIS_OPS_URL,
     dockerUrl: env.JARVIS_DOCKER_URL,
+    prometheusUrl: env.JARVIS_PROMETHEUS_URL,
+    logsDir: env.JARVIS_LOGS_DIR,
+    chromaDataDir: env.JARVIS_CHROMA_DATA_DIR,
+    redisRetentionUrl: env.JARVIS_REDIS_RETENTION_URL_FILE
+      ? readFileSync(env.JARVIS_REDIS_RETENTION_URL_FILE, "utf8").trim()
+      : (env.JARVIS_REDIS_RETENTION_URL ?? env.REDIS_URL),
     rolePasswordsDir: env.JARVIS_ROLE_PASSWORDS_DIR,
     pgPasswordFile: env.PGPASSWORD_FILE,
     s3: {

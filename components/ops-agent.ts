@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { JarvisConfig } from "../config/schema.ts";
 import { agentSchedule } from "../core/ops/schedule.ts";
 import { containerCommon, publishedPorts } from "../settings/containers.ts";
+import { MONITORING_PATHS, stackContainerName } from "../settings/monitoring.ts";
 
 /** The agent's port on the private network (Prometheus scrapes ops-agent:9187, settings/monitoring.ts). */
 export const OPS_AGENT_PORT = 9187;
@@ -11,6 +12,8 @@ const SECRETS_DIR = "/run/secrets/jarvis";
 const SCHEDULE_FILE = "/etc/jarvis/agent-schedule.json";
 const CA_FILE = "/etc/jarvis/s3-ca.pem";
 const STATE_DIR = "/var/lib/jarvis-ops";
+const LOGS_DIR = MONITORING_PATHS.logsDir;
+const CHROMA_DATA_MOUNT = "/var/lib/chroma-data";
 /** A read-only Docker API proxy (haproxy) that exposes only the endpoints its env allows. */
 const DOCKER_PROXY_IMAGE = "tecnativa/docker-socket-proxy:0.3.0";
 const DOCKER_PROXY_HOST = "docker-proxy";
@@ -49,6 +52,9 @@ export interface OpsAgentArgs {
    */
   /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
   watchedContainers?: string[];
+  /** Day-2 (issue 18): redis://app:...@redis:6379 for the temp-key sweep (secret), and Chroma's data volume (read-only, for its size on disk). */
+  redisRetentionUrl?: pulumi.Input<string>;
+  chromaVolume?: pulumi.Input<string>;
   physical?: {
     dataVolume: pulumi.Input<string>;
     dataDir: string;
@@ -158,6 +164,12 @@ export class OpsAgent extends pulumi.ComponentResource {
             ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
             ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
             ...(proxy ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:2375`] : []),
+            // Day-2 (issue 18): the log shipper's files, Chroma on disk, the Redis temp-key sweep.
+            `JARVIS_LOGS_DIR=${LOGS_DIR}`,
+            ...(args.chromaVolume ? [`JARVIS_CHROMA_DATA_DIR=${CHROMA_DATA_MOUNT}`] : []),
+            ...(args.redisRetentionUrl
+              ? [`JARVIS_REDIS_RETENTION_URL_FILE=${SECRETS_DIR}/redis_retention_url`]
+              : []),
           ]),
         ...(physical ? { user: `${physical.uid}:${physical.uid}` } : {}),
         uploads: [
@@ -168,6 +180,7 @@ export class OpsAgent extends pulumi.ComponentResource {
           secret("chroma_token", args.chromaToken),
           secret("s3_access_key_id", args.s3AccessKeyId),
           secret("s3_secret_access_key", args.s3SecretAccessKey),
+          ...(args.redisRetentionUrl ? [secret("redis_retention_url", args.redisRetentionUrl)] : []),
           ...(physical?.files ?? []).map((f) => ({
             file: f.file,
             content: f.secret ? pulumi.secret(f.content) : f.content,
@@ -178,6 +191,11 @@ export class OpsAgent extends pulumi.ComponentResource {
         ],
         volumes: [
           { volumeName: state.name, containerPath: STATE_DIR },
+          // The log shipper writes this volume (components/log-shipper.ts, same name); docker creates it if first.
+          { volumeName: stackContainerName(args.stack, "logs"), containerPath: LOGS_DIR },
+          ...(args.chromaVolume
+            ? [{ volumeName: args.chromaVolume, containerPath: CHROMA_DATA_MOUNT, readOnly: true }]
+            : []),
           ...(physical
             ? [
                 { volumeName: physical.dataVolume, containerPath: physical.dataDir, readOnly: true },

@@ -171,6 +171,23 @@ const logs = z.strictObject({
       performance: days(14),
     })
     .prefault({}),
+  /**
+   * The log shipper (Vector, settings/monitoring/logs.ts): reads every container's output, writes
+   * it under /var/log/jarvis/<container>/, counts errors per container for Prometheus.
+   */
+  shipper: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** A line is an error when it matches this (case-insensitive) regular expression. */
+      errorPattern: z
+        .string()
+        .min(1)
+        .default("\\b(ERROR|CRITICAL|FATAL|PANIC)\\b")
+        .refine((p) => !p.includes("'"), {
+          message: "cannot contain a single quote (it ends Vector's regex literal)",
+        }),
+    })
+    .prefault({}),
 });
 
 const category = (d: number, t: number) =>
@@ -204,6 +221,19 @@ const retention = z.strictObject({
   vacuum: z.strictObject({ schedule: cron("0 4 1 * *") }).prefault({}),
   partmanMaintenance: z
     .strictObject({ schedule: cron("5 * * * *"), premakeMonths: z.number().int().min(1).max(24).default(4) })
+    .prefault({}),
+  /** Store retention the ops agent runs (core/ops/retention-jobs.ts), each exported as metrics. */
+  agent: z
+    .strictObject({
+      /** S15: Chroma memory retention, monthly (the audit's `0 2 1 * *`). */
+      chroma: cron("0 2 1 * *"),
+      /** S13: `temp:*` keys without a TTL get one; hourly, since they live 1 h. */
+      redisTempKeys: cron("10 * * * *"),
+      /** S12: log files older than their family's days (`jarvis:logs.retentionDays`) are deleted. */
+      logs: cron("40 3 * * *"),
+      /** Chroma collections to clean; absent: every collection of the database. */
+      chromaCollections: z.array(z.string().min(1)).optional(),
+    })
     .prefault({}),
 });
 
@@ -295,10 +325,17 @@ const monitoring = z.strictObject({
   diskAlertPercent: z.number().min(1).max(100).default(80),
   memoryAlertPercent: z.number().min(1).max(100).default(85),
   connectionsAlertPercent: z.number().min(1).max(100).default(80),
-  /** S20: the application's own containers, watched as well. */
+  /**
+   * S20: the application's own containers, watched as well. Absent: the audit's deployment
+   * (`jarvis_brain`, `jarvis_ollama`) in prod, none in dev (settings/monitoring/common.ts).
+   */
   appContainers: z
     .array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: "must be a Docker container name" }))
-    .default([]),
+    .optional(),
+  /** S20: a store container with more error lines than this in 24 h raises LogErrorsHigh. */
+  logErrorsAlert: z.number().int().min(1).default(50),
+  /** S23: availability objective of each store, over 30 days (the error budget is 1 - this). */
+  availabilityTarget: z.number().min(0.9).max(0.99999).default(0.999),
   /** S21: checks run hourly; Prometheus scrapes more often. */
   scrapeIntervalSeconds: z.number().int().min(5).max(3600).default(30),
   alerting: z
@@ -316,7 +353,14 @@ const monitoring = z.strictObject({
       webhook: z.boolean().default(false),
     })
     .prefault({}),
-  grafana: z.boolean().default(false),
+  /** S21: Grafana, on by default; published only where `jarvis:ports.publish.grafana` says. */
+  grafana: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Viewers without an account. Absent: on in dev (loopback), off in prod. */
+      anonymousViewers: z.boolean().optional(),
+    })
+    .prefault({}),
   /**
    * node-exporter mounts the host's / (rslave) to report its disks. Absent: on in prod, off in dev,
    * where Docker Desktop, WSL2 and rootless Docker refuse that mount (settings/containers.ts).

@@ -36,7 +36,11 @@ export function stopTimeouts(service: string): { stopTimeout: number; destroyGra
  */
 export const STORE_IGNORED_CHANGES = ["logDriver", "logOpts"];
 
-export function containerCommon(cfg: JarvisConfig, stack: string, service: string): ContainerCommon {
+export function containerCommon(
+  cfg: Pick<JarvisConfig, "logs" | "environment">,
+  stack: string,
+  service: string,
+): ContainerCommon {
   return {
     destroyGraceSeconds: stopTimeouts(service).destroyGraceSeconds,
     restart: "unless-stopped",
@@ -67,7 +71,7 @@ export function serviceLabels(
 
 /** Host port bindings: only those config lists, on the configured (loopback) address. */
 export function publishedPorts(
-  cfg: JarvisConfig,
+  cfg: Pick<JarvisConfig, "ports">,
   service: keyof JarvisConfig["ports"]["publish"],
   internal: number,
 ) {
@@ -94,6 +98,6 @@ export function healthcheckTiming(startPeriod = "30s") {
  * unless asked for in dev: Docker Desktop, WSL2 and rootless Docker refuse that mount
  * (prometheus/node_exporter #2742, #2518). On in prod, a plain Linux host.
  */
-export function nodeExporterHostMounts(cfg: JarvisConfig): boolean {
+export function nodeExporterHostMounts(cfg: Pick<JarvisConfig, "monitoring" | "environment">): boolean {
   return cfg.monitoring.nodeExporterHostMounts ?? cfg.environment === "prod";
 }

@@ -112,9 +112,9 @@ test("the agent runs a due Redis backup and serves its result on /metrics; a fai
   );
 });
 
-test("container states: running and healthy is up; stopped, unhealthy or missing is down", async () => {
-  const { containerUpStates, renderContainerMetrics } = await import("../core/ops/containers.ts");
-  const states = containerUpStates(
+test("container states: running and healthy is up; stopped or unhealthy is down but present; a missing name is not found", async () => {
+  const { containerStates, renderContainerMetrics } = await import("../core/ops/containers.ts");
+  const states = containerStates(
     ["jarvis-dev-postgres", "jarvis-dev-redis", "jarvis-dev-chroma", "jarvis-api", "jarvis-voice"],
     [
       { Names: ["/jarvis-dev-postgres"], State: "running", Status: "Up 3 hours (healthy)" },
@@ -125,14 +125,16 @@ test("container states: running and healthy is up; stopped, unhealthy or missing
     ],
   );
   assert.deepEqual(states, {
-    "jarvis-dev-postgres": 1,
-    "jarvis-dev-redis": 0,
-    "jarvis-dev-chroma": 0,
-    "jarvis-api": 1,
-    "jarvis-voice": 0,
+    "jarvis-dev-postgres": { present: 1, up: 1, state: "running" },
+    "jarvis-dev-redis": { present: 1, up: 0, state: "unhealthy" },
+    "jarvis-dev-chroma": { present: 1, up: 0, state: "exited" },
+    "jarvis-api": { present: 1, up: 1, state: "running" },
+    "jarvis-voice": { present: 0, up: 0, state: "not found" },
   });
   const text = renderContainerMetrics(states);
   assert.match(text, /^jarvis_container_up\{container="jarvis-voice"\} 0$/m);
+  assert.match(text, /^jarvis_container_present\{container="jarvis-voice"\} 0$/m);
+  assert.match(text, /^jarvis_container_present\{container="jarvis-dev-chroma"\} 1$/m);
   assert.match(text, /^jarvis_container_up\{container="jarvis-dev-postgres"\} 1$/m);
   assert.ok(!text.includes("someone-else"), "only watched containers are exported");
 });
@@ -148,7 +150,10 @@ test("/metrics carries jarvis_container_up from the container states read at scr
     clock: false,
     containerStates: async () => {
       reads++;
-      return { "jarvis-dev-postgres": 1, "jarvis-api": 0 };
+      return {
+        "jarvis-dev-postgres": { present: 1, up: 1, state: "running" },
+        "jarvis-api": { present: 0, up: 0, state: "not found" },
+      };
     },
   });
   try {
@@ -156,6 +161,7 @@ test("/metrics carries jarvis_container_up from the container states read at scr
     assert.equal(reads, 1);
     assert.match(text, /^jarvis_container_up\{container="jarvis-api"\} 0$/m);
     assert.match(text, /^jarvis_container_up\{container="jarvis-dev-postgres"\} 1$/m);
+    assert.match(text, /^jarvis_container_present\{container="jarvis-api"\} 0$/m);
     assert.match(text, /^# TYPE jarvis_backup_last_status gauge$/m, "the backup metrics are still there");
   } finally {
     await a.stop();

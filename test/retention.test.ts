@@ -35,7 +35,7 @@ test("Chroma retention deletes exactly the expired records below each category's
     add("old-at-threshold", rule.days + 30, rule.importanceThreshold, "kept");
     add("fresh-low", rule.days - 1, 0, "kept");
   }
-  // Records the policy does not describe are never touched.
+  // Records the policy does not describe are never touched, and are reported as skipped.
   ids.push("no-category", "other-category");
   metadatas.push(
     { created_at: now - 5000 * DAY, importance: 0 },
@@ -54,6 +54,11 @@ test("Chroma retention deletes exactly the expired records below each category's
   assert.equal(dry.ok, true);
   assert.equal(await col.count(), ids.length, "a dry run deletes nothing");
   assert.equal(dry.chroma!.totals.deleted, 8);
+  assert.equal(dry.chroma!.wouldDelete.length, 8, "a dry run lists what would go");
+  assert.deepEqual(
+    new Set(dry.chroma!.wouldDelete.map((d) => d.id)),
+    new Set(Object.entries(expect).flatMap(([id, fate]) => (fate === "gone" ? [id] : []))),
+  );
 
   const report = await runRetention({
     policy,
@@ -79,6 +84,9 @@ test("Chroma retention deletes exactly the expired records below each category's
     { before: 22, after: 14 },
   );
   assert.match(formatRetentionReport(report), new RegExp(`${name}/commands: processed 3, deleted 2, kept 1`));
+  // Records the policy cannot place are kept, counted and named, never passed over in silence.
+  assert.deepEqual(report.chroma!.skipped.byReason, { "no-category": 1, "unknown-category": 1 });
+  assert.match(formatRetentionReport(report), /skipped 2 record\(s\) that cannot be classified/);
 
   const again = await runRetention({
     policy,

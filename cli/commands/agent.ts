@@ -10,8 +10,11 @@ import { readStackFile } from "../../config/stackfile.ts";
 import { UsageError } from "../../core/errors.ts";
 import { startAgent } from "../../core/ops/agent.ts";
 import { readContainerStates } from "../../core/ops/containers.ts";
-import { runBackup, runDrill } from "../../core/ops/jobs.ts";
-import { agentJobs, type AgentSchedule } from "../../core/ops/schedule.ts";
+import type { StoreName } from "../../core/backup/manifest.ts";
+import { runBackup, runDrill, type OpsDeps } from "../../core/ops/jobs.ts";
+import { runRetentionJob, runStorageReport } from "../../core/ops/retention-jobs.ts";
+import { agentJobs, agentSchedule, type AgentSchedule, type JobRunners } from "../../core/ops/schedule.ts";
+import type { Connections } from "../env.ts";
 import type { Command } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 
@@ -26,16 +29,46 @@ function loadSchedule(opts: Record<string, unknown>, stack: string | undefined):
   const cfg = cfgFile
     ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config))
     : parseConfig({ environment: "dev" });
-  return { schedules: cfg.backup.schedules, physical: Boolean(process.env.JARVIS_PGBACKREST_CONFIG_PATH) };
+  return agentSchedule(cfg, Boolean(process.env.JARVIS_PGBACKREST_CONFIG_PATH));
+}
+
+/** The day-2 runners: store retention, the logs backup with the weekly full, the storage figures. */
+function dayTwoRunners(s: AgentSchedule, deps: OpsDeps, env: Connections): Partial<JobRunners> {
+  const r = s.retention;
+  return {
+    ...(r
+      ? {
+          retention: (job) =>
+            runRetentionJob(
+              {
+                policy: r.policy,
+                chroma: deps.chroma && { ...deps.chroma, collections: r.chromaCollections },
+                redisUrl: env.redisRetentionUrl,
+                logsDir: env.logsDir,
+                logDays: r.logDays,
+                stateFile: deps.stateFile,
+                log: deps.log,
+              },
+              job,
+            ),
+        }
+      : {}),
+    // MERGE (helper A): core/ops/jobs.ts's runBackup takes the `logs` store (files under
+    // JARVIS_LOGS_DIR modified in the last 7 days, with a manifest). Until that lands, this call
+    // goes through the current signature; the job is only scheduled where JARVIS_LOGS_DIR is set.
+    ...(env.logsDir ? { logsBackup: () => runBackup(deps, "logs" as StoreName) } : {}),
+    storage: () =>
+      runStorageReport({ store: deps.store, chromaDataDir: env.chromaDataDir, stateFile: deps.stateFile }),
+  };
 }
 
 export const agent: Command = {
   name: "agent",
-  summary: "run the ops agent: scheduled backups and drills, /metrics in Prometheus format",
+  summary: "run the ops agent: scheduled backups, drills and store retention, /metrics in Prometheus format",
   usage:
     "jarvis-data agent [<stack>] [--config FILE | --schedule-file FILE] [--host 127.0.0.1] [--port 9187]",
   description:
-    "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up for the schedule file's containers.",
+    "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up and jarvis_container_present for the schedule file's containers. Retention: Chroma (CHROMA_URL), Redis temp keys (JARVIS_REDIS_RETENTION_URL[_FILE] or REDIS_URL, a user allowed SCAN/TTL/EXPIRE/INFO/DBSIZE), log files (JARVIS_LOGS_DIR); storage figures hourly (the bucket, and JARVIS_CHROMA_DATA_DIR when mounted).",
   options: {
     config: { type: "string" },
     "schedule-file": { type: "string" },
@@ -59,6 +92,7 @@ export const agent: Command = {
     const jobs = agentJobs(schedule, {
       backup: (store, kind, type) => runBackup(deps, store, { kind, physicalType: type }),
       drill: () => runDrill(deps, ["postgres", "redis", "chroma"]),
+      ...dayTwoRunners(schedule, { ...deps, log: ctx.log }, ctx.env),
     });
     const dockerUrl = ctx.env.dockerUrl;
     const watched = schedule.containers ?? [];

@@ -21,13 +21,16 @@ export const status: Command = {
   name: "status",
   summary: "health and figures of every store, read live (S20, S22); exit 1 when something is down",
   usage:
-    "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--timeout SECONDS] [--json]",
+    "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--prometheus-url URL] [--timeout SECONDS] [--json]",
   description: [
     "Reads PostgreSQL (DATABASE_URL: database size, connections vs max_connections, five largest tables, data",
     "directory), Redis (REDIS_URL, the monitor user is enough: memory used and peak, keys), Chroma (CHROMA_URL),",
     "disk use (the data directory when it is local, and each --disk PATH), and the last backup and drill of each",
     "store from the ops agent's /metrics (--ops-url or JARVIS_OPS_URL), else the backups from the bucket's",
-    "manifests (JARVIS_BACKUP_BUCKET). What is not configured is reported as unknown, not down.",
+    "manifests (JARVIS_BACKUP_BUCKET). Storage (S22): bytes and objects per backup prefix and Chroma on disk, from",
+    "the agent, else by listing the bucket; the agent's last retention runs; each store's 30-day availability",
+    "(S23) from Prometheus (--prometheus-url or JARVIS_PROMETHEUS_URL). What is not configured is reported as",
+    "unknown, not down.",
     "Thresholds (disk, connections, RPO, RTO) come from the stack's config (<stack> or --config), else the defaults.",
     "Exit status: 0 all configured services up; 1 something is down; 2 usage.",
   ].join("\n"),
@@ -35,6 +38,7 @@ export const status: Command = {
     config: { type: "string" },
     disk: { type: "string", multiple: true },
     "ops-url": { type: "string" },
+    "prometheus-url": { type: "string" },
     timeout: { type: "string" },
   },
   async run(ctx) {
@@ -51,6 +55,7 @@ export const status: Command = {
       chromaUrl: ctx.env.chromaUrl,
       chromaToken: ctx.env.chromaToken,
       opsUrl: (ctx.options["ops-url"] as string | undefined) ?? ctx.env.opsUrl,
+      prometheusUrl: (ctx.options["prometheus-url"] as string | undefined) ?? ctx.env.prometheusUrl,
       backupStore: s3.bucket
         ? new BackupStore({
             endpoint: s3.endpoint,

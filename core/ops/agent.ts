@@ -7,7 +7,7 @@ import http from "node:http";
 import { silentLogger, type Logger } from "../log.ts";
 import { cronMatches, parseCron, type CronSpec } from "./cron.ts";
 import { loadState, renderMetrics } from "./metrics.ts";
-import { renderContainerMetrics } from "./containers.ts";
+import { renderContainerMetrics, type ContainerState } from "./containers.ts";
 
 export interface ScheduledJob {
   name: string;
@@ -25,7 +25,7 @@ export interface AgentOptions {
   /** Ticks every minute on the wall clock unless false (tests drive `tick` themselves). */
   clock?: boolean;
   /** Container states for jarvis_container_up, read at each scrape (core/ops/containers.ts). */
-  containerStates?: () => Promise<Record<string, 0 | 1> | null>;
+  containerStates?: () => Promise<Record<string, ContainerState> | null>;
 }
 
 export interface Agent {

@@ -1,7 +1,9 @@
 /**
- * S20 "the containers are up": the agent exports jarvis_container_up{container} for every watched
- * container (the stores, the stack's own services and the application's containers named in
- * config), read from the Docker API through a socket proxy that allows only GET /containers.
+ * S20 "the containers are up": the agent exports, for every watched container (the stores, the
+ * stack's own services and the application's containers named in config), whether Docker knows
+ * it (jarvis_container_present) and whether it runs healthy (jarvis_container_up), read from the
+ * Docker API through a socket proxy that allows only GET /containers. A name Docker does not know
+ * and a container that is stopped are different failures, with different alerts and fixes.
  */
 import { silentLogger, type Logger } from "../log.ts";
 
@@ -12,31 +14,49 @@ export interface DockerContainerSummary {
   Status: string;
 }
 
-/**
- * 1 when the container runs and is not unhealthy, 0 otherwise, and 0 for a watched name Docker
- * does not know (a container that was never created, or removed, is down).
- */
-export function containerUpStates(watched: string[], list: DockerContainerSummary[]): Record<string, 0 | 1> {
+/** One watched container: not found, or found and running (healthy) or not. */
+export interface ContainerState {
+  present: 0 | 1;
+  up: 0 | 1;
+  /** Docker's state (running, exited, restarting, ...) or "not found". */
+  state: string;
+}
+
+/** The state of each watched name in Docker's list; `up` is running and not unhealthy. */
+export function containerStates(
+  watched: string[],
+  list: DockerContainerSummary[],
+): Record<string, ContainerState> {
   const byName = new Map<string, DockerContainerSummary>();
   for (const c of list) for (const n of c.Names) byName.set(n.replace(/^\//, ""), c);
   return Object.fromEntries(
-    watched.map((name) => {
+    watched.map((name): [string, ContainerState] => {
       const c = byName.get(name);
-      const up = c !== undefined && c.State === "running" && !/\(unhealthy\)/.test(c.Status);
-      return [name, up ? 1 : 0];
+      if (!c) return [name, { present: 0, up: 0, state: "not found" }];
+      const unhealthy = /\(unhealthy\)/.test(c.Status);
+      const up = c.State === "running" && !unhealthy;
+      return [name, { present: 1, up: up ? 1 : 0, state: unhealthy ? "unhealthy" : c.State }];
     }),
   );
 }
 
+const label = (name: string) => name.replace(/["\\\n]/g, "");
+
 /** Prometheus lines for the states; none when the Docker API could not be read (MonitoringTargetDown covers the agent). */
-export function renderContainerMetrics(states: Record<string, 0 | 1> | null): string {
-  const lines = [
+export function renderContainerMetrics(states: Record<string, ContainerState> | null): string {
+  const up = [
     "# HELP jarvis_container_up 1 when the container runs and is not unhealthy",
     "# TYPE jarvis_container_up gauge",
   ];
-  for (const [name, v] of Object.entries(states ?? {}))
-    lines.push(`jarvis_container_up{container="${name.replace(/["\\]/g, "")}"} ${v}`);
-  return lines.join("\n") + "\n";
+  const present = [
+    "# HELP jarvis_container_present 1 when Docker knows a container of this name, 0 when none is found",
+    "# TYPE jarvis_container_present gauge",
+  ];
+  for (const [name, s] of Object.entries(states ?? {})) {
+    up.push(`jarvis_container_up{container="${label(name)}"} ${s.up}`);
+    present.push(`jarvis_container_present{container="${label(name)}"} ${s.present}`);
+  }
+  return [...up, ...present].join("\n") + "\n";
 }
 
 /** Reads the container list from the Docker API (e.g. http://docker-proxy:2375), bounded in time. */
@@ -44,13 +64,13 @@ export async function readContainerStates(
   dockerUrl: string,
   watched: string[],
   opts: { timeoutMs?: number; log?: Logger } = {},
-): Promise<Record<string, 0 | 1> | null> {
+): Promise<Record<string, ContainerState> | null> {
   try {
     const res = await fetch(`${dockerUrl.replace(/\/$/, "")}/containers/json?all=1`, {
       signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
     });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return containerUpStates(watched, (await res.json()) as DockerContainerSummary[]);
+    return containerStates(watched, (await res.json()) as DockerContainerSummary[]);
   } catch (e) {
     (opts.log ?? silentLogger).warn("cannot read the Docker API: container states not exported", {
       dockerUrl,

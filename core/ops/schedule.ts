@@ -1,10 +1,14 @@
 /**
- * Which job runs when: config.backup.schedules turned into the ops agent's jobs (pure). The
- * ops-agent component uploads the same JSON (`AgentSchedule`) that the agent reads.
+ * Which job runs when: config.backup.schedules and config.retention.agent turned into the ops
+ * agent's jobs (pure). The ops-agent component uploads the same JSON (`AgentSchedule`) that the
+ * agent reads.
  */
 import type { JarvisConfig } from "../../config/schema.ts";
+import { logRetentionDays, type LogFamily } from "../../settings/monitoring/logs.ts";
 import type { StoreName } from "../backup/manifest.ts";
+import { retentionPolicy, type RetentionPolicy } from "../retention/policy.ts";
 import type { ScheduledJob } from "./agent.ts";
+import type { RetentionJob } from "./retention-jobs.ts";
 
 export interface AgentSchedule {
   schedules: JarvisConfig["backup"]["schedules"];
@@ -12,10 +16,34 @@ export interface AgentSchedule {
   physical: boolean;
   /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
   containers?: string[];
+  /** Store retention (S12, S13, S15): when each runs, what it keeps. Absent in older schedule files. */
+  retention?: {
+    schedules: Record<RetentionJob, string>;
+    policy: RetentionPolicy;
+    logDays: Record<LogFamily, number>;
+    chromaCollections?: string[];
+  };
+  /** S22: when the agent refreshes the storage figures (bucket prefixes, Chroma on disk). */
+  storage?: string;
 }
 
+/** The storage figures move slowly: hourly, like the audit's checks (S21). */
+export const STORAGE_SCHEDULE = "20 * * * *";
+
 export function agentSchedule(cfg: JarvisConfig, physical = true, containers: string[] = []): AgentSchedule {
-  return { schedules: cfg.backup.schedules, physical, containers };
+  const a = cfg.retention.agent;
+  return {
+    schedules: cfg.backup.schedules,
+    physical,
+    containers,
+    retention: {
+      schedules: { chroma: a.chroma, "redis-temp-keys": a.redisTempKeys, logs: a.logs },
+      policy: retentionPolicy(cfg),
+      logDays: logRetentionDays(cfg),
+      ...(a.chromaCollections ? { chromaCollections: a.chromaCollections } : {}),
+    },
+    storage: STORAGE_SCHEDULE,
+  };
 }
 
 export interface JobRunners {
@@ -25,6 +53,32 @@ export interface JobRunners {
     type?: "full" | "diff",
   ): Promise<unknown>;
   drill(): Promise<unknown>;
+  /** Store retention; absent: no retention job is scheduled. */
+  retention?(job: RetentionJob): Promise<unknown>;
+  /** S6: the last 7 days of logs, asked for with each weekly full backup. */
+  logsBackup?(): Promise<unknown>;
+  /** S22: refresh the storage figures. */
+  storage?(): Promise<unknown>;
+}
+
+/** Retention, the logs backup and the storage figures, when the schedule and the runners have them. */
+function dayTwoJobs(s: AgentSchedule, run: JobRunners): ScheduledJob[] {
+  const out: ScheduledJob[] = [];
+  const retention = run.retention;
+  if (s.retention && retention)
+    for (const [job, cron] of Object.entries(s.retention.schedules) as [RetentionJob, string][])
+      out.push({ name: `retention-${job}`, cron, run: () => retention(job) });
+  // S6: with the weekly full (Sunday 02:00 by default).
+  const logsBackup = run.logsBackup;
+  if (logsBackup)
+    out.push({
+      name: "logs-backup",
+      cron: s.schedules.postgresFull,
+      run: () => logsBackup(),
+    });
+  const storage = run.storage;
+  if (s.storage && storage) out.push({ name: "storage-report", cron: s.storage, run: () => storage() });
+  return out;
 }
 
 export function agentJobs(s: AgentSchedule, run: JobRunners): ScheduledJob[] {
@@ -56,5 +110,6 @@ export function agentJobs(s: AgentSchedule, run: JobRunners): ScheduledJob[] {
           throw new Error("recovery drill failed (see jarvis_drill_last_status)");
       },
     },
+    ...dayTwoJobs(s, run),
   ];
 }

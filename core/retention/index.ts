@@ -130,6 +130,22 @@ export function formatRetentionReport(r: RetentionReport): string {
       out.push(
         `  ${c.collection}/${c.category}: processed ${c.processed}, deleted ${c.deleted}, kept ${c.kept} (importance >= ${c.importanceThreshold})`,
       );
+    const sk = r.chroma.skipped;
+    if (sk.total > 0)
+      out.push(
+        `  skipped ${sk.total} record(s) that cannot be classified: ${Object.entries(sk.byReason)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(", ")}; e.g. ${sk.sample
+          .slice(0, 5)
+          .map((x) => `${x.collection}/${x.id} (${x.reason})`)
+          .join(", ")}`,
+      );
+    for (const d of r.chroma.wouldDelete.slice(0, 50))
+      out.push(
+        `  would delete ${d.collection}/${d.id}: ${d.category}, created ${d.createdAt}, importance ${d.importance}`,
+      );
+    if (r.chroma.wouldDelete.length > 50)
+      out.push(`  ... and ${r.chroma.wouldDelete.length - 50} more (--json lists all)`);
   }
   if (r.redis) {
     const x = r.redis;

@@ -8,6 +8,18 @@ import { STORES, type StoreName } from "../backup/manifest.ts";
 import { listBackups, readManifest } from "../backup/manifest.ts";
 import type { BackupStore } from "../backup/store.ts";
 import { redactText } from "../log.ts";
+import { availabilityFromPrometheus, type AvailabilityReport } from "./availability.ts";
+import {
+  size,
+  containerFigures,
+  containerProblem,
+  formatFigures,
+  retentionFigures,
+  storageFigures,
+  type ContainerFigure,
+  type RetentionFigure,
+  type StorageFigures,
+} from "./figures.ts";
 import { chromaStatus, type ChromaStatus } from "./chroma.ts";
 import { diskUsage, type DiskUsage } from "./disk.ts";
 import { fetchMetrics, valueOf, type Sample } from "./metrics.ts";
@@ -23,6 +35,8 @@ export interface StatusInputs {
   opsUrl?: string;
   /** The backup bucket, read when the ops agent is not configured or not reachable. */
   backupStore?: BackupStore;
+  /** Prometheus (its 30-day availability recording rule, S23). */
+  prometheusUrl?: string;
   /** Paths whose filesystem use to report; the database's data directory is added when local. */
   diskPaths?: string[];
   timeoutMs?: number;
@@ -62,8 +76,14 @@ export interface StatusReport {
   disk: (DiskUsage | { path: string; percent: null; reason: string })[];
   backups: BackupFigure[];
   drills: DrillFigure[];
-  /** jarvis_container_up from the ops agent; null when it is not configured or not reachable. */
-  containers: { name: string; up: boolean }[] | null;
+  /** jarvis_container_up and _present from the ops agent; null when it is not configured or not reachable. */
+  containers: ContainerFigure[] | null;
+  /** S22: backup storage per prefix, Chroma on disk. */
+  storage: StorageFigures;
+  /** The ops agent's scheduled retention runs. */
+  retention: RetentionFigure[];
+  /** S23: each store's availability over 30 days, from Prometheus. */
+  availability: AvailabilityReport;
   opsAgent: { up: boolean | null; error?: string };
 }
 
@@ -220,12 +240,20 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
       );
   }
 
-  const containers = ops.samples
-    ? ops.samples
-        .filter((s) => s.name === "jarvis_container_up" && s.labels.container)
-        .map((s) => ({ name: s.labels.container!, up: s.value === 1 }))
-    : null;
-  for (const c of containers ?? []) if (!c.up) down.push(`container ${c.name} is not running`);
+  const containers = containerFigures(ops.samples);
+  for (const c of containers ?? []) {
+    const problem = containerProblem(c);
+    if (problem) down.push(problem);
+  }
+  const [storage, availability] = await Promise.all([
+    storageFigures(ops.samples, inputs.backupStore),
+    availabilityFromPrometheus(inputs.prometheusUrl, STORES, m.availabilityTarget, timeoutMs),
+  ]);
+  const retention = retentionFigures(ops.samples);
+  for (const x of retention) {
+    if (x.lastStatus === "failed") warnings.push(`the last ${x.retention} retention run failed`);
+    if (x.skipped) warnings.push(`${x.retention} retention skipped ${x.skipped} records it cannot classify`);
+  }
 
   return {
     at: now.toISOString(),
@@ -239,19 +267,15 @@ export async function collectStatus(cfg: JarvisConfig, inputs: StatusInputs): Pr
     backups,
     drills,
     containers,
+    storage,
+    retention,
+    availability,
     opsAgent: inputs.opsUrl
       ? { up: Boolean(ops.samples), ...(ops.error ? { error: ops.error } : {}) }
       : { up: null },
   };
 }
 
-const MB = 1024 * 1024;
-const size = (b: number) =>
-  b >= 1024 * MB
-    ? `${(b / 1024 / MB).toFixed(2)} GB`
-    : b >= MB
-      ? `${(b / MB).toFixed(1)} MB`
-      : `${(b / 1024).toFixed(1)} kB`;
 const age = (s: number) =>
   s >= 86400
     ? `${(s / 86400).toFixed(1)} d`
@@ -302,12 +326,13 @@ export function formatStatus(r: StatusReport): string {
   }
   if (r.containers)
     lines.push(
-      `containers ${r.containers.map((x) => `${x.name}:${x.up ? "up" : "DOWN"}`).join(" ") || "(none reported)"}`,
+      `containers ${r.containers.map((x) => `${x.name}:${x.up ? "up" : x.present === false ? "NOT FOUND" : "STOPPED"}`).join(" ") || "(none reported)"}`,
     );
   else
     lines.push(
       `containers unknown (${r.opsAgent.up === null ? "set JARVIS_OPS_URL to the ops agent" : `ops agent unreachable: ${r.opsAgent.error}`})`,
     );
+  lines.push(...formatFigures(r));
   for (const d of r.down) lines.push(`DOWN: ${d}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join("\n");

@@ -20,7 +20,8 @@ const SERVICES = [
 function monitoringContainers(rs: Rendered[], stack: string): Map<string, Rendered> {
   const out = new Map<string, Rendered>();
   for (const c of ofType(rs, CONTAINER))
-    if (c.parent === `jarvis-${stack}-monitoring`) out.set(c.inputs.name.replace(`jarvis-${stack}-`, ""), c);
+    if (c.parent?.startsWith(`jarvis-${stack}-monitoring`))
+      out.set(c.inputs.name.replace(`jarvis-${stack}-`, ""), c);
   return out;
 }
 
@@ -29,16 +30,15 @@ test("render dev shows the monitoring containers, Prometheus with the generated 
   assert.equal(r.code, 0, r.stderr);
   const rs = JSON.parse(r.stdout) as Rendered[];
   const cs = monitoringContainers(rs, "dev");
-  assert.deepEqual([...cs.keys()].sort(), [...SERVICES].sort());
+  assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana", "log-shipper"].sort());
   const images = ofType(rs, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name);
-  for (const img of Object.values(MONITORING_IMAGES).filter((i) => !i.startsWith("grafana")))
-    assert.ok(images.includes(img), `${img} is pulled`);
+  for (const img of Object.values(MONITORING_IMAGES)) assert.ok(images.includes(img), `${img} is pulled`);
 
   const prom = cs.get("prometheus")!;
   const uploads = new Map<string, any>(prom.inputs.uploads.map((u: any) => [u.file, u]));
   const rules = YAML.parse(uploads.get(MONITORING_PATHS.prometheusRules).content);
   assert.deepEqual(
-    rules.groups.flatMap((g: any) => g.rules.map((x: any) => x.alert)).sort(),
+    rules.groups.flatMap((g: any) => g.rules.flatMap((x: any) => (x.alert ? [x.alert] : []))).sort(),
     [...ALERT_NAMES].sort(),
   );
   const conf = YAML.parse(uploads.get(MONITORING_PATHS.prometheusConfig).content);
@@ -92,7 +92,6 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
     "jarvis:secrets": secrets,
     "jarvis:monitoring": {
       ...doc.config["jarvis:monitoring"],
-      grafana: true,
       alerting: {
         email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587" },
         webhook: true,
@@ -104,7 +103,7 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
   assert.doesNotMatch(r.stdout + r.stderr, /SENTINEL/, "no secret value in the render");
   const rs = JSON.parse(r.stdout) as Rendered[];
   const cs = monitoringContainers(rs, "prod");
-  assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana"].sort());
+  assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana", "log-shipper"].sort());
   assert.equal(
     cs.get("alertmanager")!.inputs.uploads,
     "[secret]",
@@ -118,7 +117,7 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
   );
   const containerDown = rules.groups
     .flatMap((g: any) => g.rules)
-    .find((x: any) => x.alert === "ContainerDown").expr;
+    .find((x: any) => x.alert === "ContainerNotFound").expr;
   for (const app of doc.config["jarvis:monitoring"].appContainers)
     assert.match(containerDown, new RegExp(`container="${app}"`), `${app} is watched`);
   assert.ok(
@@ -126,4 +125,37 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
       .get("grafana")!
       .inputs.envs.includes("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana_admin_password"),
   );
+});
+
+test("Grafana is on by default: loopback and anonymous viewers in dev, login only in prod", async () => {
+  const dev = monitoringContainers(JSON.parse((await renderRaw(["dev"])).stdout) as Rendered[], "dev").get(
+    "grafana",
+  )!;
+  assert.deepEqual(dev.inputs.ports, [{ internal: 3000, external: 3000, ip: "127.0.0.1", protocol: "tcp" }]);
+  assert.ok(dev.inputs.envs.includes("GF_AUTH_ANONYMOUS_ENABLED=true"));
+  const r = await renderRaw(["prod"]);
+  assert.equal(r.code, 0, r.stderr);
+  const prod = monitoringContainers(JSON.parse(r.stdout) as Rendered[], "prod").get("grafana")!;
+  assert.ok(prod.inputs.envs.includes("GF_AUTH_ANONYMOUS_ENABLED=false"), "prod: no anonymous viewers");
+  assert.ok(
+    prod.inputs.envs.includes(
+      `GF_SECURITY_ADMIN_PASSWORD__FILE=${MONITORING_PATHS.grafanaAdminPasswordFile}`,
+    ),
+  );
+  assert.deepEqual(prod.inputs.ports ?? [], [], "prod publishes Grafana nowhere unless config says");
+  assert.equal(prod.inputs.uploads, "[secret]", "the admin password file makes the uploads secret");
+});
+
+test("node-exporter mounts the host's / (rslave) in prod only: dev's Docker Desktop, WSL2 and rootless refuse it", async () => {
+  for (const [stack, expected] of [
+    ["dev", false],
+    ["prod", true],
+  ] as const) {
+    const r = await renderRaw([stack]);
+    assert.equal(r.code, 0, r.stderr);
+    const ne = monitoringContainers(JSON.parse(r.stdout) as Rendered[], stack).get("node-exporter")!;
+    const hostRoot = (ne.inputs.mounts ?? []).some((m: any) => m.source === "/" && m.type === "bind");
+    assert.equal(hostRoot, expected, `${stack}: host / mounted`);
+    assert.equal(ne.inputs.command.includes("--path.rootfs=/host"), expected, `${stack}: --path.rootfs`);
+  }
 });
