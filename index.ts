@@ -16,6 +16,9 @@ import { RedisServer } from "./components/redis.ts";
 import { ChromaServer } from "./components/chroma.ts";
 import { ROLE_NAMES } from "./core/postgres/roles.ts";
 import { DevObjectStore, DEV_S3_ROOT_USER } from "./components/dev-object-store.ts";
+import { devStoreSettings } from "./settings/dev-object-store.ts";
+import { BucketLifecycle } from "./components/bucket-lifecycle.ts";
+import { lifecycleRules, repositoryLifecycleRules, S3_COMPATIBLE_LIFECYCLE } from "./settings/lifecycle.ts";
 import { BackupVault } from "./components/backup-vault.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { OpsImage } from "./components/ops-image.ts";
@@ -39,14 +42,19 @@ const network = new PrivateNetwork(
   onDocker,
 );
 
-const devS3 =
-  cfg.backup.storage.provider === "minio"
-    ? new DevObjectStore(
-        `${prefix}-s3`,
-        { config: cfg, stack, network: network.name, rootPassword: secrets.values.s3RootPassword },
-        onDocker,
-      )
-    : undefined;
+const devStore = devStoreSettings(cfg);
+const devS3 = devStore
+  ? new DevObjectStore(
+      `${prefix}-s3`,
+      {
+        ...devStore,
+        common: containerCommon(cfg, stack, "s3"),
+        network: network.name,
+        rootPassword: secrets.values.s3RootPassword,
+      },
+      onDocker,
+    )
+  : undefined;
 const backupStorage = backupStorageProvider(
   `${prefix}-aws`,
   cfg,
@@ -65,6 +73,27 @@ const vault = new BackupVault(
   { namePrefix: prefix, backup: cfg.backup },
   { providers: [backupStorage] },
 );
+// dev: lifecycle rules by a job keyed on their hash, not the aws provider (docs/backup-storage.md).
+if (devS3) {
+  new BucketLifecycle(
+    `${prefix}-lifecycle`,
+    {
+      buckets: [
+        { bucket: vault.backupBucket, rules: lifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE) },
+        {
+          bucket: vault.repositoryBucket,
+          rules: repositoryLifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE),
+        },
+      ],
+      endpoint: devS3.endpoint,
+      caCertPem: devS3.caCertPem,
+      region: cfg.backup.storage.region,
+      accessKeyId: DEV_S3_ROOT_USER,
+      secretAccessKey: secrets.values.s3RootPassword,
+    },
+    { dependsOn: [vault] },
+  );
+}
 export const backupBucket = vault.backupBucket;
 export const pgbackrestBucket = vault.repositoryBucket;
 export const backupReplicaBucket = vault.replicaBucket;

@@ -304,11 +304,15 @@ export class BackupVault extends pulumi.ComponentResource {
       { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(spec.policy(arn))) },
       { ...opts, dependsOn: guards },
     );
-    new aws.s3.BucketLifecycleConfiguration(
-      `${id}-lifecycle`,
-      { bucket: bucket.id, rules: spec.rules },
-      { ...opts, dependsOn: [versioning] },
-    );
+    // On an S3-compatible server the aws provider's read-back never converges: a job applies the
+    // rules there instead (components/bucket-lifecycle.ts, docs/backup-storage.md).
+    if (onAws) {
+      new aws.s3.BucketLifecycleConfiguration(
+        `${id}-lifecycle`,
+        { bucket: bucket.id, rules: spec.rules },
+        { ...opts, dependsOn: [versioning] },
+      );
+    }
     if (spec.lock) {
       new aws.s3.BucketObjectLockConfiguration(
         `${id}-lock`,
