@@ -4,7 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/pulumi.ts";
-import { containerCommon } from "./settings/containers.ts";
+import { containerCommon, publishedPorts } from "./settings/containers.ts";
+import { CHROMA_GATEWAY_PORT } from "./settings/chroma.ts";
+import { agentSchedule } from "./core/ops/schedule.ts";
 import { backupStorageProvider, dockerProvider } from "./components/providers.ts";
 import { StackSecrets } from "./components/secrets.ts";
 import { PrivateNetwork } from "./components/network.ts";
@@ -25,7 +27,7 @@ import { OpsImage } from "./components/ops-image.ts";
 import { SchemaMigrations } from "./components/migrations.ts";
 import { loadMigrations, manifestHash, migrationManifest } from "./core/migrate/files.ts";
 import { CronSchedules } from "./components/cron-schedules.ts";
-import { OpsAgent } from "./components/ops-agent.ts";
+import { OpsAgent, OPS_AGENT_PORT } from "./components/ops-agent.ts";
 import { cronJobs, cronDatabase } from "./settings/cron.ts";
 
 const cfg = loadStackConfig(); // throws, listing every problem, before any resource exists
@@ -207,8 +209,12 @@ const redisServer = new RedisServer(
 const chromaServer = new ChromaServer(
   `${prefix}-chroma`,
   {
-    config: cfg,
-    stack,
+    image: cfg.chroma.image,
+    memoryMb: cfg.chroma.memoryMb,
+    cpus: cfg.chroma.cpus,
+    ports: publishedPorts(cfg, "chroma", CHROMA_GATEWAY_PORT),
+    common: containerCommon(cfg, stack, "chroma"),
+    gatewayCommon: containerCommon(cfg, stack, "chroma-gateway"),
     network: network.name,
     token: sv.chromaToken,
     opsImage: ops.repoDigest,
@@ -260,8 +266,13 @@ export const chromaToken = pulumi.secret(sv.chromaToken);
 const opsAgent = new OpsAgent(
   `${prefix}-ops-agent`,
   {
-    config: cfg,
-    stack,
+    // S20: the agent exports jarvis_container_up for the watched containers (ContainerDown alert).
+    schedule: agentSchedule(cfg, true, watchedContainers(cfg, stack)),
+    environment: cfg.environment,
+    region: cfg.backup.storage.region,
+    common: containerCommon(cfg, stack, "ops-agent"),
+    proxyCommon: containerCommon(cfg, stack, "docker-proxy"),
+    ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
     network: network.name,
     opsImage: ops.repoDigest,
     cli: ops.cli,
@@ -282,8 +293,6 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: devS3 ? DEV_S3_ROOT_USER : (vault.backupWriter?.accessKeyId ?? ""),
     s3SecretAccessKey: devS3 ? sv.s3RootPassword : (vault.backupWriter?.secretAccessKey ?? ""),
     s3CaCert: devS3?.caCertPem,
-    // S20: the agent exports jarvis_container_up for these (ContainerDown alert).
-    watchedContainers: watchedContainers(cfg, stack),
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
     physical: {
       dataVolume: pgServer.volumeName,
