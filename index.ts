@@ -20,7 +20,12 @@ import { ROLE_NAMES } from "./core/postgres/roles.ts";
 import { DevObjectStore, DEV_S3_ROOT_USER } from "./components/dev-object-store.ts";
 import { devStoreSettings } from "./settings/dev-object-store.ts";
 import { BucketLifecycle } from "./components/bucket-lifecycle.ts";
-import { lifecycleRules, repositoryLifecycleRules, S3_COMPATIBLE_LIFECYCLE } from "./settings/lifecycle.ts";
+import {
+  AWS_LIFECYCLE_ON_S3_COMPATIBLE,
+  lifecycleRules,
+  repositoryLifecycleRules,
+  S3_COMPATIBLE_LIFECYCLE,
+} from "./settings/lifecycle.ts";
 import { BackupVault } from "./components/backup-vault.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { OpsImage } from "./components/ops-image.ts";
@@ -76,7 +81,7 @@ const vault = new BackupVault(
   { providers: [backupStorage] },
 );
 // dev: lifecycle rules by a job keyed on their hash, not the aws provider (docs/backup-storage.md).
-if (devS3) {
+if (devS3 && !AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
   new BucketLifecycle(
     `${prefix}-lifecycle`,
     {

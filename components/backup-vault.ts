@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig, LifecycleRule } from "../settings/lifecycle.ts";
 import {
   AWS_LIFECYCLE,
+  AWS_LIFECYCLE_ON_S3_COMPATIBLE,
   BACKUP_PREFIXES,
   S3_COMPATIBLE_LIFECYCLE,
   TIER_NAMES,
@@ -306,7 +307,7 @@ export class BackupVault extends pulumi.ComponentResource {
     );
     // On an S3-compatible server the aws provider's read-back never converges: a job applies the
     // rules there instead (components/bucket-lifecycle.ts, docs/backup-storage.md).
-    if (onAws) {
+    if (onAws || AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
       new aws.s3.BucketLifecycleConfiguration(
         `${id}-lifecycle`,
         { bucket: bucket.id, rules: spec.rules },

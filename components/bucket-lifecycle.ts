@@ -3,6 +3,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { lifecycleRulesHash } from "../core/storage/lifecycle.ts";
 import type { LifecycleRule } from "../settings/lifecycle.ts";
 
+/**
+ * What the job runs (sh, from the project directory): the rules on stdin, the bucket, endpoint, CA
+ * and keys in its environment. The CA reaches the CLI as a file that lives as long as the command.
+ * test/storage-lifecycle.test.ts runs this very script against a real server.
+ */
+export const LIFECYCLE_JOB_SCRIPT = [
+  'ca="$(mktemp)"',
+  'printf "%s\\n" "$JARVIS_S3_CA_PEM" > "$ca"',
+  'node bin/jarvis-data.js storage lifecycle apply --bucket "$JARVIS_BUCKET" --rules-file - --ca-file "$ca" --json',
+  "rc=$?",
+  'rm -f "$ca"',
+  "exit $rc",
+].join("; ");
+
 export interface BucketLifecycleArgs {
   /** Each bucket and its rules (settings/lifecycle.ts, the functions that feed prod's aws resources). */
   buckets: { bucket: pulumi.Input<string>; rules: LifecycleRule[] }[];
@@ -48,15 +62,7 @@ export class BucketLifecycle extends pulumi.ComponentResource {
     return new command.local.Command(
       id,
       {
-        // The CA reaches the CLI as a file that lives only as long as the command.
-        create: [
-          'ca="$(mktemp)"',
-          'printf "%s\\n" "$JARVIS_S3_CA_PEM" > "$ca"',
-          'node bin/jarvis-data.js storage lifecycle apply --bucket "$JARVIS_BUCKET" --rules-file - --ca-file "$ca" --json',
-          "rc=$?",
-          'rm -f "$ca"',
-          "exit $rc",
-        ].join("; "),
+        create: LIFECYCLE_JOB_SCRIPT,
         stdin: JSON.stringify(rules),
         environment: {
           JARVIS_BUCKET: bucket,

@@ -3,10 +3,11 @@
  * radosgw: test/harness/rgw.ts; s3rver answers NotImplemented to `?lifecycle`): the rules from
  * settings/lifecycle.ts are applied, read back, and a server that keeps other rules is reported.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -35,6 +36,7 @@ import {
 import { storageLifecycleApply, storageLifecycleCheck } from "../cli/commands/storage.ts";
 import { silentLogger } from "../core/log.ts";
 import type { Command } from "../cli/command.ts";
+import { LIFECYCLE_JOB_SCRIPT } from "../components/bucket-lifecycle.ts";
 
 let rgw: RgwServer;
 let s3: S3Client;
@@ -165,4 +167,30 @@ test("a rules file that is not a list of lifecycle rules is a usage error naming
     assert.match(e.message, /0\.expiration\.days/);
     return true;
   });
+});
+
+test("the stack's job script (components/bucket-lifecycle.ts) applies the rules from stdin through the CLI", async () => {
+  const bucket = await newBucket();
+  const run = spawnSync("sh", ["-c", LIFECYCLE_JOB_SCRIPT], {
+    cwd: resolve(import.meta.dirname, ".."),
+    input: JSON.stringify(vaultRules),
+    encoding: "utf8",
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      JARVIS_BUCKET: bucket,
+      JARVIS_S3_ENDPOINT: rgw.endpoint,
+      JARVIS_S3_CA_PEM: "",
+      AWS_REGION: rgw.region,
+      AWS_ACCESS_KEY_ID: rgw.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,
+    },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    bucket,
+    rules: vaultRules.length,
+    hash: lifecycleRulesHash(vaultRules),
+  });
+  await checkLifecycle(s3, bucket, vaultRules);
 });
