@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { Agent } from "node:https";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -47,6 +48,7 @@ before(async () => {
     region: rgw.region,
     forcePathStyle: true,
     credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    requestHandler: { httpsAgent: new Agent({ ca: rgw.caPem }) },
   });
 });
 after(() => rgw?.stop());
@@ -65,11 +67,11 @@ async function newBucket(): Promise<string> {
   return bucket;
 }
 
-async function runCommand(cmd: Command, options: Record<string, string>) {
+async function runCommand(cmd: Command, opts: Record<string, string>) {
   const printed: unknown[] = [];
   const code = await cmd.run({
     args: [],
-    options,
+    options: { "ca-file": rgw.caFile, ...opts },
     json: true,
     log: silentLogger,
     env: {
@@ -180,7 +182,7 @@ test("the stack's job script (components/bucket-lifecycle.ts) applies the rules 
       ...process.env,
       JARVIS_BUCKET: bucket,
       JARVIS_S3_ENDPOINT: rgw.endpoint,
-      JARVIS_S3_CA_PEM: "",
+      JARVIS_S3_CA_PEM: rgw.caPem,
       AWS_REGION: rgw.region,
       AWS_ACCESS_KEY_ID: rgw.accessKeyId,
       AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,

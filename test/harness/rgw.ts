@@ -9,13 +9,19 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, MissingDependencyError } from "./servers.ts";
 
 export interface RgwServer {
+  /** https://localhost:PORT: the gateway serves TLS with a certificate signed by `caFile`. */
   endpoint: string;
+  port: number;
+  /** PEM of the CA that signed the gateway's certificate (names localhost and 127.0.0.1). */
+  caFile: string;
+  caPem: string;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -26,6 +32,7 @@ export interface RgwServer {
 const BINARIES = ["monmaptool", "ceph-mon", "ceph-osd", "radosgw", "radosgw-admin", "ceph"];
 
 function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+  const tls = `ssl_certificate=${dir}/tls/rgw.crt ssl_private_key=${dir}/tls/rgw.key`;
   return [
     "[global]",
     `fsid = ${fsid}`,
@@ -49,7 +56,7 @@ function cephConf(dir: string, fsid: string, monPort: number, rgwPort: number): 
     `mon data = ${dir}/mon`,
     `osd data = ${dir}/osd0`,
     "[client.rgw]",
-    `rgw frontends = beast endpoint=127.0.0.1:${rgwPort}`,
+    `rgw frontends = beast ssl_endpoint=127.0.0.1:${rgwPort} ${tls}`,
     "",
   ].join("\n");
 }
@@ -74,6 +81,64 @@ async function until(what: string, dir: string, probe: () => boolean | Promise<b
   throw new Error(`${what} did not come up within ${ms / 1000} s; logs in ${dir}/log`);
 }
 
+/** A CA and a certificate for localhost / 127.0.0.1 signed by it, in DIR/tls (openssl). */
+function makeCertificates(dir: string): string {
+  const tls = join(dir, "tls");
+  mkdirSync(tls);
+  const f = (n: string) => join(tls, n);
+  writeFileSync(f("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  const steps: string[][] = [
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=jarvis test CA",
+      "-keyout",
+      f("ca.key"),
+      "-out",
+      f("ca.crt"),
+    ],
+    [
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      f("rgw.key"),
+      "-out",
+      f("rgw.csr"),
+    ],
+    [
+      "x509",
+      "-req",
+      "-in",
+      f("rgw.csr"),
+      "-CA",
+      f("ca.crt"),
+      "-CAkey",
+      f("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      f("ext.cnf"),
+      "-out",
+      f("rgw.crt"),
+    ],
+  ];
+  for (const args of steps) runOrThrow("openssl", args, dir);
+  chmodSync(tls, 0o755);
+  chmodSync(f("ca.crt"), 0o644);
+  return f("ca.crt");
+}
+
 /** Starts a monitor, an OSD and a gateway; `stop()` ends the three and removes the directory. */
 export async function startRgw(): Promise<RgwServer> {
   for (const b of BINARIES)
@@ -82,6 +147,8 @@ export async function startRgw(): Promise<RgwServer> {
   const dir = mkdtempSync(join(tmpdir(), "jarvis-rgw-"));
   for (const d of ["mon", "osd0", "run", "log"]) mkdirSync(join(dir, d));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
+  const caFile = makeCertificates(dir);
+  chmodSync(dir, 0o755); // the CA file is read by other users too (pgBackRest runs as postgres)
   const conf = join(dir, "ceph.conf");
   const fsid = randomUUID();
   writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
@@ -124,8 +191,9 @@ export async function startRgw(): Promise<RgwServer> {
     runOrThrow("ceph-osd", [...c, "-i", "0", "--mkfs"], dir);
     daemon("ceph-osd", ["-i", "0"]);
     daemon("radosgw", ["-n", "client.rgw"]);
-    const endpoint = `http://127.0.0.1:${rgwPort}`;
-    await until("radosgw", dir, async () => (await fetch(endpoint)).ok, 90_000);
+    const endpoint = `https://localhost:${rgwPort}`;
+    const caPem = readFileSync(caFile, "utf8");
+    await until("radosgw", dir, () => httpsOk(endpoint, caPem), 90_000);
     const accessKeyId = `JARVIS${randomBytes(6).toString("hex").toUpperCase()}`;
     const secretAccessKey = randomBytes(20).toString("hex");
     runOrThrow(
@@ -141,9 +209,31 @@ export async function startRgw(): Promise<RgwServer> {
       ],
       dir,
     );
-    return { endpoint, region: "us-east-1", accessKeyId, secretAccessKey, dir, stop };
+    return {
+      endpoint,
+      port: rgwPort,
+      caFile,
+      caPem,
+      region: "us-east-1",
+      accessKeyId,
+      secretAccessKey,
+      dir,
+      stop,
+    };
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** true when GET url answers 200 over TLS trusted through `ca`. */
+function httpsOk(url: string, ca: string): Promise<boolean> {
+  return new Promise((ok) => {
+    const req = get(url, { ca, timeout: 2000 }, (res) => {
+      res.resume();
+      ok(res.statusCode === 200);
+    });
+    req.on("error", () => ok(false));
+    req.on("timeout", () => req.destroy());
+  });
 }
