@@ -6,19 +6,24 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:https";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateBucketCommand,
+  ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
   PutBucketVersioningCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { startRgw, type RgwServer } from "./harness/rgw.ts";
-import { testConfig } from "./harness/index.ts";
+import { startPostgres, testConfig, type PostgresServer } from "./harness/index.ts";
+import { PgBackRest } from "../core/backup/pgbackrest.ts";
+import { osUser } from "../core/backup/proc.ts";
+import { withClient } from "../core/pg.ts";
+import { pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
 import {
   applyLifecycle,
   canonicalRule,
@@ -195,4 +200,94 @@ test("the stack's job script (components/bucket-lifecycle.ts) applies the rules 
     hash: lifecycleRulesHash(vaultRules),
   });
   await checkLifecycle(s3, bucket, vaultRules);
+});
+
+test("pgBackRest's repository, WAL archiving and backups work on a versioned S3-compatible bucket over TLS, path-style, with the repository's rules", async (t) => {
+  const bucket = await newBucket();
+  await applyLifecycle(s3, bucket, repositoryRules);
+  const ids = process.getuid?.() === 0 ? osUser("postgres") : undefined;
+  const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
+  const work = mkdtempSync(join(tmpdir(), "jarvis-pgbr-rgw-"));
+  chmodSync(work, 0o755);
+  const confDir = join(work, "conf");
+  for (const d of [
+    work,
+    confDir,
+    join(confDir, "conf.d"),
+    join(work, "log"),
+    join(work, "lock"),
+    join(work, "spool"),
+  ]) {
+    mkdirSync(d, { recursive: true });
+    own(d);
+  }
+  const pgbr = new PgBackRest({ configPath: confDir, stanza: "jarvis", ...ids });
+  let pg: PostgresServer | undefined;
+  t.after(async () => {
+    await pg?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+  pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
+  // What settings/pgbackrest.ts writes for the dev store: path style, TLS verified with the CA file.
+  writeFileSync(
+    join(confDir, "pgbackrest.conf"),
+    pgbackrestConf(testConfig(), {
+      stanza: "jarvis",
+      pgPath: pg.dataDir,
+      pgPort: pg.port,
+      pgSocketPath: pg.socketDir,
+      repo: {
+        type: "s3",
+        bucket,
+        endpoint: `localhost:${rgw.port}`,
+        region: rgw.region,
+        uriStyle: "path",
+        caFile: rgw.caFile,
+      },
+      processMax: 2,
+      logPath: join(work, "log"),
+      lockPath: join(work, "lock"),
+      spoolPath: join(work, "spool"),
+    }),
+  );
+  const secrets = join(confDir, "conf.d", "secrets.conf");
+  writeFileSync(
+    secrets,
+    pgbackrestSecretsConf({
+      s3Key: rgw.accessKeyId,
+      s3KeySecret: rgw.secretAccessKey,
+      cipherPass: randomBytes(24).toString("hex"),
+    }),
+    { mode: 0o600 },
+  );
+  own(secrets);
+  own(join(confDir, "pgbackrest.conf"));
+  await pgbr.stanzaCreate();
+  await pgbr.check(); // a WAL segment pushed through archive_command
+  const full = await pgbr.backup("full");
+  await withClient(pg.url("jarvis"), async (c) => {
+    await c.query("create table on_rgw (id int primary key)");
+    await c.query("insert into on_rgw select generate_series(1, 1000)");
+    await c.query("select pg_switch_wal()");
+  });
+  await pgbr.check();
+  const diff = await pgbr.backup("diff");
+  const info = await pgbr.stanzaInfo();
+  assert.deepEqual(
+    info.backups.map((b) => b.type),
+    ["full", "diff"],
+  );
+  assert.ok(diff.label.startsWith(`${full.label}_`), "the differential is based on the full");
+  assert.ok(info.archiveMax, "WAL is in the repository");
+  const keys =
+    (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key!) ?? [];
+  assert.ok(
+    keys.some((k) => /(^|\/)archive\/jarvis\//.test(k)),
+    "archived WAL on the bucket",
+  );
+  assert.ok(
+    keys.some((k) => k.includes(`backup/jarvis/${full.label}/`)),
+    "the full backup on the bucket",
+  );
+  await checkLifecycle(s3, bucket, repositoryRules);
 });
