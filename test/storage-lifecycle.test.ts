@@ -19,7 +19,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { startRgw, type RgwServer } from "./harness/rgw.ts";
-import { startPostgres, testConfig, type PostgresServer } from "./harness/index.ts";
+import { startPostgres, testConfig } from "./harness/index.ts";
 import { PgBackRest } from "../core/backup/pgbackrest.ts";
 import { osUser } from "../core/backup/proc.ts";
 import { withClient } from "../core/pg.ts";
@@ -222,12 +222,9 @@ test("pgBackRest's repository, WAL archiving and backups work on a versioned S3-
     own(d);
   }
   const pgbr = new PgBackRest({ configPath: confDir, stanza: "jarvis", ...ids });
-  let pg: PostgresServer | undefined;
-  t.after(async () => {
-    await pg?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
-  pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
+  t.after(() => pg.stop());
   // What settings/pgbackrest.ts writes for the dev store: path style, TLS verified with the CA file.
   writeFileSync(
     join(confDir, "pgbackrest.conf"),
