@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import YAML from "yaml";
 import { parseConfig } from "../../config/schema.ts";
-import { lifecycleRulesHash } from "../../core/storage/lifecycle.ts";
+import { diffLifecycle, lifecycleRulesHash, toS3Rules } from "../../core/storage/lifecycle.ts";
 import {
   AWS_LIFECYCLE_ON_S3_COMPATIBLE,
   lifecycleRules,
@@ -153,4 +153,33 @@ test("dev: no aws lifecycle resource; one job per bucket applies settings/lifecy
 test("prod: lifecycle stays with the aws provider (AWS returns what it waits for), and no job", () => {
   assert.equal(ofType(prod, JOB).length, 0);
   assert.equal(ofType(prod, LIFECYCLE).length, 3, "vault, repository and replica");
+});
+
+test("the read-back comparison: a server's legacy Prefix equals Filter.Prefix; missing, extra and changed rules are named", () => {
+  const rules = repositoryLifecycleRules(devBackup.retention, S3_COMPATIBLE_LIFECYCLE);
+  const sent = toS3Rules(rules);
+  // Ceph answers with the legacy top-level Prefix and no Filter: the same rule.
+  const legacy = sent.map(({ Filter, ...r }) => ({ ...r, Prefix: Filter?.Prefix }));
+  assert.deepEqual(diffLifecycle(rules, legacy), []);
+  assert.deepEqual(diffLifecycle(rules, []), [
+    { rule: "noncurrent-versions-only", field: "rule", wanted: "present", got: "absent" },
+  ]);
+  const other = devBackup.retention.noncurrentDays + 5;
+  const changed = sent.map((r) => ({ ...r, NoncurrentVersionExpiration: { NoncurrentDays: other } }));
+  assert.deepEqual(diffLifecycle(rules, [...changed, { ID: "stray", Status: "Enabled" }]), [
+    {
+      rule: "noncurrent-versions-only",
+      field: "noncurrentDays",
+      wanted: devBackup.retention.noncurrentDays,
+      got: other,
+    },
+    { rule: "stray", field: "rule", wanted: "absent", got: "present" },
+  ]);
+  assert.notEqual(
+    lifecycleRulesHash(rules),
+    lifecycleRulesHash(
+      repositoryLifecycleRules({ ...devBackup.retention, noncurrentDays: 99 }, S3_COMPATIBLE_LIFECYCLE),
+    ),
+    "another retention, another hash: the job runs again",
+  );
 });
