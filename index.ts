@@ -4,7 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/pulumi.ts";
-import { serviceLabels } from "./settings/containers.ts";
+import { containerCommon, publishedPorts, serviceLabels } from "./settings/containers.ts";
+import { CHROMA_GATEWAY_PORT } from "./settings/chroma.ts";
+import { agentSchedule } from "./core/ops/schedule.ts";
 import { postgresServerSpec, redisServerSpec } from "./settings/stores.ts";
 import {
   backupWriters,
@@ -25,13 +27,21 @@ import { RedisServer } from "./components/redis.ts";
 import { ChromaServer } from "./components/chroma.ts";
 import { ROLE_NAMES } from "./core/postgres/roles.ts";
 import { DevObjectStore, DEV_S3_ROOT_USER } from "./components/dev-object-store.ts";
+import { devStoreSettings } from "./settings/dev-object-store.ts";
+import { BucketLifecycle } from "./components/bucket-lifecycle.ts";
+import {
+  AWS_LIFECYCLE_ON_S3_COMPATIBLE,
+  lifecycleRules,
+  repositoryLifecycleRules,
+  S3_COMPATIBLE_LIFECYCLE,
+} from "./settings/lifecycle.ts";
 import { BackupVault } from "./components/backup-vault.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { OpsImage } from "./components/ops-image.ts";
 import { SchemaMigrations } from "./components/migrations.ts";
 import { loadMigrations, manifestHash, migrationManifest } from "./core/migrate/files.ts";
 import { CronSchedules } from "./components/cron-schedules.ts";
-import { OpsAgent } from "./components/ops-agent.ts";
+import { OpsAgent, OPS_AGENT_PORT } from "./components/ops-agent.ts";
 import { cronJobs, cronDatabase } from "./settings/cron.ts";
 
 const cfg = loadStackConfig(); // throws, listing every problem, before any resource exists
@@ -48,16 +58,21 @@ const network = new PrivateNetwork(
   onDocker,
 );
 
-const devS3 =
-  cfg.backup.storage.provider === "minio"
-    ? new DevObjectStore(
-        `${prefix}-s3`,
-        { config: cfg, stack, network: network.name, rootPassword: secrets.values.s3RootPassword },
-        onDocker,
-      )
-    : undefined;
+const devStore = devStoreSettings(cfg);
+const devS3 = devStore
+  ? new DevObjectStore(
+      `${prefix}-s3`,
+      {
+        ...devStore,
+        common: containerCommon(cfg, stack, "s3"),
+        network: network.name,
+        rootPassword: secrets.values.s3RootPassword,
+      },
+      onDocker,
+    )
+  : undefined;
 /** The dev store as the backups reach it (settings/backup-credentials.ts picks dev or AWS credentials). */
-const devStore: DevStoreAccess<pulumi.Input<string>> | undefined = devS3 && {
+const devAccess: DevStoreAccess<pulumi.Input<string>> | undefined = devS3 && {
   endpoint: devS3.endpoint,
   internalEndpoint: devS3.internalEndpoint,
   pgbackrestEndpoint: "s3:9000",
@@ -68,12 +83,12 @@ const devStore: DevStoreAccess<pulumi.Input<string>> | undefined = devS3 && {
 const backupStorage = backupStorageProvider(
   `${prefix}-aws`,
   cfg.backup.storage.region,
-  storageProviderTarget(devStore),
+  storageProviderTarget(devAccess),
 );
 
 export const environment = cfg.environment;
 export const networkName = network.name;
-export const backupEndpoint = storageEndpoint(cfg.backup.storage.region, devStore);
+export const backupEndpoint = storageEndpoint(cfg.backup.storage.region, devAccess);
 
 // Backup storage (docs/backup-storage.md): vault + pgBackRest repository, on MinIO in dev, S3 in prod.
 const vault = new BackupVault(
@@ -81,6 +96,27 @@ const vault = new BackupVault(
   { namePrefix: prefix, backup: cfg.backup, protect: keepOptions(cfg.environment).protect },
   { providers: [backupStorage] },
 );
+// dev: lifecycle rules by a job keyed on their hash, not the aws provider (docs/backup-storage.md).
+if (devS3 && !AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
+  new BucketLifecycle(
+    `${prefix}-lifecycle`,
+    {
+      buckets: [
+        { bucket: vault.backupBucket, rules: lifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE) },
+        {
+          bucket: vault.repositoryBucket,
+          rules: repositoryLifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE),
+        },
+      ],
+      endpoint: devS3.endpoint,
+      caCertPem: devS3.caCertPem,
+      region: cfg.backup.storage.region,
+      accessKeyId: DEV_S3_ROOT_USER,
+      secretAccessKey: secrets.values.s3RootPassword,
+    },
+    { dependsOn: [vault] },
+  );
+}
 export const backupBucket = vault.backupBucket;
 export const pgbackrestBucket = vault.repositoryBucket;
 export const backupReplicaBucket = vault.replicaBucket;
@@ -96,7 +132,7 @@ export const devS3CaCert = devS3?.caCertPem;
 // The ops image ships the jarvis-data CLI (roles job, Chroma token gateway).
 const sv = secrets.values;
 // WAL archiving and physical backups go to the pgBackRest bucket, logical ones to the vault.
-const writers = backupWriters(cfg.backup.storage.region, devStore, vault);
+const writers = backupWriters(cfg.backup.storage.region, devAccess, vault);
 const pgServer = new PostgresServer(
   `${prefix}-postgres`,
   {
@@ -190,12 +226,16 @@ const redisServer = new RedisServer(
 const chromaServer = new ChromaServer(
   `${prefix}-chroma`,
   {
-    config: cfg,
-    stack,
+    image: cfg.chroma.image,
+    memoryMb: cfg.chroma.memoryMb,
+    cpus: cfg.chroma.cpus,
+    ports: publishedPorts(cfg, "chroma", CHROMA_GATEWAY_PORT),
+    common: containerCommon(cfg, stack, "chroma"),
+    gatewayCommon: containerCommon(cfg, stack, "chroma-gateway"),
     network: network.name,
     token: sv.chromaToken,
     opsImage: ops.repoDigest,
-    cli: ops.cli,
+    keep: keepOptions(cfg.environment),
   },
   onDocker,
 );
@@ -243,8 +283,15 @@ export const chromaToken = pulumi.secret(sv.chromaToken);
 const opsAgent = new OpsAgent(
   `${prefix}-ops-agent`,
   {
-    config: cfg,
+    // S20: the agent exports jarvis_container_up/_present for the watched containers
+    // (ContainerStopped, ContainerNotFound).
+    schedule: agentSchedule(cfg, true, watchedContainers(cfg, stack)),
     stack,
+    environment: cfg.environment,
+    region: cfg.backup.storage.region,
+    common: containerCommon(cfg, stack, "ops-agent"),
+    proxyCommon: containerCommon(cfg, stack, "docker-proxy"),
+    ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
     network: network.name,
     opsImage: ops.repoDigest,
     cli: ops.cli,
@@ -265,8 +312,6 @@ const opsAgent = new OpsAgent(
     s3AccessKeyId: writers.agent.accessKeyId,
     s3SecretAccessKey: writers.agent.secretAccessKey,
     s3CaCert: writers.agent.caCert,
-    // S20: the agent exports jarvis_container_up/_present for these (ContainerStopped, ContainerNotFound).
-    watchedContainers: watchedContainers(cfg, stack),
     // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
     redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
     chromaVolume: chromaServer.volumeName,

@@ -17,6 +17,7 @@ import { restore } from "./commands/restore.ts";
 import { verify } from "./commands/verify.ts";
 import { drillCommand } from "./commands/drill.ts";
 import { agent } from "./commands/agent.ts";
+import { STORAGE_COMMANDS } from "./commands/storage.ts";
 
 /** Every command, in help order. Later features register here. */
 export const COMMANDS: Command[] = [
@@ -35,6 +36,7 @@ export const COMMANDS: Command[] = [
   verify,
   drillCommand,
   agent,
+  ...STORAGE_COMMANDS,
 ];
 
 function topHelp(): string {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig, LifecycleRule } from "../settings/lifecycle.ts";
 import {
   AWS_LIFECYCLE,
+  AWS_LIFECYCLE_ON_S3_COMPATIBLE,
   BACKUP_PREFIXES,
   S3_COMPATIBLE_LIFECYCLE,
   TIER_NAMES,
@@ -356,11 +357,15 @@ export class BackupVault extends pulumi.ComponentResource {
       { bucket: bucket.id, policy: bucket.arn.apply((arn) => JSON.stringify(spec.policy(arn))) },
       { ...opts, dependsOn: guards },
     );
-    new aws.s3.BucketLifecycleConfiguration(
-      `${id}-lifecycle`,
-      { bucket: bucket.id, rules: spec.rules },
-      { ...opts, dependsOn: [versioning] },
-    );
+    // On an S3-compatible server the aws provider's read-back never converges: a job applies the
+    // rules there instead (components/bucket-lifecycle.ts, docs/backup-storage.md).
+    if (onAws || AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
+      new aws.s3.BucketLifecycleConfiguration(
+        `${id}-lifecycle`,
+        { bucket: bucket.id, rules: spec.rules },
+        { ...opts, dependsOn: [versioning] },
+      );
+    }
     if (spec.lock) {
       new aws.s3.BucketObjectLockConfiguration(
         `${id}-lock`,

@@ -2,35 +2,48 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
-import type { JarvisConfig } from "../config/schema.ts";
-import { containerCommon, publishedPorts } from "../settings/containers.ts";
+import type { ContainerCommon } from "../settings/containers.ts";
+import {
+  DEV_S3_KMS_KEY_NAME,
+  DEV_S3_PORT,
+  DEV_S3_ROOT_USER,
+  devStoreSpec,
+  type DevStoreServer,
+  type DevStoreSpec,
+} from "../settings/dev-object-store.ts";
+
+export { DEV_S3_ROOT_USER } from "../settings/dev-object-store.ts";
 
 export interface DevObjectStoreArgs {
-  /** The validated stack config (dev). */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
-  stack: string;
-  /** The private network the stores and the ops agent share. */
+  /** The S3-compatible server: rustfs (default) or minio (jarvis:backup.storage.provider). */
+  server: DevStoreServer;
+  /** Its image (jarvis:backup.storage.rustfsImage or minioImage). */
+  image: string;
+  /** The loopback address and host port the S3 API is published on (jarvis:ports). */
+  publish: { bindAddress: string; port: number };
+  /** Restart policy, log rotation (S12) and labels: settings/containers.ts containerCommon(cfg, stack, "s3"). */
+  common: ContainerCommon;
+  /** The private network the stores and the ops containers share. */
   network: pulumi.Input<string>;
-  /** MinIO's root password (secret); the root user name is not a secret. */
+  /** The root account's password (secret); the user name, DEV_S3_ROOT_USER, is not a secret. */
   rootPassword: pulumi.Input<string>;
 }
 
-/** The user name of the dev S3 server's root account. */
-export const DEV_S3_ROOT_USER = "jarvis-admin";
-
-/** Where MinIO reads its certificate (`--certs-dir`): public.crt, private.key, CAs/. */
-export const DEV_S3_CERTS_DIR = "/certs";
+interface StoreTls {
+  caCertPem: pulumi.Output<string>;
+  keyPem: pulumi.Output<string>;
+  certPem: pulumi.Output<string>;
+}
 
 /**
- * dev only: an S3-compatible server (MinIO) run as a container of the stack, so a workstation
- * with Docker needs no cloud account. The aws provider of the dev stack points at it.
+ * dev only: an S3-compatible server run as a container of the stack, so a workstation with Docker
+ * needs no cloud account. RustFS by default, MinIO on request (settings/dev-object-store.ts).
  *
- * It serves HTTPS only, with a certificate authority and a server certificate the stack
- * generates (@pulumi/tls), so the buckets' TLS-only policy holds in dev too and pgBackRest
- * (which needs TLS to S3 before 2.58) can use it. The private key reaches the container as a
- * secret file, never in the clear. A static KMS key (also a secret file) lets MinIO apply the
- * buckets' default SSE-S3 (AES256) encryption. See docs/backup-storage.md.
+ * It serves HTTPS only, with a CA and a server certificate the stack generates (@pulumi/tls), so the
+ * buckets' TLS-only policy holds in dev too and pgBackRest (which needs TLS to S3 before 2.58) can
+ * use it. Private keys and the root password reach the container as secret files, never in its
+ * environment. A static key (a secret file) serves the buckets' default SSE-S3. See
+ * docs/backup-storage.md.
  */
 export class DevObjectStore extends pulumi.ComponentResource {
   /** S3 endpoint as seen from the workstation (the published loopback port). */
@@ -40,24 +53,80 @@ export class DevObjectStore extends pulumi.ComponentResource {
   public readonly rootUser: string = DEV_S3_ROOT_USER;
   /** PEM of the CA that signed the server's certificate: what clients trust (not a secret). */
   public readonly caCertPem: pulumi.Output<string>;
+  /** The container's name. */
+  public readonly containerName: pulumi.Output<string>;
 
   constructor(name: string, args: DevObjectStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:storage:DevObjectStore", name, {}, opts);
-    const cfg = args.config;
-    const hostPort = cfg.ports.publish.s3;
-    if (hostPort === undefined) {
-      throw new Error(
-        "jarvis:ports.publish.s3: required in dev, so that `pulumi up` on this workstation can reach the S3 container (e.g. 9000)",
-      );
-    }
-    const common = containerCommon(cfg, args.stack, "s3");
-
+    const spec = devStoreSpec(args.server);
     // A private CA for this stack, and a server certificate for every name clients use.
-    // The tls provider marks private keys secret; pulumi.secret says so here too, wherever they flow.
-    const caKeyPem = pulumi.secret(
-      new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this })
-        .privateKeyPem,
+    const certs = this.certificates(name, args.publish.bindAddress);
+    // One static 256-bit key, `name:base64`, enough for SSE-S3 in dev.
+    const kmsKey = new random.RandomId(`${name}-kms-key`, { byteLength: 32 }, { parent: this });
+    const image = new docker.RemoteImage(
+      `${name}-image`,
+      { name: args.image, keepLocally: true },
+      { parent: this },
     );
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: `${name}-data`, labels: args.common.labels },
+      { parent: this, retainOnDelete: true },
+    );
+    const container = new docker.Container(
+      name,
+      {
+        name,
+        image: image.imageId,
+        command: spec.command,
+        envs: spec.envs,
+        uploads: this.uploads(spec, args.rootPassword, kmsKey.b64Std, certs),
+        volumes: [{ volumeName: volume.name, containerPath: spec.dataDir }],
+        networksAdvanced: [{ name: args.network, aliases: ["s3"] }],
+        ports: [
+          {
+            internal: DEV_S3_PORT,
+            external: args.publish.port,
+            ip: args.publish.bindAddress,
+            protocol: "tcp",
+          },
+        ],
+        healthcheck: {
+          tests: spec.healthcheck,
+          interval: "10s",
+          timeout: "5s",
+          retries: 5,
+          startPeriod: "10s",
+        },
+        memory: 512,
+        cpus: "1",
+        ...args.common,
+        wait: true,
+        waitTimeout: 120,
+      },
+      { parent: this },
+    );
+    const bind = args.publish.bindAddress;
+    const host = bind.includes(":") ? `[${bind}]` : bind;
+    this.endpoint = container.name.apply(() => `https://${host}:${args.publish.port}`);
+    this.internalEndpoint = pulumi.output(`https://s3:${DEV_S3_PORT}`);
+    this.caCertPem = certs.caCertPem;
+    this.containerName = container.name;
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      internalEndpoint: this.internalEndpoint,
+      caCertPem: this.caCertPem,
+      containerName: this.containerName,
+    });
+  }
+
+  /** The CA and the server certificate (names s3, localhost, the container, loopback and the bind address). */
+  private certificates(name: string, bindAddress: string): StoreTls {
+    const key = (id: string) =>
+      pulumi.secret(
+        new tls.PrivateKey(id, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this }).privateKeyPem,
+      );
+    const caKeyPem = key(`${name}-ca-key`);
     const ca = new tls.SelfSignedCert(
       `${name}-ca`,
       {
@@ -69,21 +138,18 @@ export class DevObjectStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const serverKeyPem = pulumi.secret(
-      new tls.PrivateKey(`${name}-tls-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this })
-        .privateKeyPem,
-    );
+    const keyPem = key(`${name}-tls-key`);
     const csr = new tls.CertRequest(
       `${name}-tls-csr`,
       {
-        privateKeyPem: serverKeyPem,
+        privateKeyPem: keyPem,
         subject: { commonName: "s3" },
         dnsNames: ["s3", "localhost", name],
-        ipAddresses: [...new Set(["127.0.0.1", cfg.ports.bindAddress])],
+        ipAddresses: [...new Set(["127.0.0.1", bindAddress])],
       },
       { parent: this },
     );
-    const serverCert = new tls.LocallySignedCert(
+    const cert = new tls.LocallySignedCert(
       `${name}-tls`,
       {
         certRequestPem: csr.certRequestPem,
@@ -96,82 +162,29 @@ export class DevObjectStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // MinIO's built-in KMS: one static 256-bit key, `name:base64`, enough for SSE-S3 in dev.
-    const kmsKey = new random.RandomId(`${name}-kms-key`, { byteLength: 32 }, { parent: this });
-    const image = new docker.RemoteImage(
-      `${name}-image`,
-      { name: cfg.backup.storage.minioImage, keepLocally: true },
-      { parent: this },
-    );
-    const volume = new docker.Volume(
-      `${name}-data`,
-      { name: `${name}-data`, labels: common.labels },
-      { parent: this, retainOnDelete: true },
-    );
-    const container = new docker.Container(
-      `${name}`,
+    return { caCertPem: ca.certPem, keyPem, certPem: cert.certPem };
+  }
+
+  /** Secrets and certificates as files, owned by the image's user; secret ones stay secret in the state. */
+  private uploads(
+    spec: DevStoreSpec,
+    rootPassword: pulumi.Input<string>,
+    kmsKeyB64: pulumi.Output<string>,
+    certs: StoreTls,
+  ): docker.types.input.ContainerUpload[] {
+    const owned = spec.owner ? { owner: spec.owner, group: spec.owner } : {};
+    const f = spec.files;
+    return [
+      { file: f.rootPassword, content: pulumi.secret(rootPassword), permissions: "0400", ...owned },
       {
-        name: `${name}`,
-        image: image.imageId,
-        command: [
-          "server",
-          "/data",
-          "--address",
-          ":9000",
-          "--console-address",
-          "127.0.0.1:9001",
-          "--certs-dir",
-          DEV_S3_CERTS_DIR,
-        ],
-        envs: [
-          `MINIO_ROOT_USER=${DEV_S3_ROOT_USER}`,
-          "MINIO_ROOT_PASSWORD_FILE=/run/secrets/minio_root_password",
-          "MINIO_KMS_SECRET_KEY_FILE=/run/secrets/minio_kms_secret_key",
-          "MINIO_BROWSER=off",
-          // The healthcheck's `mc` talks HTTPS to the server and trusts the CA below.
-          "MC_HOST_local=https://localhost:9000",
-        ],
-        // Secrets (password, KMS key, TLS private key) reach the server as files, never as
-        // environment variables, and stay secret in the state.
-        uploads: [
-          {
-            file: "/run/secrets/minio_root_password",
-            content: pulumi.secret(args.rootPassword),
-            permissions: "0400",
-          },
-          {
-            file: "/run/secrets/minio_kms_secret_key",
-            content: pulumi.secret(pulumi.interpolate`jarvis-dev-key:${kmsKey.b64Std}`),
-            permissions: "0400",
-          },
-          { file: `${DEV_S3_CERTS_DIR}/private.key`, content: serverKeyPem, permissions: "0400" },
-          { file: `${DEV_S3_CERTS_DIR}/public.crt`, content: serverCert.certPem, permissions: "0444" },
-          { file: `${DEV_S3_CERTS_DIR}/CAs/jarvis-dev-ca.crt`, content: ca.certPem, permissions: "0444" },
-          { file: "/root/.mc/certs/CAs/jarvis-dev-ca.crt", content: ca.certPem, permissions: "0444" },
-        ],
-        volumes: [{ volumeName: volume.name, containerPath: "/data" }],
-        networksAdvanced: [{ name: args.network, aliases: ["s3"] }],
-        ports: publishedPorts(cfg, "s3", 9000),
-        healthcheck: {
-          tests: ["CMD", "mc", "ready", "local"],
-          interval: "10s",
-          timeout: "5s",
-          retries: 5,
-          startPeriod: "10s",
-        },
-        memory: 512,
-        cpus: "1",
-        // restart policy, json-file log rotation (S12), labels
-        ...common,
-        wait: true,
-        waitTimeout: 120,
+        file: f.kmsKey,
+        content: pulumi.secret(pulumi.interpolate`${DEV_S3_KMS_KEY_NAME}:${kmsKeyB64}`),
+        permissions: "0400",
+        ...owned,
       },
-      { parent: this },
-    );
-    const host = cfg.ports.bindAddress.includes(":") ? `[${cfg.ports.bindAddress}]` : cfg.ports.bindAddress;
-    this.endpoint = container.name.apply(() => `https://${host}:${hostPort}`);
-    this.internalEndpoint = pulumi.output("https://s3:9000");
-    this.caCertPem = ca.certPem;
-    this.registerOutputs({ endpoint: this.endpoint, caCertPem: this.caCertPem });
+      { file: f.tlsKey, content: certs.keyPem, permissions: "0400", ...owned },
+      { file: f.tlsCert, content: certs.certPem, permissions: "0444" },
+      ...f.caCerts.map((file) => ({ file, content: certs.caCertPem, permissions: "0444" })),
+    ];
   }
 }

@@ -1,8 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { JarvisConfig } from "../config/schema.ts";
-import { agentSchedule } from "../core/ops/schedule.ts";
-import { containerCommon, publishedPorts } from "../settings/containers.ts";
+import type { AgentSchedule } from "../core/ops/schedule.ts";
+import type { ContainerCommon } from "../settings/containers.ts";
 import { MONITORING_PATHS, stackContainerName } from "../settings/monitoring.ts";
 
 /** The agent's port on the private network (Prometheus scrapes ops-agent:9187, settings/monitoring.ts). */
@@ -14,14 +13,35 @@ const CA_FILE = "/etc/jarvis/s3-ca.pem";
 const STATE_DIR = "/var/lib/jarvis-ops";
 const LOGS_DIR = MONITORING_PATHS.logsDir;
 const CHROMA_DATA_MOUNT = "/var/lib/chroma-data";
-/** A read-only Docker API proxy (haproxy) that exposes only the endpoints its env allows. */
-const DOCKER_PROXY_IMAGE = "tecnativa/docker-socket-proxy:0.3.0";
+
+/**
+ * The Docker API proxy: wollomatic/socket-proxy, which passes a request only when a per-method
+ * regex matches the whole path (anchored ^…$) and the client is on its source allowlist
+ * (docs/services.md). tecnativa/docker-socket-proxy, used before, opens every GET under /containers
+ * (archive, export, inspect) once CONTAINERS=1.
+ */
+export const DOCKER_PROXY_IMAGE = "wollomatic/socket-proxy:1.12.2";
 const DOCKER_PROXY_HOST = "docker-proxy";
+const DOCKER_PROXY_PORT = 2375;
+/** The one request the agent makes (core/ops/containers.ts): the container list, any API version. */
+export const DOCKER_PROXY_ALLOW_GET = "/(v[0-9.]+/)?containers/json";
+
+type Upload = docker.types.input.ContainerUpload;
+type Published = { internal: number; external: number; ip: string; protocol: string };
 
 export interface OpsAgentArgs {
-  /** The validated stack config: schedules (backup.schedules) and the published port. */
-  config: JarvisConfig;
-  /** The stack's name, for labels. */
+  /** What the agent runs and watches: core/ops/schedule.ts agentSchedule(cfg, physical, containers). */
+  schedule: AgentSchedule;
+  /** JARVIS_ENVIRONMENT (dev | prod) and the S3 region the CLI signs for. */
+  environment: string;
+  region: string;
+  /** Restart policy, log rotation (S12), labels: containerCommon(cfg, stack, "ops-agent"). */
+  common: ContainerCommon;
+  /** The same for the Docker API proxy: containerCommon(cfg, stack, "docker-proxy"). */
+  proxyCommon: ContainerCommon;
+  /** Host bindings of /metrics: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT); none by default. */
+  ports: Published[];
+  /** The stack's name: the log shipper's volume is named from it (components/log-shipper.ts). */
   stack: string;
   /** The private network the stores are on. */
   network: pulumi.Input<string>;
@@ -45,16 +65,15 @@ export interface OpsAgentArgs {
   s3SecretAccessKey: pulumi.Input<string>;
   /** PEM of the CA that signed a dev S3 server's certificate. */
   s3CaCert?: pulumi.Input<string>;
+  /** redis://app:...@redis:6379 for the temp-key sweep (secret), issue 18. */
+  redisRetentionUrl?: pulumi.Input<string>;
+  /** Chroma's data volume, mounted read-only for its size on disk (S22). */
+  chromaVolume?: pulumi.Input<string>;
   /**
    * pgBackRest beside the server: the agent mounts the cluster's volume read-only and shares its
    * socket directory, runs as the server's user, and takes the scheduled full and differential
    * backups itself (PostgresServer.socketVolumeName / volumeName / pgbackrestFiles).
    */
-  /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
-  watchedContainers?: string[];
-  /** Day-2 (issue 18): redis://app:...@redis:6379 for the temp-key sweep (secret), and Chroma's data volume (read-only, for its size on disk). */
-  redisRetentionUrl?: pulumi.Input<string>;
-  chromaVolume?: pulumi.Input<string>;
   physical?: {
     dataVolume: pulumi.Input<string>;
     dataDir: string;
@@ -71,67 +90,26 @@ export interface OpsAgentArgs {
  * backups and runs the recovery drills on the config's schedules and serves /metrics. Credentials
  * reach it as uploaded files (read through the CLI's *_FILE variables), never as environment
  * values. /metrics is published only when `ports.publish.opsAgent` is set, on the loopback address.
+ *
+ * With containers to watch, it reads their states through a Docker API proxy that answers
+ * `GET /containers/json` only, to the agent only, on an internal network only the two share.
  */
 export class OpsAgent extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** Where Prometheus scrapes it on the private network. */
   public readonly metricsTarget: string = `${OPS_AGENT_HOST}:${OPS_AGENT_PORT}`;
+  /** The internal network of the agent and the Docker API proxy (absent: nothing to watch). */
+  public readonly dockerNetworkName?: pulumi.Output<string>;
 
   constructor(name: string, args: OpsAgentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:ops:OpsAgent", name, {}, opts);
-    const cfg = args.config;
-    const common = containerCommon(cfg, args.stack, "ops-agent");
-    // With `physical`, the agent is pgBackRest's sidecar and runs the full/diff schedules too.
-    const physical = args.physical;
-    const schedule = agentSchedule(cfg, Boolean(physical), args.watchedContainers ?? []);
-    // The Docker API, for container states only: a socket proxy that answers GET /containers and
-    // refuses everything else (no exec, no create, no POST), on the private network, no port.
-    const proxyImage = args.watchedContainers?.length
-      ? new docker.RemoteImage(
-          `${name}-docker-proxy-image`,
-          { name: DOCKER_PROXY_IMAGE, keepLocally: true },
-          { parent: this },
-        )
-      : undefined;
-    const proxy = proxyImage
-      ? new docker.Container(
-          `${name}-docker-proxy`,
-          {
-            name: `${name}-docker-proxy`,
-            image: proxyImage.imageId,
-            envs: ["CONTAINERS=1", "POST=0", "INFO=0", "IMAGES=0", "NETWORKS=0", "VOLUMES=0", "EXEC=0"],
-            volumes: [
-              { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
-            ],
-            networksAdvanced: [{ name: args.network, aliases: [DOCKER_PROXY_HOST] }],
-            healthcheck: {
-              tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:2375/containers/json || exit 1"],
-              interval: "30s",
-              timeout: "5s",
-              retries: 3,
-              startPeriod: "10s",
-            },
-            memory: 64,
-            memorySwap: 64,
-            cpus: "0.2",
-            ...containerCommon(cfg, args.stack, "docker-proxy"),
-          },
-          { parent: this },
-        )
-      : undefined;
-    const uid = physical?.uid ?? args.opsUid;
-    const secret = (file: string, content: pulumi.Input<string>) => ({
-      file: `${SECRETS_DIR}/${file}`,
-      content: pulumi.secret(content),
-      owner: uid,
-      group: uid,
-      permissions: "0400",
-    });
+    const proxyNet = args.schedule.containers?.length ? this.dockerProxy(name, args) : undefined;
     const state = new docker.Volume(
       `${name}-state`,
-      { name: `${name}-state`, labels: common.labels },
+      { name: `${name}-state`, labels: args.common.labels },
       { parent: this, retainOnDelete: true },
     );
+    const physical = args.physical;
     const container = new docker.Container(
       name,
       {
@@ -147,48 +125,9 @@ export class OpsAgent extends pulumi.ComponentResource {
           "--port",
           String(OPS_AGENT_PORT),
         ],
-        envs: pulumi
-          .all([args.bucket, args.s3Endpoint, args.chromaUrl])
-          .apply(([bucket, endpoint, chromaUrl]) => [
-            `JARVIS_BACKUP_BUCKET=${bucket}`,
-            ...(endpoint ? [`JARVIS_S3_ENDPOINT=${endpoint}`] : []),
-            `AWS_REGION=${cfg.backup.storage.region}`,
-            `CHROMA_URL=${chromaUrl}`,
-            `JARVIS_OPS_STATE=${STATE_DIR}/state.json`,
-            `JARVIS_ENVIRONMENT=${cfg.environment}`,
-            `JARVIS_DATABASE_URL_FILE=${SECRETS_DIR}/database_url`,
-            `JARVIS_REDIS_BACKUP_URL_FILE=${SECRETS_DIR}/redis_backup_url`,
-            `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
-            `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
-            `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
-            ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
-            ...(physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
-            ...(proxy ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:2375`] : []),
-            // Day-2 (issue 18): the log shipper's files, Chroma on disk, the Redis temp-key sweep.
-            `JARVIS_LOGS_DIR=${LOGS_DIR}`,
-            ...(args.chromaVolume ? [`JARVIS_CHROMA_DATA_DIR=${CHROMA_DATA_MOUNT}`] : []),
-            ...(args.redisRetentionUrl
-              ? [`JARVIS_REDIS_RETENTION_URL_FILE=${SECRETS_DIR}/redis_retention_url`]
-              : []),
-          ]),
+        envs: this.envs(args, proxyNet !== undefined),
         ...(physical ? { user: `${physical.uid}:${physical.uid}` } : {}),
-        uploads: [
-          { file: SCHEDULE_FILE, content: JSON.stringify(schedule, null, 2), permissions: "0444" },
-          ...(args.s3CaCert ? [{ file: CA_FILE, content: args.s3CaCert, permissions: "0444" }] : []),
-          secret("database_url", args.postgresUrl),
-          secret("redis_backup_url", args.redisBackupUrl),
-          secret("chroma_token", args.chromaToken),
-          secret("s3_access_key_id", args.s3AccessKeyId),
-          secret("s3_secret_access_key", args.s3SecretAccessKey),
-          ...(args.redisRetentionUrl ? [secret("redis_retention_url", args.redisRetentionUrl)] : []),
-          ...(physical?.files ?? []).map((f) => ({
-            file: f.file,
-            content: f.secret ? pulumi.secret(f.content) : f.content,
-            owner: uid,
-            group: uid,
-            permissions: f.secret ? "0400" : "0444",
-          })),
-        ],
+        uploads: this.uploads(args),
         volumes: [
           { volumeName: state.name, containerPath: STATE_DIR },
           // The log shipper writes this volume (components/log-shipper.ts, same name); docker creates it if first.
@@ -203,8 +142,11 @@ export class OpsAgent extends pulumi.ComponentResource {
               ]
             : []),
         ],
-        networksAdvanced: [{ name: args.network, aliases: [OPS_AGENT_HOST] }],
-        ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
+        networksAdvanced: [
+          { name: args.network, aliases: [OPS_AGENT_HOST] },
+          ...(proxyNet ? [{ name: proxyNet, aliases: [OPS_AGENT_HOST] }] : []),
+        ],
+        ports: args.ports,
         healthcheck: {
           tests: [
             "CMD",
@@ -219,11 +161,120 @@ export class OpsAgent extends pulumi.ComponentResource {
         },
         memory: 1024,
         // restart policy, json-file log rotation (S12), labels
-        ...common,
+        ...args.common,
       },
       { parent: this },
     );
     this.containerName = container.name;
-    this.registerOutputs({ containerName: this.containerName });
+    this.dockerNetworkName = proxyNet;
+    this.registerOutputs({ containerName: this.containerName, dockerNetworkName: this.dockerNetworkName });
+  }
+
+  /** The internal network and the proxy on it; returns the network's name for the agent to join. */
+  private dockerProxy(name: string, args: OpsAgentArgs): pulumi.Output<string> {
+    const net = new docker.Network(
+      `${name}-docker-net`,
+      { name: `${name}-docker-net`, driver: "bridge", internal: true, labels: args.proxyCommon.labels },
+      { parent: this },
+    );
+    const image = new docker.RemoteImage(
+      `${name}-docker-proxy-image`,
+      { name: DOCKER_PROXY_IMAGE, keepLocally: true },
+      { parent: this },
+    );
+    new docker.Container(
+      `${name}-docker-proxy`,
+      {
+        name: `${name}-docker-proxy`,
+        image: image.imageId,
+        command: [
+          "-loglevel=info",
+          "-listenip=0.0.0.0",
+          `-proxyport=${DOCKER_PROXY_PORT}`,
+          // Only the agent may connect (resolved by name on the internal network).
+          `-allowfrom=${OPS_AGENT_HOST}`,
+          // Only the container list; no other method is set, so every other method is refused.
+          `-allowGET=${DOCKER_PROXY_ALLOW_GET}`,
+          "-allowhealthcheck",
+          "-shutdowngracetime=5",
+        ],
+        volumes: [
+          { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
+        ],
+        networksAdvanced: [{ name: net.name, aliases: [DOCKER_PROXY_HOST] }],
+        healthcheck: {
+          tests: ["CMD", "./healthcheck"],
+          interval: "30s",
+          timeout: "5s",
+          retries: 3,
+          startPeriod: "10s",
+        },
+        readOnly: true,
+        capabilities: { drops: ["ALL"] },
+        securityOpts: ["no-new-privileges"],
+        memory: 64,
+        memorySwap: 64,
+        cpus: "0.2",
+        ...args.proxyCommon,
+      },
+      { parent: this },
+    );
+    return net.name;
+  }
+
+  /** Non-secret settings; every credential is a *_FILE path to an uploaded file. */
+  private envs(args: OpsAgentArgs, watching: boolean): pulumi.Output<string[]> {
+    return pulumi
+      .all([args.bucket, args.s3Endpoint, args.chromaUrl])
+      .apply(([bucket, endpoint, chromaUrl]) => [
+        `JARVIS_BACKUP_BUCKET=${bucket}`,
+        ...(endpoint ? [`JARVIS_S3_ENDPOINT=${endpoint}`] : []),
+        `AWS_REGION=${args.region}`,
+        `CHROMA_URL=${chromaUrl}`,
+        `JARVIS_OPS_STATE=${STATE_DIR}/state.json`,
+        `JARVIS_ENVIRONMENT=${args.environment}`,
+        `JARVIS_DATABASE_URL_FILE=${SECRETS_DIR}/database_url`,
+        `JARVIS_REDIS_BACKUP_URL_FILE=${SECRETS_DIR}/redis_backup_url`,
+        `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
+        `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
+        `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
+        ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
+        ...(args.physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
+        ...(watching ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:${DOCKER_PROXY_PORT}`] : []),
+        // Day-2 (issue 18): the log shipper's files, Chroma on disk, the Redis temp-key sweep.
+        `JARVIS_LOGS_DIR=${LOGS_DIR}`,
+        ...(args.chromaVolume ? [`JARVIS_CHROMA_DATA_DIR=${CHROMA_DATA_MOUNT}`] : []),
+        ...(args.redisRetentionUrl
+          ? [`JARVIS_REDIS_RETENTION_URL_FILE=${SECRETS_DIR}/redis_retention_url`]
+          : []),
+      ]);
+  }
+
+  /** The schedule, the CA, and the secrets as files owned by the agent's user (0400). */
+  private uploads(args: OpsAgentArgs): Upload[] {
+    const uid = args.physical?.uid ?? args.opsUid;
+    const owned = { owner: uid, group: uid };
+    const secret = (file: string, content: pulumi.Input<string>): Upload => ({
+      file: `${SECRETS_DIR}/${file}`,
+      content: pulumi.secret(content),
+      permissions: "0400",
+      ...owned,
+    });
+    return [
+      { file: SCHEDULE_FILE, content: JSON.stringify(args.schedule, null, 2), permissions: "0444" },
+      ...(args.s3CaCert ? [{ file: CA_FILE, content: args.s3CaCert, permissions: "0444" }] : []),
+      secret("database_url", args.postgresUrl),
+      secret("redis_backup_url", args.redisBackupUrl),
+      secret("chroma_token", args.chromaToken),
+      secret("s3_access_key_id", args.s3AccessKeyId),
+      secret("s3_secret_access_key", args.s3SecretAccessKey),
+      ...(args.redisRetentionUrl ? [secret("redis_retention_url", args.redisRetentionUrl)] : []),
+      ...(args.physical?.files ?? []).map((f) => ({
+        file: f.file,
+        content: f.secret ? pulumi.secret(f.content) : f.content,
+        permissions: f.secret ? "0400" : "0444",
+        ...owned,
+      })),
+    ];
   }
 }

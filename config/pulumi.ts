@@ -34,9 +34,9 @@ const MAX_BUCKET_PREFIX = 37;
  */
 export function deployProblems(cfg: JarvisConfig, stack: string): string[] {
   const problems: string[] = [];
-  if (cfg.backup.storage.provider === "minio" && cfg.ports.publish.s3 === undefined) {
+  if (cfg.backup.storage.provider !== "aws" && cfg.ports.publish.s3 === undefined) {
     problems.push(
-      "jarvis:ports.publish.s3: required with backup.storage.provider minio, so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
+      "jarvis:ports.publish.s3: required with an S3-compatible dev store (backup.storage.provider rustfs or minio), so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
     );
   }
   const prefix = `jarvis-${stack}`;

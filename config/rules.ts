@@ -29,10 +29,10 @@ function hostRules(c: JarvisConfig, at: Report): void {
     if (c.backup.storage.provider !== "aws")
       at(["backup", "storage", "provider"], "prod stores backups on AWS S3: must be aws");
   }
-  if (c.environment === "dev" && c.backup.storage.provider !== "minio") {
+  if (c.environment === "dev" && c.backup.storage.provider === "aws") {
     at(
       ["backup", "storage", "provider"],
-      "dev stores backups on the stack's own S3-compatible container: must be minio",
+      "dev stores backups on the stack's own S3-compatible container: must be rustfs (default) or minio",
     );
   }
 }

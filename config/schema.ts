@@ -262,12 +262,15 @@ const tier = (d: number, ia?: number, glacier?: number) =>
 const backup = z.strictObject({
   storage: z
     .strictObject({
-      /** minio: an S3-compatible container of the stack (dev). aws: real S3 (prod). */
-      provider: z.enum(["minio", "aws"]).default("minio"),
+      /** rustfs (default) or minio: an S3-compatible container of the stack (dev). aws: real S3 (prod). */
+      provider: z.enum(["rustfs", "minio", "aws"]).default("rustfs"),
       region: z
         .string()
         .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-west-3" })
         .default("us-east-1"),
+      /** The dev store's image with provider rustfs (docs/backup-storage.md: why RustFS, and this pin). */
+      rustfsImage: z.string().default("rustfs/rustfs:1.0.1"),
+      /** Opt-in, provider minio: MinIO publishes no images since 2025-10 and minio/minio is gone; bring your own. */
       minioImage: z.string().default("minio/minio:RELEASE.2025-04-22T22-12-26Z"),
       /** A KMS key for server-side encryption (prod). Absent: the stack creates one. */
       kmsKeyArn: z.string().optional(),

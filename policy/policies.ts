@@ -34,6 +34,8 @@ export const T = {
   ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
   policy: "aws:s3/bucketPolicy:BucketPolicy",
   lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  /** The job that applies lifecycle rules on an S3-compatible server (components/bucket-lifecycle.ts). */
+  lifecycleJob: "command:local:Command",
   lock: "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
   replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
   kmsKey: "aws:kms/key:Key",
@@ -83,6 +85,28 @@ export function attached(
         (r.props[key] !== undefined &&
           (r.props[key] === bucket.props.bucket || r.props[key] === bucket.props.id))),
   );
+}
+
+/**
+ * A bucket's lifecycle rules: its aws resource's and, on an S3-compatible server, those of the job
+ * that applies them there (components/bucket-lifecycle.ts: rules as JSON on stdin, the bucket second
+ * in its triggers), since the aws provider's lifecycle resource never converges on such servers.
+ */
+export function lifecycleRulesOf(resources: PolicyResource[], bucket: PolicyResource): any[] {
+  const own = attached(resources, bucket, T.lifecycle).flatMap((l) => l.props.rules ?? []);
+  if (!onS3Compatible(bucket)) return own;
+  const jobs = resources.filter(
+    (r) =>
+      r.type === T.lifecycleJob &&
+      ((r.propertyDependencies?.triggers ?? []).some((d) => d.urn === bucket.urn) ||
+        (Array.isArray(r.props.triggers) &&
+          [bucket.props.bucket, bucket.props.id].includes(r.props.triggers[1]))),
+  );
+  const fromJobs = jobs.flatMap((j) => {
+    const rules = decoded(j.props.stdin);
+    return Array.isArray(rules) ? rules : [];
+  });
+  return [...own, ...fromJobs];
 }
 
 const statements = (policy: unknown): PolicyStatement[] => {
@@ -224,7 +248,7 @@ export const lifecyclePresent = bucketCheck(
   "s3-bucket-lifecycle-housekeeping",
   `Every S3 bucket has lifecycle rules that expire noncurrent versions and, on AWS, abort incomplete multipart uploads after ${ABORT_MULTIPART_DAYS} day.`,
   (b, all, report) => {
-    const rules: any[] = attached(all, b, T.lifecycle).flatMap((l) => l.props.rules ?? []);
+    const rules: any[] = lifecycleRulesOf(all, b);
     if (!rules.length)
       return report("no lifecycle configuration; add an aws.s3.BucketLifecycleConfiguration");
     if (!rules.some((r) => r.noncurrentVersionExpiration?.noncurrentDays > 0))
@@ -245,15 +269,13 @@ export const repositoryNeverExpired = bucketCheck(
   "The pgBackRest repository (jarvis:role pgbackrest) has no lifecycle expiration of current objects and no object lock: pgBackRest expires its own files.",
   (b, all, report) => {
     if (roleOf(b) !== "pgbackrest") return;
-    const expiring = attached(all, b, T.lifecycle)
-      .flatMap((l) => l.props.rules ?? [])
-      .filter(
-        (r: any) =>
-          r.status !== "Disabled" &&
-          (r.expiration?.days !== undefined ||
-            r.expiration?.date !== undefined ||
-            (r.transitions ?? []).length > 0),
-      );
+    const expiring = lifecycleRulesOf(all, b).filter(
+      (r: any) =>
+        r.status !== "Disabled" &&
+        (r.expiration?.days !== undefined ||
+          r.expiration?.date !== undefined ||
+          (r.transitions ?? []).length > 0),
+    );
     for (const r of expiring)
       report(
         `lifecycle rule ${r.id} expires or moves current objects; pgBackRest expires its own files, remove the rule`,
@@ -281,8 +303,7 @@ export const vaultLocked: StackValidationPolicy = {
       }
       if (b.props.objectLockEnabled !== true)
         report("a lock configuration exists but the bucket was not created with objectLockEnabled: true");
-      const expirations = attached(all, b, T.lifecycle)
-        .flatMap((l) => l.props.rules ?? [])
+      const expirations = lifecycleRulesOf(all, b)
         .map((r: any) => r.expiration?.days)
         .filter((d: unknown): d is number => typeof d === "number");
       const shortest = Math.min(...expirations);

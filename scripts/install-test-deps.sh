@@ -24,6 +24,7 @@ log() { printf '[install-test-deps] %s\n' "$*"; }
 packages=(
   "postgresql-${PG_MAJOR}" "postgresql-server-dev-${PG_MAJOR}" "postgresql-${PG_MAJOR}-cron"
   pgbackrest redis-server prometheus build-essential dpkg-dev ca-certificates openssl
+  ceph-mon ceph-osd radosgw
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -131,7 +131,7 @@ test("config check rejects a dev config that `pulumi up` would reject (no ports.
   const r = await cli(["config", "check", "--config", stackFile({ "jarvis:environment": "dev" }), "--json"]);
   assert.equal(r.code, 2, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout).problems, [
-    "jarvis:ports.publish.s3: required with backup.storage.provider minio, so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
+    "jarvis:ports.publish.s3: required with an S3-compatible dev store (backup.storage.provider rustfs or minio), so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
   ]);
 });
 

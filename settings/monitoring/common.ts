@@ -195,7 +195,7 @@ export function watchedContainers(cfg: MonitoringConfig, stack: string): string[
     "chroma",
     "chroma-gateway",
     "ops-agent",
-    ...(cfg.backup.storage.provider === "minio" ? ["s3"] : []),
+    ...(cfg.backup.storage.provider !== "aws" ? ["s3"] : []),
     "prometheus",
     "alertmanager",
     "postgres-exporter",

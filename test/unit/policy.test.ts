@@ -21,7 +21,7 @@ function asStack(rendered: Rendered[]): PolicyResource[] {
   const replicaAws = [...providers.values()].find((p) => p.parent);
   const buckets = new Map<string, PolicyResource>();
   const out: PolicyResource[] = [];
-  for (const r of rendered.filter((x) => x.type.startsWith("aws:"))) {
+  for (const r of rendered.filter((x) => x.type.startsWith("aws:") || x.type === T.lifecycleJob)) {
     const inputs = structuredClone(r.inputs);
     const provider =
       replicaAws && r.name.includes("-replica") && !r.name.endsWith("-replication") ? replicaAws : defaultAws;
@@ -42,6 +42,9 @@ function asStack(rendered: Rendered[]): PolicyResource[] {
   for (const r of out) {
     const b = buckets.get(r.props.bucket);
     if (b && r !== b) r.propertyDependencies.bucket = [b];
+    // A lifecycle job names its bucket second in its triggers (components/bucket-lifecycle.ts).
+    const jobBucket = r.type === T.lifecycleJob ? buckets.get(`${r.props.triggers?.[1]}-id`) : undefined;
+    if (jobBucket) r.propertyDependencies.triggers = [jobBucket];
   }
   return out;
 }

@@ -105,9 +105,11 @@ for (const [stack, rs] of Object.entries(stacks)) {
       const data = (c.inputs.volumes ?? []).filter((v: any) => v.volumeName.endsWith("-data"));
       assert.equal(data.length, 1, `${name} has one named data volume`);
       assert.ok(!data[0].readOnly);
+      // Chroma sits alone with its gateway on an internal network (test/unit/network-render.test.ts).
+      const chroma = name === `jarvis-${stack}-chroma`;
       assert.deepEqual(
         c.inputs.networksAdvanced.map((n: any) => n.name),
-        [`jarvis-${stack}-net`],
+        [chroma ? `jarvis-${stack}-chroma-net` : `jarvis-${stack}-net`],
       );
       assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${name} has memory and CPU limits`);
       assert.equal(c.inputs.logDriver, "json-file");

@@ -70,7 +70,7 @@ test("a dev config without ports.publish.s3 fails the same validation `pulumi up
   assert.deepEqual(
     problemsOf(() => validateStack(raw, "dev")),
     [
-      "jarvis:ports.publish.s3: required with backup.storage.provider minio, so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
+      "jarvis:ports.publish.s3: required with an S3-compatible dev store (backup.storage.provider rustfs or minio), so that `pulumi up` on this workstation can reach the S3 container; set it, e.g. 9000",
     ],
   );
   const ok = validateStack({ ...raw, ports: { publish: { s3: 9000 } } }, "dev");

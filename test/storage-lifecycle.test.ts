@@ -1,0 +1,290 @@
+/**
+ * The dev store's lifecycle job against a real S3 server that keeps lifecycle rules (Ceph's
+ * radosgw: test/harness/rgw.ts; s3rver answers NotImplemented to `?lifecycle`): the rules from
+ * settings/lifecycle.ts are applied, read back, and a server that keeps other rules is reported.
+ */
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { Agent } from "node:https";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import { startRgw, type RgwServer } from "./harness/rgw.ts";
+import { startPostgres, testConfig } from "./harness/index.ts";
+import { PgBackRest } from "../core/backup/pgbackrest.ts";
+import { osUser } from "../core/backup/proc.ts";
+import { withClient } from "../core/pg.ts";
+import { pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
+import {
+  applyLifecycle,
+  canonicalRule,
+  checkLifecycle,
+  lifecycleRulesHash,
+  LifecycleMismatchError,
+  readLifecycle,
+  toS3Rules,
+} from "../core/storage/lifecycle.ts";
+import {
+  lifecycleRules,
+  repositoryLifecycleRules,
+  S3_COMPATIBLE_LIFECYCLE,
+  type LifecycleRule,
+} from "../settings/lifecycle.ts";
+import { storageLifecycleApply, storageLifecycleCheck } from "../cli/commands/storage.ts";
+import { silentLogger } from "../core/log.ts";
+import type { Command } from "../cli/command.ts";
+import { LIFECYCLE_JOB_SCRIPT } from "../components/bucket-lifecycle.ts";
+
+let rgw: RgwServer;
+let s3: S3Client;
+before(async () => {
+  rgw = await startRgw();
+  s3 = new S3Client({
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+    requestHandler: { httpsAgent: new Agent({ ca: rgw.caPem }) },
+  });
+});
+after(() => rgw?.stop());
+
+const retention = testConfig().backup.retention;
+const vaultRules = lifecycleRules(retention, S3_COMPATIBLE_LIFECYCLE);
+const repositoryRules = repositoryLifecycleRules(retention, S3_COMPATIBLE_LIFECYCLE);
+
+/** A versioned bucket of its own, as BackupVault creates them. */
+async function newBucket(): Promise<string> {
+  const bucket = `lc-${randomBytes(5).toString("hex")}`;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: "Enabled" } }),
+  );
+  return bucket;
+}
+
+async function runCommand(cmd: Command, opts: Record<string, string>) {
+  const printed: unknown[] = [];
+  const code = await cmd.run({
+    args: [],
+    options: { "ca-file": rgw.caFile, ...opts },
+    json: true,
+    log: silentLogger,
+    env: {
+      s3: {
+        endpoint: rgw.endpoint,
+        region: rgw.region,
+        accessKeyId: rgw.accessKeyId,
+        secretAccessKey: rgw.secretAccessKey,
+      },
+    },
+    print: (r) => printed.push(r),
+  });
+  return { code, printed };
+}
+
+function rulesFile(rules: LifecycleRule[]): string {
+  const file = join(mkdtempSync(join(tmpdir(), "jarvis-lc-")), "rules.json");
+  writeFileSync(file, JSON.stringify(rules));
+  return file;
+}
+
+test("the vault's and the repository's rules from settings/lifecycle.ts are applied and read back as sent", async () => {
+  for (const rules of [vaultRules, repositoryRules]) {
+    const bucket = await newBucket();
+    const applied = await applyLifecycle(s3, bucket, rules);
+    assert.equal(applied.rules, rules.length);
+    assert.equal(applied.hash, lifecycleRulesHash(rules));
+    const kept = (await readLifecycle(s3, bucket)).map(canonicalRule);
+    assert.deepEqual(
+      kept.sort((a, b) => a.id.localeCompare(b.id)),
+      toS3Rules(rules)
+        .map(canonicalRule)
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    );
+  }
+  // What the server now enforces, in the retention policy's own figures.
+  const bucket = await newBucket();
+  await applyLifecycle(s3, bucket, vaultRules);
+  const daily = (await readLifecycle(s3, bucket)).map(canonicalRule).find((r) => r.id.startsWith("daily-"))!;
+  assert.equal(daily.expirationDays, retention.daily.days);
+  assert.equal(daily.prefix, "postgres/logical/daily/");
+  assert.equal(daily.noncurrentDays, retention.noncurrentDays);
+});
+
+test("rules on the server that differ from the wanted ones are reported, naming the rule and the field", async () => {
+  const bucket = await newBucket();
+  await applyLifecycle(s3, bucket, vaultRules);
+  // Someone (or a server that rewrites what it accepts) leaves other rules on the bucket.
+  const drifted = toS3Rules(vaultRules)
+    .filter((r) => r.ID !== "housekeeping")
+    .map((r) => (r.ID!.startsWith("daily-") ? { ...r, Expiration: { Days: retention.daily.days + 30 } } : r));
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: bucket,
+      LifecycleConfiguration: { Rules: drifted },
+    }),
+  );
+  await assert.rejects(checkLifecycle(s3, bucket, vaultRules), (e: unknown) => {
+    assert.ok(e instanceof LifecycleMismatchError);
+    assert.equal(e.code, "JARVIS_LIFECYCLE_MISMATCH");
+    const dailyId = vaultRules.find((r) => r.id.startsWith("daily-"))!.id;
+    assert.deepEqual(
+      e.differences.map((d) => `${d.rule}.${d.field}`).sort(),
+      [`${dailyId}.expirationDays`, "housekeeping.rule"].sort(),
+    );
+    assert.match(
+      e.message,
+      new RegExp(
+        `${dailyId}\\.expirationDays: wanted ${retention.daily.days}, server has ${retention.daily.days + 30}`,
+      ),
+    );
+    return true;
+  });
+});
+
+test("the CLI job applies from a rules file, and its check fails (exit 1 by code) once the bucket drifts", async () => {
+  const bucket = await newBucket();
+  const file = rulesFile(repositoryRules);
+  const applied = await runCommand(storageLifecycleApply, { bucket, "rules-file": file });
+  assert.equal(applied.code, 0);
+  assert.deepEqual(applied.printed[0], { bucket, rules: 1, hash: lifecycleRulesHash(repositoryRules) });
+  assert.equal((await runCommand(storageLifecycleCheck, { bucket, "rules-file": file })).code, 0);
+  const other = repositoryRules.map((r) => ({ ...r, noncurrentVersionExpiration: { noncurrentDays: 99 } }));
+  await applyLifecycle(s3, bucket, other);
+  await assert.rejects(runCommand(storageLifecycleCheck, { bucket, "rules-file": file }), {
+    code: "JARVIS_LIFECYCLE_MISMATCH",
+    exitCode: 1,
+  });
+});
+
+test("a rules file that is not a list of lifecycle rules is a usage error naming the field", async () => {
+  const file = rulesFile([{ ...vaultRules[0]!, expiration: { days: 0 } }]);
+  await assert.rejects(runCommand(storageLifecycleApply, { bucket: "any", "rules-file": file }), (e: any) => {
+    assert.equal(e.code, "JARVIS_USAGE");
+    assert.match(e.message, /0\.expiration\.days/);
+    return true;
+  });
+});
+
+test("the stack's job script (components/bucket-lifecycle.ts) applies the rules from stdin through the CLI", async () => {
+  const bucket = await newBucket();
+  const run = spawnSync("sh", ["-c", LIFECYCLE_JOB_SCRIPT], {
+    cwd: resolve(import.meta.dirname, ".."),
+    input: JSON.stringify(vaultRules),
+    encoding: "utf8",
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      JARVIS_BUCKET: bucket,
+      JARVIS_S3_ENDPOINT: rgw.endpoint,
+      JARVIS_S3_CA_PEM: rgw.caPem,
+      AWS_REGION: rgw.region,
+      AWS_ACCESS_KEY_ID: rgw.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,
+    },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  assert.deepEqual(JSON.parse(run.stdout), {
+    bucket,
+    rules: vaultRules.length,
+    hash: lifecycleRulesHash(vaultRules),
+  });
+  await checkLifecycle(s3, bucket, vaultRules);
+});
+
+test("pgBackRest's repository, WAL archiving and backups work on a versioned S3-compatible bucket over TLS, path-style, with the repository's rules", async (t) => {
+  const bucket = await newBucket();
+  await applyLifecycle(s3, bucket, repositoryRules);
+  const ids = process.getuid?.() === 0 ? osUser("postgres") : undefined;
+  const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
+  const work = mkdtempSync(join(tmpdir(), "jarvis-pgbr-rgw-"));
+  chmodSync(work, 0o755);
+  const confDir = join(work, "conf");
+  for (const d of [
+    work,
+    confDir,
+    join(confDir, "conf.d"),
+    join(work, "log"),
+    join(work, "lock"),
+    join(work, "spool"),
+  ]) {
+    mkdirSync(d, { recursive: true });
+    own(d);
+  }
+  const pgbr = new PgBackRest({ configPath: confDir, stanza: "jarvis", ...ids });
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
+  t.after(() => pg.stop());
+  // What settings/pgbackrest.ts writes for the dev store: path style, TLS verified with the CA file.
+  writeFileSync(
+    join(confDir, "pgbackrest.conf"),
+    pgbackrestConf(testConfig(), {
+      stanza: "jarvis",
+      pgPath: pg.dataDir,
+      pgPort: pg.port,
+      pgSocketPath: pg.socketDir,
+      repo: {
+        type: "s3",
+        bucket,
+        endpoint: `localhost:${rgw.port}`,
+        region: rgw.region,
+        uriStyle: "path",
+        caFile: rgw.caFile,
+      },
+      processMax: 2,
+      logPath: join(work, "log"),
+      lockPath: join(work, "lock"),
+      spoolPath: join(work, "spool"),
+    }),
+  );
+  const secrets = join(confDir, "conf.d", "secrets.conf");
+  writeFileSync(
+    secrets,
+    pgbackrestSecretsConf({
+      s3Key: rgw.accessKeyId,
+      s3KeySecret: rgw.secretAccessKey,
+      cipherPass: randomBytes(24).toString("hex"),
+    }),
+    { mode: 0o600 },
+  );
+  own(secrets);
+  own(join(confDir, "pgbackrest.conf"));
+  await pgbr.stanzaCreate();
+  await pgbr.check(); // a WAL segment pushed through archive_command
+  const full = await pgbr.backup("full");
+  await withClient(pg.url("jarvis"), async (c) => {
+    await c.query("create table on_rgw (id int primary key)");
+    await c.query("insert into on_rgw select generate_series(1, 1000)");
+    await c.query("select pg_switch_wal()");
+  });
+  await pgbr.check();
+  const diff = await pgbr.backup("diff");
+  const info = await pgbr.stanzaInfo();
+  assert.deepEqual(
+    info.backups.map((b) => b.type),
+    ["full", "diff"],
+  );
+  assert.ok(diff.label.startsWith(`${full.label}_`), "the differential is based on the full");
+  assert.ok(info.archiveMax, "WAL is in the repository");
+  const keys =
+    (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key!) ?? [];
+  assert.ok(
+    keys.some((k) => /(^|\/)archive\/jarvis\//.test(k)),
+    "archived WAL on the bucket",
+  );
+  assert.ok(
+    keys.some((k) => k.includes(`backup/jarvis/${full.label}/`)),
+    "the full backup on the bucket",
+  );
+  await checkLifecycle(s3, bucket, repositoryRules);
+});
