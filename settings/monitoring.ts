@@ -13,6 +13,7 @@
  * - Backups, drills and containers: the ops agent's /metrics (names in OPS_AGENT_METRICS).
  */
 import type { JarvisConfig } from "../config/schema.ts";
+import { STORES } from "./stores.ts";
 
 /** Pinned images of the monitoring containers (the versions these settings are written for). */
 export const MONITORING_IMAGES = {
@@ -100,7 +101,7 @@ export const OPS_AGENT_METRICS = {
   containerUp: "jarvis_container_up",
 } as const;
 
-export const STORES = ["postgres", "redis", "chroma"] as const;
+export { STORES };
 
 /** Every alert the rules define; the promtool test must hold a case for each. */
 export const ALERT_NAMES = [

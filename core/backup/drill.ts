@@ -11,12 +11,15 @@ import { join } from "node:path";
 import { JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { withClient, ident } from "../pg.ts";
+import { noProgress, type Progress } from "../progress.ts";
 import { ChromaApi, restoreChroma, type ChromaTarget } from "./chroma.ts";
 import { findBackup, readManifest, type StoreName } from "./manifest.ts";
 import { invalidConstraints, schemaVersion, vectorProbe } from "./pg-inspect.ts";
-import { downloadBackup, restorePostgresLogical } from "./postgres-logical.ts";
+import { restorePostgresLogical } from "./postgres-logical.ts";
 import { withDatabase } from "./proc.ts";
-import { serveRdb } from "./redis.ts";
+import { missingKeys } from "./redis.ts";
+import { serveRdb } from "./redis-server.ts";
+import { downloadBackup } from "./run.ts";
 import { type BackupStore } from "./store.ts";
 import { verifyBackup } from "./verify.ts";
 
@@ -47,14 +50,42 @@ export interface DrillOptions {
   chroma?: ChromaTarget;
   log?: Logger;
   now?: () => Date;
+  /** A progress line per store restored (core/progress.ts); default none. */
+  progress?: (label: string) => Progress;
+}
+
+/**
+ * A login role that exists for one drill: not a superuser, no CREATEDB, no CREATEROLE. The
+ * scratch database is created for it by the admin and owned by it, so the dump from the bucket
+ * is loaded with this role's rights only (--no-owner --no-privileges). Dropped afterwards.
+ */
+async function withDrillRole<T>(adminUrl: string, fn: (role: { name: string; password: string }) => Promise<T>): Promise<T> {
+  const role = { name: `jarvis_drill_${randomBytes(4).toString("hex")}`, password: randomBytes(18).toString("hex") };
+  const admin = withDatabase(adminUrl, "postgres");
+  await withClient(admin, (c) =>
+    c.query(
+      `create role ${ident(role.name)} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password ${c.escapeLiteral(role.password)}`,
+    ),
+  );
+  try {
+    return await fn(role);
+  } finally {
+    await withClient(admin, (c) => c.query(`drop role if exists ${ident(role.name)}`)).catch(() => {});
+  }
+}
+
+function asRole(url: string, role: { name: string; password: string }, database: string): string {
+  const u = new URL(withDatabase(url, database));
+  u.username = encodeURIComponent(role.name);
+  u.password = encodeURIComponent(role.password);
+  return u.toString();
 }
 
 async function drillPostgres(o: DrillOptions, checks: DrillCheck[]): Promise<Partial<DrillResult>> {
   if (!o.postgresUrl)
     throw new JarvisError(
       "JARVIS_DRILL_CONFIG",
-      "the postgres drill needs a server to restore into: set DATABASE_URL (a role with CREATEDB)",
-      2,
+      "the postgres drill needs a server to restore into: set DATABASE_URL (a role that may create roles and databases: the drill makes a throwaway role and database)",
     );
   const ref = await findBackup(o.store, "postgres", undefined, "logical");
   const manifest = await readManifest(o.store, ref);
@@ -68,44 +99,55 @@ async function drillPostgres(o: DrillOptions, checks: DrillCheck[]): Promise<Par
   });
   if (!v.ok) return { id: ref.id };
   const scratch = `jarvis_drill_${randomBytes(4).toString("hex")}`;
-  const url = withDatabase(o.postgresUrl, scratch);
+  const adminUrl = o.postgresUrl;
   const t0 = performance.now();
   try {
-    const r = await restorePostgresLogical({ store: o.store, id: ref.id, targetUrl: url, log: o.log });
-    checks.push({
-      name: "row counts",
-      ok: true,
-      detail: `${Object.keys(r.rowCounts ?? {}).length} tables match the manifest`,
+    return await withDrillRole(adminUrl, async (role) => {
+      const url = asRole(adminUrl, role, scratch);
+      const r = await restorePostgresLogical({
+        store: o.store,
+        id: ref.id,
+        targetUrl: url,
+        adminUrl,
+        noOwner: true,
+        log: o.log,
+        progress: (o.progress ?? (() => noProgress))("drill postgres"),
+      });
+      checks.push({
+        name: "row counts",
+        ok: true,
+        detail: `${Object.keys(r.rowCounts ?? {}).length} tables match the manifest`,
+      });
+      await withClient(url, async (c) => {
+        const bad = await invalidConstraints(c);
+        checks.push({
+          name: "constraints valid",
+          ok: bad.length === 0,
+          detail: bad.length ? `not validated: ${bad.join(", ")}` : "every constraint validated",
+        });
+        const version = await schemaVersion(c);
+        checks.push({
+          name: "migration version",
+          ok: version === manifest.schemaVersion,
+          detail: `restored ${version ?? "none"}, backup ${manifest.schemaVersion ?? "none"}`,
+        });
+        const probe = await vectorProbe(c);
+        checks.push({
+          name: "vector query",
+          ok: probe === null || probe.rows > 0,
+          detail: probe
+            ? `${probe.table}.${probe.column}: ${probe.rows} nearest rows`
+            : "no vector column with rows",
+        });
+      });
+      return {
+        id: ref.id,
+        rtoSeconds: (performance.now() - t0) / 1000,
+        rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000,
+      };
     });
-    await withClient(url, async (c) => {
-      const bad = await invalidConstraints(c);
-      checks.push({
-        name: "constraints valid",
-        ok: bad.length === 0,
-        detail: bad.length ? `not validated: ${bad.join(", ")}` : "every constraint validated",
-      });
-      const version = await schemaVersion(c);
-      checks.push({
-        name: "migration version",
-        ok: version === manifest.schemaVersion,
-        detail: `restored ${version ?? "none"}, backup ${manifest.schemaVersion ?? "none"}`,
-      });
-      const probe = await vectorProbe(c);
-      checks.push({
-        name: "vector query",
-        ok: probe === null || probe.rows > 0,
-        detail: probe
-          ? `${probe.table}.${probe.column}: ${probe.rows} nearest rows`
-          : "no vector column with rows",
-      });
-    });
-    return {
-      id: ref.id,
-      rtoSeconds: (performance.now() - t0) / 1000,
-      rpoSeconds: ((o.now?.() ?? new Date()).getTime() - Date.parse(manifest.finishedAt)) / 1000,
-    };
   } finally {
-    await withClient(withDatabase(o.postgresUrl, "postgres"), (c) =>
+    await withClient(withDatabase(adminUrl, "postgres"), (c) =>
       c.query(`drop database if exists ${ident(scratch)} with (force)`),
     ).catch(() => {});
   }
@@ -126,12 +168,12 @@ async function drillRedis(o: DrillOptions, checks: DrillCheck[]): Promise<Partia
   const t0 = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), "jarvis-drill-redis-"));
   try {
-    await downloadBackup(o.store, ref, manifest, tmp);
+    await downloadBackup(o.store, ref, manifest, tmp, (o.progress ?? (() => noProgress))("drill redis"));
     // The scratch target: a throwaway redis-server loading the snapshot.
     const server = await serveRdb(join(tmp, "dump.rdb"));
     try {
       const want = manifest.keys ?? {};
-      const bad = Object.entries(want).filter(([db, n]) => (server.keys[db] ?? 0) < n * 0.999 - 1);
+      const bad = missingKeys(want, server.keys);
       checks.push({
         name: "key counts",
         ok: bad.length === 0,
@@ -155,7 +197,6 @@ async function drillChroma(o: DrillOptions, checks: DrillCheck[]): Promise<Parti
     throw new JarvisError(
       "JARVIS_DRILL_CONFIG",
       "the chroma drill needs a server to restore into: set CHROMA_URL",
-      2,
     );
   const ref = await findBackup(o.store, "chroma");
   const manifest = await readManifest(o.store, ref);
@@ -172,7 +213,14 @@ async function drillChroma(o: DrillOptions, checks: DrillCheck[]): Promise<Parti
   const api = new ChromaApi(scratch);
   const t0 = performance.now();
   try {
-    await restoreChroma({ store: o.store, id: ref.id, target: scratch, createDatabase: true, log: o.log });
+    await restoreChroma({
+      store: o.store,
+      id: ref.id,
+      target: scratch,
+      createDatabase: true,
+      log: o.log,
+      progress: (o.progress ?? (() => noProgress))("drill chroma"),
+    });
     checks.push({
       name: "record counts and checksums",
       ok: true,

@@ -8,11 +8,10 @@
  * errors, 5xx, throttling) and then one clear error naming the operation, the object and the fix.
  * Client errors (403, 404) are not retried.
  */
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
@@ -30,6 +29,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { JarvisError, EXIT } from "../errors.ts";
 import { redactText, silentLogger, type Logger } from "../log.ts";
+import { HashingStream, sha256, sleep, type Digest } from "./common.ts";
 
 export interface StoreOptions {
   /** S3 endpoint (dev, tests); absent means AWS S3 in `region`. */
@@ -46,10 +46,19 @@ export interface StoreOptions {
   baseDelayMs?: number;
   /** Per-request timeout. Default 120 s. */
   requestTimeoutMs?: number;
+  /** HMAC key manifests are signed with, and checked against on read (JARVIS_MANIFEST_KEY). */
+  manifestKey?: string;
   log?: Logger;
 }
 
+/** HTTP statuses that mean "the object (or bucket) is not there". */
+const NOT_FOUND_NAMES = ["NoSuchKey", "NotFound", "NoSuchBucket"];
+
 export class StoreError extends JarvisError {
+  /** The S3 answer's HTTP status, when there was an answer. */
+  readonly status: number | undefined;
+  /** True when the object (or the bucket) does not exist: callers test this, never the message. */
+  readonly notFound: boolean;
   constructor(
     readonly operation: string,
     readonly key: string,
@@ -68,6 +77,8 @@ export class StoreError extends JarvisError {
           : "check the bucket name (JARVIS_BACKUP_BUCKET), the credentials (AWS_*) and that the object exists"),
       status && status < 500 ? EXIT.failed : EXIT.unavailable,
     );
+    this.status = status;
+    this.notFound = status === 404 || NOT_FOUND_NAMES.includes(c?.name ?? "");
   }
 }
 
@@ -76,8 +87,6 @@ export interface StoredObject {
   size: number;
   lastModified?: Date;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function isRetryable(e: unknown): boolean {
   const err = e as {
@@ -96,24 +105,19 @@ function isRetryable(e: unknown): boolean {
 }
 
 /** sha256 and size of a local file. */
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest("hex"), size };
+export async function hashFile(path: string): Promise<Digest> {
+  const h = new HashingStream();
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, new Writable({ write: (_c, _e, cb) => cb() }));
+  return h.digest();
 }
 
-export function sha256(data: Buffer | string): string {
-  return createHash("sha256").update(data).digest("hex");
-}
+export { sha256 };
 
 export class BackupStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly attempts: number;
+  readonly manifestKey: string | undefined;
   private readonly baseDelayMs: number;
   private readonly client: S3Client;
   private readonly log: Logger;
@@ -122,6 +126,7 @@ export class BackupStore {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ?? "";
     this.attempts = Math.max(1, opts.attempts ?? 4);
+    this.manifestKey = opts.manifestKey || undefined;
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.log = opts.log ?? silentLogger;
     this.client = new S3Client({
@@ -217,15 +222,15 @@ export class BackupStore {
     key: string,
     path: string,
     closed: Promise<void>,
-    opts: { partSize?: number; pollMs?: number } = {},
-  ): Promise<{ sha256: string; size: number }> {
+    opts: { partSize?: number; pollMs?: number; onBytes?: (n: number) => void } = {},
+  ): Promise<Digest> {
     const partSize = opts.partSize ?? 16 << 20;
     const writer: { state: "writing" | "closed" | "failed"; error?: unknown } = { state: "writing" };
     closed.then(
       () => (writer.state = "closed"),
       (e) => Object.assign(writer, { state: "failed", error: e }),
     );
-    const h = createHash("sha256");
+    const h = new HashingStream(opts.onBytes);
     const parts: CompletedPart[] = [];
     let uploadId: string | undefined;
     let offset = 0;
@@ -293,7 +298,7 @@ export class BackupStore {
               ),
             );
           }
-          return { sha256: h.digest("hex"), size: offset };
+          return h.digest();
         }
         await sleep(opts.pollMs ?? 50);
       }
@@ -323,35 +328,23 @@ export class BackupStore {
   }
 
   /** Downloads to `path`, returning the sha256 and size of what arrived. */
-  async getFile(key: string, path: string): Promise<{ sha256: string; size: number }> {
+  async getFile(key: string, path: string, onBytes?: (n: number) => void): Promise<Digest> {
     await mkdir(dirname(path), { recursive: true });
     return this.retry("GetObject", key, async () => {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      const h = createHash("sha256");
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          h.update(chunk);
-          size += chunk.length;
-          cb(null, chunk);
-        },
-      });
+      const tap = new HashingStream(onBytes);
       await pipeline(r.Body as Readable, tap, createWriteStream(path));
-      return { sha256: h.digest("hex"), size };
+      return tap.digest();
     });
   }
 
   /** sha256 and size of a stored object, streamed (nothing kept in memory or on disk). */
-  async hashObject(key: string): Promise<{ sha256: string; size: number }> {
+  async hashObject(key: string, onBytes?: (n: number) => void): Promise<Digest> {
     return this.retry("GetObject", key, async () => {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      const h = createHash("sha256");
-      let size = 0;
-      for await (const chunk of r.Body as Readable) {
-        h.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      return { sha256: h.digest("hex"), size };
+      const tap = new HashingStream(onBytes);
+      await pipeline(r.Body as Readable, tap, new Writable({ write: (_c, _e, cb) => cb() }));
+      return tap.digest();
     });
   }
 
@@ -363,7 +356,7 @@ export class BackupStore {
       );
       return true;
     } catch (e) {
-      if (e instanceof StoreError && /NotFound|404/.test(e.message)) return false;
+      if (e instanceof StoreError && e.notFound) return false;
       throw e;
     }
   }
