@@ -28,11 +28,17 @@ interface CodeEntry {
 export const ERROR_CODES = {
   JARVIS_USAGE: { exit: EXIT.usage, meaning: "bad arguments or environment; nothing was attempted" },
   JARVIS_UNAVAILABLE: { exit: EXIT.unavailable, meaning: "a server is unreachable" },
-  JARVIS_REFUSED: { exit: EXIT.refused, meaning: "refused for safety: needs --confirm (and --force in prod)" },
+  JARVIS_REFUSED: {
+    exit: EXIT.refused,
+    meaning: "refused for safety: needs --confirm (and --force in prod)",
+  },
   JARVIS_INTERNAL: { exit: EXIT.failed, meaning: "an unexpected error: please report it" },
   JARVIS_CONFIG_INVALID: { exit: EXIT.usage, meaning: "the stack's config does not validate" },
   // Backups and restores (core/backup).
-  JARVIS_BACKUP_STORE_FAILED: { exit: EXIT.failed, meaning: "an S3 call failed (exit 3 when the store is down)" },
+  JARVIS_BACKUP_STORE_FAILED: {
+    exit: EXIT.failed,
+    meaning: "an S3 call failed (exit 3 when the store is down)",
+  },
   JARVIS_BACKUP_NOT_FOUND: { exit: EXIT.failed, meaning: "no complete backup with that id (or none yet)" },
   JARVIS_BACKUP_ID_INVALID: { exit: EXIT.usage, meaning: "not a backup id" },
   JARVIS_BACKUP_FILE: { exit: EXIT.failed, meaning: "a local file changed while it was uploaded" },

@@ -240,4 +240,3 @@ export async function chromaContents(api: ChromaApi, batchSize = 1000): Promise<
   }
   return out;
 }
-

@@ -48,7 +48,8 @@ export interface ChromaBackupOptions {
   beforeManifest?: (id: string) => Promise<void>;
 }
 
-const batchPath = (collection: string, i: number) => `collections/${collection}/batch-${String(i).padStart(6, "0")}.json`;
+const batchPath = (collection: string, i: number) =>
+  `collections/${collection}/batch-${String(i).padStart(6, "0")}.json`;
 
 export function chromaBackupDriver(source: ChromaTarget, batchSize = 1000): BackupDriver {
   return {
@@ -82,8 +83,16 @@ export function chromaBackupDriver(source: ChromaTarget, batchSize = 1000): Back
             "JARVIS_CHROMA_CHANGED",
             `collection ${c.name} changed during the export (${digest.count} records read, ${expected} counted); run the backup again at a quiet time`,
           );
-        const definition = { name: c.name, metadata: c.metadata, configuration: c.configuration_json ?? null };
-        await put(`collections/${c.name}/collection.json`, { ...definition, batches: n, count: digest.count });
+        const definition = {
+          name: c.name,
+          metadata: c.metadata,
+          configuration: c.configuration_json ?? null,
+        };
+        await put(`collections/${c.name}/collection.json`, {
+          ...definition,
+          batches: n,
+          count: digest.count,
+        });
         collections.push(digest.result(c.name));
         ctx.log.info("chroma collection exported", { collection: c.name, records: digest.count, batches: n });
       }
@@ -140,7 +149,10 @@ interface CollectionDefinition {
 async function fetchChecked<T>(ctx: LoadContext, path: string): Promise<T> {
   const entry = ctx.manifest.files.find((f) => f.path === path);
   if (!entry)
-    throw new JarvisError("JARVIS_BACKUP_CORRUPT", `chroma backup ${ctx.ref.id} lists no ${path}; the backup is incomplete: restore another one`);
+    throw new JarvisError(
+      "JARVIS_BACKUP_CORRUPT",
+      `chroma backup ${ctx.ref.id} lists no ${path}; the backup is incomplete: restore another one`,
+    );
   const body = await ctx.store.getBuffer(ctx.ref.dir + path);
   checkObject({ sha256: sha256(body), size: body.length }, entry, ctx.store.url(ctx.ref.dir + path));
   return JSON.parse(body.toString("utf8")) as T;
@@ -163,7 +175,11 @@ export function chromaRestoreDriver(o: ChromaRestoreOptions): RestoreDriver {
         ? await Promise.all(existing.map(async (c) => ({ collection: c.name, records: await api.count(c) })))
         : null;
       const summary = overwrites?.map((x) => `${x.collection}: ${x.records}`).join(", ");
-      return { name: api.database, overwrites, summary: summary && `${overwrites!.length} collections: ${summary}` };
+      return {
+        name: api.database,
+        overwrites,
+        summary: summary && `${overwrites!.length} collections: ${summary}`,
+      };
     },
     async load(ctx) {
       let records = 0;
@@ -176,7 +192,10 @@ export function chromaRestoreDriver(o: ChromaRestoreOptions): RestoreDriver {
           await api.add(info, b);
           ctx.progress.update((records += b.ids.length));
         }
-        ctx.log.info("chroma collection imported beside the target", { collection: col.name, records: col.count });
+        ctx.log.info("chroma collection imported beside the target", {
+          collection: col.name,
+          records: col.count,
+        });
       }
     },
     async check(ctx) {
@@ -204,7 +223,12 @@ export function chromaRestoreDriver(o: ChromaRestoreOptions): RestoreDriver {
 }
 
 /** The fingerprint of one collection, under the name the manifest knows it by. */
-async function fingerprint(api: ChromaApi, c: CollectionInfo, name: string, batchSize = 1000): Promise<CollectionFingerprint> {
+async function fingerprint(
+  api: ChromaApi,
+  c: CollectionInfo,
+  name: string,
+  batchSize = 1000,
+): Promise<CollectionFingerprint> {
   const d = new CollectionDigest();
   for (let offset = 0; ; offset += batchSize) {
     const b = await api.get(c, offset, batchSize);
@@ -215,5 +239,8 @@ async function fingerprint(api: ChromaApi, c: CollectionInfo, name: string, batc
 }
 
 export async function restoreChroma(opts: ChromaRestoreOptions): Promise<RestoreResult> {
-  return runRestore(chromaRestoreDriver(opts), { ...opts, onPlan: opts.onPlan as ((p: RestorePlan) => void) | undefined });
+  return runRestore(chromaRestoreDriver(opts), {
+    ...opts,
+    onPlan: opts.onPlan as ((p: RestorePlan) => void) | undefined,
+  });
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { JarvisError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { withClient, ident } from "../pg.ts";
-import { noProgress, type Progress } from "../progress.ts";
+import { noProgress, type Progress, type ProgressUnit } from "../progress.ts";
 import { ChromaApi, restoreChroma, type ChromaTarget } from "./chroma.ts";
 import { findBackup, readManifest, type StoreName } from "./manifest.ts";
 import { invalidConstraints, schemaVersion, vectorProbe } from "./pg-inspect.ts";
@@ -51,7 +51,7 @@ export interface DrillOptions {
   log?: Logger;
   now?: () => Date;
   /** A progress line per store restored (core/progress.ts); default none. */
-  progress?: (label: string) => Progress;
+  progress?: (label: string, unit?: ProgressUnit) => Progress;
 }
 
 /**
@@ -59,8 +59,14 @@ export interface DrillOptions {
  * scratch database is created for it by the admin and owned by it, so the dump from the bucket
  * is loaded with this role's rights only (--no-owner --no-privileges). Dropped afterwards.
  */
-async function withDrillRole<T>(adminUrl: string, fn: (role: { name: string; password: string }) => Promise<T>): Promise<T> {
-  const role = { name: `jarvis_drill_${randomBytes(4).toString("hex")}`, password: randomBytes(18).toString("hex") };
+async function withDrillRole<T>(
+  adminUrl: string,
+  fn: (role: { name: string; password: string }) => Promise<T>,
+): Promise<T> {
+  const role = {
+    name: `jarvis_drill_${randomBytes(4).toString("hex")}`,
+    password: randomBytes(18).toString("hex"),
+  };
   const admin = withDatabase(adminUrl, "postgres");
   await withClient(admin, (c) =>
     c.query(
@@ -219,7 +225,7 @@ async function drillChroma(o: DrillOptions, checks: DrillCheck[]): Promise<Parti
       target: scratch,
       createDatabase: true,
       log: o.log,
-      progress: (o.progress ?? (() => noProgress))("drill chroma"),
+      progress: (o.progress ?? (() => noProgress))("drill chroma", "rows"),
     });
     checks.push({
       name: "record counts and checksums",

@@ -29,14 +29,22 @@ export const DEFAULT_LOGS_DIR = "/var/log/jarvis";
 export const LOGS_WINDOW_DAYS = 7;
 
 /** Files under `dir` (relative paths) modified since `since`, and the ones skipped for their names. */
-export async function recentLogFiles(dir: string, since: Date): Promise<{ files: string[]; skipped: string[] }> {
+export async function recentLogFiles(
+  dir: string,
+  since: Date,
+): Promise<{ files: string[]; skipped: string[] }> {
   const files: string[] = [];
   const skipped: string[] = [];
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT")
-      throw new JarvisError("JARVIS_LOGS_EMPTY", `the logs directory ${dir} does not exist; set JARVIS_LOGS_DIR to where the log shipper writes`);
-    throw e;
-  });
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT")
+        throw new JarvisError(
+          "JARVIS_LOGS_EMPTY",
+          `the logs directory ${dir} does not exist; set JARVIS_LOGS_DIR to where the log shipper writes`,
+        );
+      throw e;
+    },
+  );
   for (const e of entries) {
     if (!e.isFile()) continue;
     const rel = relative(dir, join(e.parentPath, e.name));
@@ -54,7 +62,8 @@ export function logsBackupDriver(dir: string, o: { days?: number; now?: Date } =
       const days = o.days ?? LOGS_WINDOW_DAYS;
       const since = new Date((o.now ?? new Date()).getTime() - days * 86_400_000);
       const { files, skipped } = await recentLogFiles(dir, since);
-      if (skipped.length) ctx.log.warn("log files skipped for their names", { skipped: skipped.slice(0, 20) });
+      if (skipped.length)
+        ctx.log.warn("log files skipped for their names", { skipped: skipped.slice(0, 20) });
       if (!files.length)
         throw new JarvisError(
           "JARVIS_LOGS_EMPTY",
@@ -102,7 +111,11 @@ export function logsRestoreDriver(targetDir: string): RestoreDriver {
     download: true,
     async inspectTarget() {
       const entries = existsSync(targetDir) ? await readdir(targetDir) : [];
-      return { name: targetDir, overwrites: entries.length ? entries.slice(0, 20) : null, summary: `${entries.length} entries` };
+      return {
+        name: targetDir,
+        overwrites: entries.length ? entries.slice(0, 20) : null,
+        summary: `${entries.length} entries`,
+      };
     },
     async load(ctx) {
       await mkdir(side, { recursive: true });

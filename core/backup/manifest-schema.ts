@@ -122,7 +122,9 @@ export function parseManifest(text: string, what: string, key?: string): ParsedM
   }
   const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    const issues = parsed.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     throw invalid(`is malformed (${issues.join("; ")})`);
   }
   const m = parsed.data;

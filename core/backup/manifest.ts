@@ -98,7 +98,8 @@ export async function listBackups(store: BackupStore, which?: BackupSource): Pro
 }
 
 /** A listed backup with its manifest, or the reason it cannot be used. */
-export type CheckedRef = BackupRef & ({ manifest: Manifest; problem?: never } | { manifest?: never; problem: string });
+export type CheckedRef = BackupRef &
+  ({ manifest: Manifest; problem?: never } | { manifest?: never; problem: string });
 
 /** Every backup with its manifest read and checked; a bad one carries `problem` instead of failing the list. */
 export async function listCheckedBackups(store: BackupStore, which?: BackupSource): Promise<CheckedRef[]> {
@@ -130,7 +131,8 @@ export async function findBackup(
   for (const ref of all.reverse()) {
     const ok = await readManifest(store, ref).then(
       () => true,
-      (e: unknown) => (e instanceof JarvisError && /^JARVIS_MANIFEST_/.test(e.code) ? false : Promise.reject(e)),
+      (e: unknown) =>
+        e instanceof JarvisError && /^JARVIS_MANIFEST_/.test(e.code) ? false : Promise.reject(e),
     );
     if (ok) return ref;
   }

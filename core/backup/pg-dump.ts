@@ -116,4 +116,3 @@ export async function dumpToStore(
   const files = await Promise.all(uploads.values());
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
-

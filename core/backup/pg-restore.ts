@@ -94,7 +94,8 @@ export function pgLogicalRestoreDriver(o: PgLogicalRestoreOptions): RestoreDrive
         state,
         await onAdmin(async (c) => ({
           exists: (await c.query("select 1 from pg_database where datname = $1", [target])).rowCount === 1,
-          cronDb: ((await c.query("select current_setting('cron.database_name', true) as d")).rows[0].d ?? null) as string | null,
+          cronDb: ((await c.query("select current_setting('cron.database_name', true) as d")).rows[0].d ??
+            null) as string | null,
         })),
       );
       const overwrites = state.exists
@@ -105,7 +106,9 @@ export function pgLogicalRestoreDriver(o: PgLogicalRestoreOptions): RestoreDrive
       return {
         name: target,
         overwrites,
-        summary: overwrites ? `${overwrites.tables.length} tables, ${(overwrites.sizeBytes / 1e6).toFixed(1)} MB` : undefined,
+        summary: overwrites
+          ? `${overwrites.tables.length} tables, ${(overwrites.sizeBytes / 1e6).toFixed(1)} MB`
+          : undefined,
         plan: { pgCron: state.cronDb === target ? "kept" : "left out", sideDatabase: side },
       };
     },
@@ -113,19 +116,30 @@ export function pgLogicalRestoreDriver(o: PgLogicalRestoreOptions): RestoreDrive
     async load(ctx: LoadContext) {
       const dumpDir = join(ctx.localDir!, "dump");
       const owner = state.exists
-        ? await onAdmin(async (c) => (await c.query("select pg_get_userbyid(datdba) as o from pg_database where datname = $1", [target])).rows[0].o as string)
+        ? await onAdmin(
+            async (c) =>
+              (
+                await c.query("select pg_get_userbyid(datdba) as o from pg_database where datname = $1", [
+                  target,
+                ])
+              ).rows[0].o as string,
+          )
         : decodeURIComponent(new URL(o.targetUrl).username) || "postgres";
       await onAdmin((c) => c.query(`create database ${ident(side)} owner ${ident(owner)}`));
       created = true;
       // The side database is never cron.database_name: pg_cron is left out (and put back after the swap).
       let skip = (l: string) => isPgCronEntry(l);
-      if (o.adminUrl) skip = await createExtensions(dumpDir, ctx.localDir!, withDatabase(o.adminUrl, side), owner, skip);
+      if (o.adminUrl)
+        skip = await createExtensions(dumpDir, ctx.localDir!, withDatabase(o.adminUrl, side), owner, skip);
       const { file } = await restoreList(dumpDir, ctx.localDir!, (l) => !skip(l));
       const args = ["-d", side, "-j", String(o.jobs ?? 2), "--exit-on-error", "-L", file];
       if (o.noOwner) args.push("--no-owner", "--no-privileges");
       ctx.log.info("pg_restore started", { id: ctx.ref.id, target, side, jobs: o.jobs ?? 2 });
       await run(pgBinary("pg_restore"), [...args, dumpDir], {
-        env: { ...pgEnv(withDatabase(o.targetUrl, side)), PGOPTIONS: `-c maintenance_work_mem=${o.maintenanceWorkMem ?? "512MB"}` },
+        env: {
+          ...pgEnv(withDatabase(o.targetUrl, side)),
+          PGOPTIONS: `-c maintenance_work_mem=${o.maintenanceWorkMem ?? "512MB"}`,
+        },
         fix: `the target ${target} is untouched; fix the cause (a missing role: pass --no-owner; a missing extension: install it) and restore again`,
       });
     },
@@ -138,7 +152,9 @@ export function pgLogicalRestoreDriver(o: PgLogicalRestoreOptions): RestoreDrive
         for (const con of await invalidConstraints(c)) problems.push(`constraint ${con} is not validated`);
         const version = await schemaVersion(c);
         if (version !== ctx.manifest.schemaVersion)
-          problems.push(`migration version ${version ?? "none"}, the backup says ${ctx.manifest.schemaVersion ?? "none"}`);
+          problems.push(
+            `migration version ${version ?? "none"}, the backup says ${ctx.manifest.schemaVersion ?? "none"}`,
+          );
         return problems;
       });
     },
@@ -173,7 +189,10 @@ export function pgLogicalRestoreDriver(o: PgLogicalRestoreOptions): RestoreDrive
 async function swapIn(admin: string, n: { target: string; side: string; old: string }): Promise<void> {
   await withClient(admin, async (c) => {
     await c.query(`alter database ${ident(n.target)} with allow_connections false`);
-    await c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [n.target]);
+    await c.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+      [n.target],
+    );
     await c.query(`alter database ${ident(n.target)} rename to ${ident(n.old)}`);
     try {
       await c.query(`alter database ${ident(n.side)} rename to ${ident(n.target)}`);
@@ -203,11 +222,14 @@ async function createExtensions(
   const file = join(tmp, "extensions.list");
   await writeFile(file, ext.join("\n"));
   const sql = (await run(pgBinary("pg_restore"), ["-f", "-", "-L", file, dumpDir])).stdout;
-  const wanted = [...sql.matchAll(/^CREATE EXTENSION IF NOT EXISTS ([a-z_][a-z0-9_]*) WITH SCHEMA ([a-z_][a-z0-9_]*);$/gm)];
+  const wanted = [
+    ...sql.matchAll(/^CREATE EXTENSION IF NOT EXISTS ([a-z_][a-z0-9_]*) WITH SCHEMA ([a-z_][a-z0-9_]*);$/gm),
+  ];
   const schemas = new Set<string>();
   await withClient(sideAdminUrl, async (c) => {
     for (const [, name, schema] of wanted) {
-      const available = (await c.query("select 1 from pg_available_extensions where name = $1", [name])).rowCount;
+      const available = (await c.query("select 1 from pg_available_extensions where name = $1", [name]))
+        .rowCount;
       if (!available) continue;
       if (schema !== "public") {
         await c.query(`create schema if not exists ${ident(schema!)} authorization ${ident(owner)}`);

@@ -49,7 +49,9 @@ export interface PgLogicalBackupOptions {
 }
 
 /** The capture step: counts and pg_dump in one exported snapshot. */
-export function pgLogicalBackupDriver(opts: Pick<PgLogicalBackupOptions, "url" | "jobs" | "compressLevel">): BackupDriver {
+export function pgLogicalBackupDriver(
+  opts: Pick<PgLogicalBackupOptions, "url" | "jobs" | "compressLevel">,
+): BackupDriver {
   return {
     store: "postgres",
     kind: "logical",
@@ -72,7 +74,12 @@ export function pgLogicalBackupDriver(opts: Pick<PgLogicalBackupOptions, "url" |
           files,
           schemaVersion: version,
           rowCounts: counts,
-          source: { host: u.hostname, port: Number(u.port || 5432), database: databaseOf(opts.url), serverVersion: server },
+          source: {
+            host: u.hostname,
+            port: Number(u.port || 5432),
+            database: databaseOf(opts.url),
+            serverVersion: server,
+          },
           tools: { pg_dump: (await run(pgBinary("pg_dump"), ["--version"])).stdout.trim() },
         };
       } finally {

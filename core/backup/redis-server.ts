@@ -23,7 +23,11 @@ export async function redisClient(url: string) {
   try {
     await c.connect();
   } catch (e) {
-    throw new UnavailableError(`Redis at ${redactText(url)}`, e, "check REDIS_URL (the admin user) and that the server runs");
+    throw new UnavailableError(
+      `Redis at ${redactText(url)}`,
+      e,
+      "check REDIS_URL (the admin user) and that the server runs",
+    );
   }
   return c;
 }
@@ -73,7 +77,10 @@ export interface ThrowawayRedis {
 }
 
 /** Starts redis-server on a copy of `rdb` and waits until it has loaded it. */
-export async function serveRdb(rdb: string, opts: { listenHost?: string; password?: string } = {}): Promise<ThrowawayRedis> {
+export async function serveRdb(
+  rdb: string,
+  opts: { listenHost?: string; password?: string } = {},
+): Promise<ThrowawayRedis> {
   const host = opts.listenHost ?? "127.0.0.1";
   const dir = await mkdtemp(join(tmpdir(), "jarvis-rdbsrc-"));
   await copyFile(rdb, join(dir, "dump.rdb"));
@@ -84,7 +91,14 @@ export async function serveRdb(rdb: string, opts: { listenHost?: string; passwor
   const child = spawn("redis-server", [conf], { stdio: "ignore" });
   const spawnError = new Promise<never>((_, fail) =>
     child.once("error", (e) =>
-      fail(new ToolError("redis-server", e.message, "install redis-server (the restore runs a throwaway one)", "JARVIS_TOOL_MISSING")),
+      fail(
+        new ToolError(
+          "redis-server",
+          e.message,
+          "install redis-server (the restore runs a throwaway one)",
+          "JARVIS_TOOL_MISSING",
+        ),
+      ),
     ),
   );
   spawnError.catch(() => {});
@@ -102,7 +116,9 @@ export async function serveRdb(rdb: string, opts: { listenHost?: string; passwor
     const keys = await poll(
       async () => {
         if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode})`);
-        return Promise.race([keyspace(url), spawnError]).catch((e) => (e instanceof ToolError ? Promise.reject(e) : undefined));
+        return Promise.race([keyspace(url), spawnError]).catch((e) =>
+          e instanceof ToolError ? Promise.reject(e) : undefined,
+        );
       },
       { timeoutMs: 60_000, onTimeout: () => new Error("it did not answer within 60 s") },
     );
@@ -111,6 +127,10 @@ export async function serveRdb(rdb: string, opts: { listenHost?: string; passwor
     await stop();
     throw e instanceof ToolError
       ? e
-      : new ToolError("redis-server", `the throwaway server did not load the snapshot (${(e as Error).message})`, "check the RDB (jarvis-data verify redis)");
+      : new ToolError(
+          "redis-server",
+          `the throwaway server did not load the snapshot (${(e as Error).message})`,
+          "check the RDB (jarvis-data verify redis)",
+        );
   }
 }

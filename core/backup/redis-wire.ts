@@ -189,4 +189,3 @@ export async function fetchRdb(
     socket.destroy();
   }
 }
-

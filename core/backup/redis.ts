@@ -21,7 +21,7 @@ import { poll, RestoreMismatchError, type BackupResult, type RestoreResult } fro
 import type { BackupDriver, RestoreDriver } from "./driver.ts";
 import { ToolError } from "./proc.ts";
 import { keyspace, redisClient, serveRdb, type ThrowawayRedis } from "./redis-server.ts";
-import { fetchRdb, parseKeyspace, parseRedisUrl } from "./redis-wire.ts";
+import { fetchRdb, parseRedisUrl } from "./redis-wire.ts";
 import { runBackup, runRestore, type RestorePlan } from "./run.ts";
 import type { BackupStore } from "./store.ts";
 
@@ -119,7 +119,11 @@ export function redisRestoreDriver(o: RedisRestoreOptions): RestoreDriver {
     async inspectTarget() {
       const current = await keyspace(o.targetUrl);
       const total = Object.values(current).reduce((a, b) => a + b, 0);
-      return { name, overwrites: total ? current : null, summary: `${total} keys: ${JSON.stringify(current)}` };
+      return {
+        name,
+        overwrites: total ? current : null,
+        summary: `${total} keys: ${JSON.stringify(current)}`,
+      };
     },
     async load(ctx) {
       side = await serveRdb(join(ctx.localDir!, "dump.rdb"), { listenHost: o.listenHost });
@@ -131,7 +135,8 @@ export function redisRestoreDriver(o: RedisRestoreOptions): RestoreDriver {
       await replicateFrom(o, side!, name);
       const after = await keyspace(o.targetUrl);
       const problems = missingKeys(ctx.manifest.keys ?? {}, after);
-      if (problems.length) throw new RestoreMismatchError(`Redis ${name} restored from ${ctx.ref.id}`, problems);
+      if (problems.length)
+        throw new RestoreMismatchError(`Redis ${name} restored from ${ctx.ref.id}`, problems);
       await side!.stop();
     },
     async discard() {
@@ -183,7 +188,14 @@ async function replicateFrom(o: RedisRestoreOptions, source: ThrowawayRedis, nam
         const idle = /aof_rewrite_in_progress:0/.test(p) && /aof_rewrite_scheduled:0/.test(p);
         return !/aof_enabled:1/.test(p) || idle ? true : undefined;
       },
-      { timeoutMs: 60_000, onTimeout: () => new JarvisError("JARVIS_REDIS_RESTORE", `Redis ${name} did not finish its AOF rewrite within 60 s; check its log`) },
+      {
+        timeoutMs: 60_000,
+        onTimeout: () =>
+          new JarvisError(
+            "JARVIS_REDIS_RESTORE",
+            `Redis ${name} did not finish its AOF rewrite within 60 s; check its log`,
+          ),
+      },
     );
   } finally {
     await c.quit().catch(() => c.destroy());
@@ -192,7 +204,10 @@ async function replicateFrom(o: RedisRestoreOptions, source: ThrowawayRedis, nam
 
 /** Replaces the dataset of a running server with a backup (see the module comment). */
 export async function restoreRedis(opts: RedisRestoreOptions): Promise<RestoreResult> {
-  return runRestore(redisRestoreDriver(opts), { ...opts, onPlan: opts.onPlan as ((p: RestorePlan) => void) | undefined });
+  return runRestore(redisRestoreDriver(opts), {
+    ...opts,
+    onPlan: opts.onPlan as ((p: RestorePlan) => void) | undefined,
+  });
 }
 
 /**

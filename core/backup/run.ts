@@ -12,9 +12,22 @@ import { join } from "node:path";
 import { RefusedError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress } from "../progress.ts";
-import { checkObject, insideDir, RestoreMismatchError, type BackupResult, type RestoreResult } from "./common.ts";
+import {
+  checkObject,
+  insideDir,
+  RestoreMismatchError,
+  type BackupResult,
+  type RestoreResult,
+} from "./common.ts";
 import type { BackupDriver, LoadContext, RestoreDriver, TargetState } from "./driver.ts";
-import { beginBackup, completeBackup, findBackup, readManifest, type BackupRef, type Manifest } from "./manifest.ts";
+import {
+  beginBackup,
+  completeBackup,
+  findBackup,
+  readManifest,
+  type BackupRef,
+  type Manifest,
+} from "./manifest.ts";
 import { mapLimit, type BackupStore } from "./store.ts";
 
 export interface RunBackupOptions {
@@ -45,8 +58,21 @@ export async function runBackup(driver: BackupDriver, o: RunBackupOptions): Prom
       ...captured,
     });
     o.progress?.finish();
-    log.info(`${driver.store} backup complete`, { id: b.id, files: captured.files.length, bytes: manifest.totalBytes });
-    return { id: b.id, tier: b.tier, store: driver.store, kind: driver.kind, files: captured.files.length, bytes: manifest.totalBytes, durationSeconds: manifest.durationSeconds, manifest };
+    log.info(`${driver.store} backup complete`, {
+      id: b.id,
+      files: captured.files.length,
+      bytes: manifest.totalBytes,
+    });
+    return {
+      id: b.id,
+      tier: b.tier,
+      store: driver.store,
+      kind: driver.kind,
+      files: captured.files.length,
+      bytes: manifest.totalBytes,
+      durationSeconds: manifest.durationSeconds,
+      manifest,
+    };
   } catch (e) {
     // One rule for every store: without a manifest the objects are never used; remove them.
     await o.store.deletePrefix(b.dir).catch(() => {});
@@ -88,10 +114,23 @@ export async function runRestore(driver: RestoreDriver, o: RunRestoreOptions): P
   // Look at the target: what it holds is what the restore replaces.
   const target = await driver.inspectTarget();
   // Show the plan, then refuse what is not confirmed.
-  o.onPlan?.({ store: driver.store, backup: ref.id, target: target.name, overwrites: target.overwrites, ...target.plan });
+  o.onPlan?.({
+    store: driver.store,
+    backup: ref.id,
+    target: target.name,
+    overwrites: target.overwrites,
+    ...target.plan,
+  });
   refuseUnconfirmed(target, o);
   const localDir = driver.download ? await mkdtemp(join(tmpdir(), `jarvis-restore-${driver.store}-`)) : null;
-  const ctx: LoadContext = { ref, manifest, store: o.store, localDir, log, progress: o.progress ?? noProgress };
+  const ctx: LoadContext = {
+    ref,
+    manifest,
+    store: o.store,
+    localDir,
+    log,
+    progress: o.progress ?? noProgress,
+  };
   try {
     // Download every file and check it against the manifest.
     if (localDir) await downloadBackup(o.store, ref, manifest, localDir, ctx.progress);
@@ -99,18 +138,25 @@ export async function runRestore(driver: RestoreDriver, o: RunRestoreOptions): P
     await driver.load(ctx);
     // Check the side target against the manifest.
     const problems = await driver.check(ctx);
-    if (problems.length) throw new RestoreMismatchError(`${driver.store} ${target.name} restored from ${ref.id}`, problems);
+    if (problems.length)
+      throw new RestoreMismatchError(`${driver.store} ${target.name} restored from ${ref.id}`, problems);
     // Swap it in; the old target goes only once the swap has succeeded.
     await driver.swap(ctx);
   } catch (e) {
-    await driver.discard().catch((d) => log.warn("could not remove the side target", { error: (d as Error).message }));
+    await driver
+      .discard()
+      .catch((d) => log.warn("could not remove the side target", { error: (d as Error).message }));
     throw e;
   } finally {
     if (localDir) await rm(localDir, { recursive: true, force: true });
   }
   o.progress?.finish();
   const durationSeconds = (performance.now() - t0) / 1000;
-  log.info(`${driver.store} restore complete`, { id: ref.id, target: target.name, seconds: durationSeconds.toFixed(1) });
+  log.info(`${driver.store} restore complete`, {
+    id: ref.id,
+    target: target.name,
+    seconds: durationSeconds.toFixed(1),
+  });
   return { id: ref.id, target: target.name, durationSeconds, ...driver.result?.() };
 }
 

@@ -27,9 +27,13 @@ import {
   type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { JarvisError, EXIT } from "../errors.ts";
-import { redactText, silentLogger, type Logger } from "../log.ts";
+import { JarvisError } from "../errors.ts";
+import { silentLogger, type Logger } from "../log.ts";
 import { HashingStream, sha256, sleep, type Digest } from "./common.ts";
+import { isRetryable, StoreError } from "./store-error.ts";
+
+export { mapLimit } from "./common.ts";
+export { StoreError };
 
 export interface StoreOptions {
   /** S3 endpoint (dev, tests); absent means AWS S3 in `region`. */
@@ -51,63 +55,20 @@ export interface StoreOptions {
   log?: Logger;
 }
 
-/** HTTP statuses that mean "the object (or bucket) is not there". */
-const NOT_FOUND_NAMES = ["NoSuchKey", "NotFound", "NoSuchBucket"];
-
-export class StoreError extends JarvisError {
-  /** The S3 answer's HTTP status, when there was an answer. */
-  readonly status: number | undefined;
-  /** True when the object (or the bucket) does not exist: callers test this, never the message. */
-  readonly notFound: boolean;
-  constructor(
-    readonly operation: string,
-    readonly key: string,
-    readonly attempts: number,
-    cause: unknown,
-    retryable: boolean,
-  ) {
-    const c = cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    const status = c?.$metadata?.httpStatusCode;
-    super(
-      "JARVIS_BACKUP_STORE_FAILED",
-      `S3 ${operation} of ${key} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}` +
-        ` (${[status ? `HTTP ${status}` : "", c?.name ?? "", redactText(c?.message ?? String(cause))].filter(Boolean).join(" ")}); ` +
-        (retryable
-          ? "the store kept failing: check that the S3 endpoint is up and reachable (JARVIS_S3_ENDPOINT), then retry"
-          : "check the bucket name (JARVIS_BACKUP_BUCKET), the credentials (AWS_*) and that the object exists"),
-      status && status < 500 ? EXIT.failed : EXIT.unavailable,
-    );
-    this.status = status;
-    this.notFound = status === 404 || NOT_FOUND_NAMES.includes(c?.name ?? "");
-  }
-}
-
 export interface StoredObject {
   key: string;
   size: number;
   lastModified?: Date;
 }
 
-function isRetryable(e: unknown): boolean {
-  const err = e as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  };
-  const status = err?.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-  if (err?.$retryable) return true;
-  // No HTTP status: the request never got an answer (refused, reset, timeout, DNS).
-  return !["NoSuchKey", "NotFound", "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"].includes(
-    err?.name ?? "",
-  );
-}
-
 /** sha256 and size of a local file. */
 export async function hashFile(path: string): Promise<Digest> {
   const h = new HashingStream();
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, new Writable({ write: (_c, _e, cb) => cb() }));
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1 << 20 }),
+    h,
+    new Writable({ write: (_c, _e, cb) => cb() }),
+  );
   return h.digest();
 }
 
@@ -403,22 +364,4 @@ export class BackupStore {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }

@@ -50,7 +50,8 @@ export async function verifyBackup(
       const problem = objectProblem(got, f);
       if (problem) problems.push({ object: store.url(key), problem });
     } catch (e) {
-      if (e instanceof StoreError && e.notFound) problems.push({ object: store.url(key), problem: "missing" });
+      if (e instanceof StoreError && e.notFound)
+        problems.push({ object: store.url(key), problem: "missing" });
       else throw e;
     }
   });
