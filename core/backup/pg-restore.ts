@@ -244,6 +244,6 @@ async function createExtensions(
   const names = new Set(wanted.map((w) => w[1]));
   return (l: string) =>
     skip(l) ||
-    [...names].some((n) => new RegExp(` (COMMENT - )?EXTENSION - ${n}\\b`).test(l)) ||
+    [...names].some((n) => new RegExp(` (EXTENSION - |COMMENT - EXTENSION )${n}\\b`).test(l)) ||
     [...schemas].some((s) => new RegExp(` SCHEMA - ${s} `).test(`${l} `));
 }
