@@ -155,7 +155,8 @@ export class PgBackRest {
       `--config-path=${this.r.configPath}`,
       `--pg1-path=${pgPath}`,
       `--stanza=${this.r.stanza}`,
-      ...(o.spoolPath ? [`--spool-path=${o.spoolPath}`] : []),
+      // pgBackRest refuses a spool path without archive-async: the synchronous fetch has no queue.
+      ...(o.async && o.spoolPath ? [`--spool-path=${o.spoolPath}`] : []),
       ...(o.async ? [] : ["--no-archive-async"]),
       "archive-get",
     ];
