@@ -4,7 +4,8 @@
  * a restore into another database.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ import {
 import { findBackup, listCheckedBackups, readManifest } from "../core/backup/manifest.ts";
 import { serveRdb } from "../core/backup/redis-server.ts";
 import { verifyBackup } from "../core/backup/verify.ts";
+import { asRole, withDrillRole } from "../core/backup/drill.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { RefusedError } from "../core/errors.ts";
 import { withClient } from "../core/pg.ts";
@@ -493,13 +495,68 @@ test("the restore's throwaway Redis does not show its password on its command li
   const dir = await mkdtemp(join(tmpdir(), "jarvis-ps-"));
   after(() => rm(dir, { recursive: true, force: true }));
   await store.getFile(`redis/rdb/redis/${r.id}/dump.rdb`, join(dir, "dump.rdb"));
-  const server = await serveRdb(join(dir, "dump.rdb"));
+  // What `ps` shows while the server starts (Redis rewrites its title afterwards): a shim on PATH
+  // records the arguments, then runs the real redis-server.
+  const real = execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
+  writeFileSync(join(dir, "redis-server"), `#!/bin/sh\necho "$@" >> ${dir}/argv.log\nexec ${real} "$@"\n`, {
+    mode: 0o755,
+  });
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path}`;
+  let server: Awaited<ReturnType<typeof serveRdb>> | undefined;
   try {
-    const cmdline = readFileSync(`/proc/${server.pid}/cmdline`, "utf8");
-    assert.ok(cmdline.includes("redis-server"), cmdline);
-    assert.ok(!cmdline.includes(server.password), `password visible in ps: ${cmdline}`);
+    server = await serveRdb(join(dir, "dump.rdb"));
+  } finally {
+    process.env.PATH = path;
+  }
+  try {
+    const argv = readFileSync(join(dir, "argv.log"), "utf8");
+    assert.ok(argv.trim().length > 0, "the shim ran");
+    assert.ok(!argv.includes(server.password), `password visible in ps: ${argv}`);
     assert.deepEqual(server.keys, r.manifest.keys);
   } finally {
     await server.stop();
   }
+});
+
+test("a drill's restore loads the bucket's dump as a throwaway non-superuser role that owns only its scratch database", async () => {
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "dsrc");
+  after(() => src.drop());
+  await buildDataset(src.url, 0.05);
+  const r = await backupPostgresLogical({ url: src.url, store });
+  const admin = postgres.url("postgres");
+  const scratch = `drill_scratch_${randomBytes(3).toString("hex")}`;
+  let seen: { owners: string[]; superuser: boolean; createdb: boolean } | undefined;
+  await withDrillRole(admin, async (role) => {
+    const url = asRole(admin, role, scratch);
+    try {
+      await restorePostgresLogical({ store, id: r.id, targetUrl: url, adminUrl: admin, noOwner: true });
+      seen = await withClient(admin, async (c) => ({
+        owners: (
+          await c.query("select distinct pg_get_userbyid(datdba) o from pg_database where datname = $1", [
+            scratch,
+          ])
+        ).rows.map((x) => x.o),
+        ...(
+          await c.query("select rolsuper superuser, rolcreatedb createdb from pg_roles where rolname = $1", [
+            role.name,
+          ])
+        ).rows[0],
+      }));
+      const tableOwners = await withClient(url, async (c) =>
+        (await c.query("select distinct tableowner from pg_tables where schemaname = 'public'")).rows.map(
+          (x) => x.tableowner,
+        ),
+      );
+      assert.deepEqual(tableOwners, [role.name]);
+      assert.deepEqual(await withClient(url, tableChecksums), await withClient(src.url, tableChecksums));
+    } finally {
+      await withClient(admin, (c) => c.query(`drop database if exists "${scratch}" with (force)`));
+    }
+  });
+  assert.equal(seen!.superuser, false);
+  assert.equal(seen!.createdb, false);
+  assert.equal(seen!.owners.length, 1);
+  assert.match(seen!.owners[0]!, /^jarvis_drill_[0-9a-f]{8}$/);
 });

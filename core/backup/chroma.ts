@@ -208,8 +208,17 @@ export function chromaRestoreDriver(o: ChromaRestoreOptions): RestoreDriver {
       return problems;
     },
     async swap(ctx) {
-      for (const c of existing) await api.rename(c, oldName(c.name));
-      for (const s of sides) await api.rename(s.info, s.name);
+      const renamed: CollectionInfo[] = [];
+      const swapped: typeof sides = [];
+      try {
+        for (const c of existing) await api.rename(c, oldName(c.name)).then(() => renamed.push(c));
+        for (const s of sides) await api.rename(s.info, s.name).then(() => swapped.push(s));
+      } catch (e) {
+        // Undo in reverse: the restored ones back to their side names, the old ones back to theirs.
+        for (const s of swapped) await api.rename(s.info, sideName(s.name)).catch(() => {});
+        for (const c of renamed) await api.rename(c, c.name).catch(() => {});
+        throw e;
+      }
       sides.length = 0;
       for (const c of existing) {
         ctx.log.warn("deleting replaced collection", { collection: c.name, database: api.database });
