@@ -19,12 +19,13 @@ import {
   type BackupResult,
   type RestoreResult,
 } from "./common.ts";
-import type { BackupDriver, LoadContext, RestoreDriver, TargetState } from "./driver.ts";
+import type { BackupDriver, Captured, LoadContext, RestoreDriver, TargetState } from "./driver.ts";
 import {
   beginBackup,
   completeBackup,
   findBackup,
   readManifest,
+  type BackupParts,
   type BackupRef,
   type Manifest,
 } from "./manifest.ts";
@@ -49,35 +50,29 @@ export async function runBackup(driver: BackupDriver, o: RunBackupOptions): Prom
     // The last moment before the backup exists.
     await o.beforeManifest?.(b.id);
     // Write the manifest (signed when the stack has a key): from now on the backup exists.
-    const { dir: _dir, ...identity } = b;
-    const manifest = await completeBackup(o.store, {
-      ...identity,
-      store: driver.store,
-      kind: driver.kind,
-      schemaVersion: captured.schemaVersion ?? null,
-      ...captured,
-    });
+    const manifest = await completeBackup(o.store, manifestParts(driver, b, captured));
     o.progress?.finish();
-    log.info(`${driver.store} backup complete`, {
-      id: b.id,
-      files: captured.files.length,
-      bytes: manifest.totalBytes,
-    });
-    return {
-      id: b.id,
-      tier: b.tier,
-      store: driver.store,
-      kind: driver.kind,
-      files: captured.files.length,
-      bytes: manifest.totalBytes,
-      durationSeconds: manifest.durationSeconds,
-      manifest,
-    };
+    log.info(`${driver.store} backup complete`, { id: b.id, bytes: manifest.totalBytes });
+    return backupResult(manifest);
   } catch (e) {
     // One rule for every store: without a manifest the objects are never used; remove them.
     await o.store.deletePrefix(b.dir).catch(() => {});
     throw e;
   }
+}
+
+function manifestParts(
+  driver: BackupDriver,
+  b: ReturnType<typeof beginBackup>,
+  captured: Captured,
+): BackupParts {
+  const { dir: _dir, ...identity } = b;
+  return { ...identity, store: driver.store, kind: driver.kind, schemaVersion: null, ...captured };
+}
+
+function backupResult(m: Manifest): BackupResult {
+  const { id, tier, store, kind, totalBytes: bytes, durationSeconds } = m;
+  return { id, tier, store, kind, files: m.files.length, bytes, durationSeconds, manifest: m };
 }
 
 export interface RunRestoreOptions {
