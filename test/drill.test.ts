@@ -74,26 +74,34 @@ const env = {
   JARVIS_PGBACKREST_CONFIG_PATH: "",
 };
 
-function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
+/** The CLI with extra environment and its own arguments (no --json added). */
+function cliRaw(
+  extra: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args, "--json"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
       cwd: ROOT,
-      env,
+      env: { ...env, ...extra },
     });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => {
-      let out: unknown = null;
-      try {
-        out = JSON.parse(stdout);
-      } catch {
-        // not JSON: the test reads stdout/stderr instead
-      }
-      ok({ code: code ?? -1, out, stdout, stderr });
-    });
+    child.on("exit", (code) => ok({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The CLI with --json; `out` is its parsed output (null when not JSON: the test reads stdout/stderr). */
+async function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
+  const r = await cliRaw({}, ...args, "--json");
+  let out: unknown = null;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    // not JSON
+  }
+  return { ...r, out };
 }
 
 test("backup all, list, verify, drill: the CLI end to end, with RTO and RPO in /metrics", async () => {
@@ -177,24 +185,6 @@ test("restore refuses a non-empty target without --confirm (exit 4) and restores
   assert.ok(ok.out.rowCounts["public.memory_entries"] > 0);
 });
 
-/** The CLI with extra environment and its own arguments (no --json added). */
-function cliRaw(
-  extra: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
-      cwd: ROOT,
-      env: { ...env, ...extra },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => ok({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 test("a restore target that is not a URL is a usage error (exit 2), not 'please report'", async () => {
   const r = await cli("restore", "postgres", "--target", "not a url");
   assert.equal(r.code, 2, r.stderr);
@@ -207,29 +197,11 @@ test("in prod, a restore over a non-empty target needs --force as well as --conf
   assert.equal(b.code, 0, b.stderr);
   const target = `redis://127.0.0.1:${redis.port}`;
   const prod = { JARVIS_ENVIRONMENT: "prod" };
-  const refused = await cliRaw(
-    prod,
-    "restore",
-    "redis",
-    "--target",
-    target,
-    "--confirm",
-    `127.0.0.1:${redis.port}`,
-    "--json",
-  );
+  const args = ["restore", "redis", "--target", target, "--confirm", `127.0.0.1:${redis.port}`, "--json"];
+  const refused = await cliRaw(prod, ...args);
   assert.equal(refused.code, 4, refused.stderr);
   assert.match(JSON.parse(refused.stdout).error.message, /--force/);
-  const forced = await cliRaw(
-    prod,
-    "restore",
-    "redis",
-    "--target",
-    target,
-    "--confirm",
-    `127.0.0.1:${redis.port}`,
-    "--force",
-    "--json",
-  );
+  const forced = await cliRaw(prod, ...args, "--force");
   assert.equal(forced.code, 0, forced.stderr);
 });
 

@@ -308,7 +308,8 @@ test("a physical restore uses its own spool path and leaves the live server's sp
   for (const d of [join(work, "spool", "archive"), join(work, "spool", "archive", stanza), live]) own(d);
   writeFileSync(join(live, "000000010000000000000099.ok"), "");
   const dir = emptyDir();
-  await restorePhysical(pgbr, { pgPath: dir, target: { type: "time", time: new Date().toISOString() } });
+  const now = `${new Date().toISOString().replace("T", " ").slice(0, 19)}+00`;
+  await restorePhysical(pgbr, { pgPath: dir, target: { type: "time", time: now } });
   assert.ok(existsSync(join(live, "000000010000000000000099.ok")), "the live spool was not cleaned");
   assert.ok(existsSync(`${dir}.spool`), "the restore's own spool");
   const command = /^restore_command = '(.*)'$/m.exec(

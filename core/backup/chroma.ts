@@ -11,8 +11,6 @@
  */
 import { randomBytes } from "node:crypto";
 import { JarvisError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { Progress } from "../progress.ts";
 import {
   ChromaApi,
   CollectionDigest,
@@ -25,8 +23,13 @@ import {
 import { checkObject, sha256, type BackupResult, type RestoreResult } from "./common.ts";
 import type { BackupDriver, LoadContext, RestoreDriver } from "./driver.ts";
 import type { Manifest, ManifestFile } from "./manifest.ts";
-import { runBackup, runRestore, type RestorePlan } from "./run.ts";
-import type { BackupStore } from "./store.ts";
+import {
+  runBackup,
+  runRestore,
+  type RestorePlan,
+  type RunBackupOptions,
+  type StoreRestoreOptions,
+} from "./run.ts";
 
 export {
   ChromaApi,
@@ -37,15 +40,10 @@ export {
   type CollectionFingerprint,
 } from "./chroma-api.ts";
 
-export interface ChromaBackupOptions {
+export interface ChromaBackupOptions extends RunBackupOptions {
   source: ChromaTarget;
-  store: BackupStore;
   /** Records per batch object. Default 1000. */
   batchSize?: number;
-  log?: Logger;
-  now?: Date;
-  progress?: Progress;
-  beforeManifest?: (id: string) => Promise<void>;
 }
 
 const batchPath = (collection: string, i: number) =>
@@ -123,19 +121,11 @@ export interface ChromaRestorePlan extends RestorePlan {
   overwrites: { collection: string; records: number }[] | null;
 }
 
-export interface ChromaRestoreOptions {
-  store: BackupStore;
-  id?: string;
+/** --confirm is the target database's name when it holds collections. */
+export interface ChromaRestoreOptions extends StoreRestoreOptions<ChromaRestorePlan> {
   target: ChromaTarget;
-  /** Must equal the target database's name when it holds collections. */
-  confirm?: string;
-  force?: boolean;
-  environment?: string;
   /** Create the target database when it does not exist. */
   createDatabase?: boolean;
-  log?: Logger;
-  progress?: Progress;
-  onPlan?: (plan: ChromaRestorePlan) => void;
 }
 
 interface CollectionDefinition {

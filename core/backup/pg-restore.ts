@@ -7,14 +7,11 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ident, withClient } from "../pg.ts";
-import type { Logger } from "../log.ts";
-import type { Progress } from "../progress.ts";
 import { compareCounts } from "./common.ts";
 import type { LoadContext, RestoreDriver } from "./driver.ts";
 import { describeDatabase, invalidConstraints, rowCounts, schemaVersion, userTables } from "./pg-inspect.ts";
 import { databaseOf, pgBinary, pgEnv, run, withDatabase } from "./proc.ts";
-import type { RestorePlan } from "./run.ts";
-import type { BackupStore } from "./store.ts";
+import type { RestorePlan, StoreRestoreOptions } from "./run.ts";
 
 export interface PgRestorePlan extends RestorePlan {
   store: "postgres";
@@ -23,17 +20,10 @@ export interface PgRestorePlan extends RestorePlan {
   pgCron: "kept" | "left out";
 }
 
-export interface PgLogicalRestoreOptions {
-  store: BackupStore;
-  /** Backup id; absent means the newest valid one. */
-  id?: string;
+/** --confirm is the target database's name when the target is not empty. */
+export interface PgLogicalRestoreOptions extends StoreRestoreOptions<PgRestorePlan> {
   /** Target database; created when missing. */
   targetUrl: string;
-  /** Must equal the target database's name when the target is not empty. */
-  confirm?: string;
-  /** Needed as well as confirm to replace a database in prod. */
-  force?: boolean;
-  environment?: string;
   jobs?: number;
   /** maintenance_work_mem for the index builds (HNSW is most of a restore's time). Default 512MB. */
   maintenanceWorkMem?: string;
@@ -45,10 +35,6 @@ export interface PgLogicalRestoreOptions {
    * and an unprivileged role as the target, so nothing from the bucket runs as a superuser.
    */
   adminUrl?: string;
-  log?: Logger;
-  progress?: Progress;
-  /** Shown the plan before anything is overwritten. */
-  onPlan?: (plan: PgRestorePlan) => void;
 }
 
 /** Does the list line (from `pg_restore -l`) belong to pg_cron? */

@@ -12,9 +12,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger, type Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
 import { connect } from "../pg.ts";
-import type { Progress } from "../progress.ts";
 import type { BackupResult, RestoreResult } from "./common.ts";
 import type { BackupDriver } from "./driver.ts";
 import { rowCounts, schemaVersion } from "./pg-inspect.ts";
@@ -26,26 +25,19 @@ import {
   type PgRestorePlan,
 } from "./pg-restore.ts";
 import { databaseOf, pgBinary, run } from "./proc.ts";
-import { runBackup, runRestore, type RestorePlan } from "./run.ts";
-import type { BackupStore } from "./store.ts";
+import { runBackup, runRestore, type RestorePlan, type RunBackupOptions } from "./run.ts";
 
 export { finishedDumpItems } from "./pg-dump.ts";
 export { RestoreMismatchError, compareCounts, type BackupResult, type RestoreResult } from "./common.ts";
 export { downloadBackup } from "./run.ts";
 
-export interface PgLogicalBackupOptions {
+export interface PgLogicalBackupOptions extends RunBackupOptions {
   /** Source database (a role that can read everything: jarvis_backup or a superuser). */
   url: string;
-  store: BackupStore;
   /** pg_dump -j: parallel workers. Default 2. */
   jobs?: number;
   /** pg_dump -Z: gzip level 0-9. Default 1 (fast; the dump is mostly vectors, which hardly compress). */
   compressLevel?: number;
-  log?: Logger;
-  now?: Date;
-  progress?: Progress;
-  /** Called after every data object is stored, just before the manifest (tests use it to kill -9). */
-  beforeManifest?: (id: string) => Promise<void>;
 }
 
 /** The capture step: counts and pg_dump in one exported snapshot. */

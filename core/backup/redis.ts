@@ -15,15 +15,18 @@ import { copyFile, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JarvisError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { Progress } from "../progress.ts";
 import { poll, RestoreMismatchError, type BackupResult, type RestoreResult } from "./common.ts";
 import type { BackupDriver, RestoreDriver } from "./driver.ts";
 import { ToolError } from "./proc.ts";
 import { keyspace, redisClient, serveRdb, type ThrowawayRedis } from "./redis-server.ts";
 import { fetchRdb, parseRedisUrl } from "./redis-wire.ts";
-import { runBackup, runRestore, type RestorePlan } from "./run.ts";
-import type { BackupStore } from "./store.ts";
+import {
+  runBackup,
+  runRestore,
+  type RestorePlan,
+  type RunBackupOptions,
+  type StoreRestoreOptions,
+} from "./run.ts";
 
 export { fetchRdb, parseKeyspace } from "./redis-wire.ts";
 export { serveRdb } from "./redis-server.ts";
@@ -38,14 +41,9 @@ function checkRdb(path: string): void {
   }
 }
 
-export interface RedisBackupOptions {
+export interface RedisBackupOptions extends RunBackupOptions {
   /** redis://backup:<password>@host:port */
   url: string;
-  store: BackupStore;
-  log?: Logger;
-  now?: Date;
-  progress?: Progress;
-  beforeManifest?: (id: string) => Promise<void>;
 }
 
 export function redisBackupDriver(url: string): BackupDriver {
@@ -83,22 +81,14 @@ export interface RedisRestorePlan extends RestorePlan {
   overwrites: Record<string, number> | null;
 }
 
-export interface RedisRestoreOptions {
-  store: BackupStore;
-  id?: string;
+/** --confirm is host:port of the target when it holds keys. */
+export interface RedisRestoreOptions extends StoreRestoreOptions<RedisRestorePlan> {
   /** redis://admin:<password>@host:port of the server to restore into. */
   targetUrl: string;
-  /** Must equal host:port of the target when it holds keys. */
-  confirm?: string;
-  force?: boolean;
-  environment?: string;
   /** Address the target reaches this machine at (the throwaway source server). Default 127.0.0.1. */
   sourceHost?: string;
   /** Address the throwaway source server listens on. Default 127.0.0.1. */
   listenHost?: string;
-  log?: Logger;
-  progress?: Progress;
-  onPlan?: (plan: RedisRestorePlan) => void;
   timeoutMs?: number;
 }
 

@@ -91,6 +91,11 @@ export interface RunRestoreOptions {
   onPlan?: (plan: RestorePlan) => void;
 }
 
+/** The options of a store's restore: the run's, with the store's own plan. */
+export type StoreRestoreOptions<P extends RestorePlan> = Omit<RunRestoreOptions, "onPlan"> & {
+  onPlan?: (plan: P) => void;
+};
+
 export interface RestorePlan {
   store: string;
   backup: string;
