@@ -214,6 +214,10 @@ test("progress: forced on (JARVIS_PROGRESS=1) lines are redrawn in place on stde
   assert.equal(json.code, 0, json.stderr);
   assert.ok(!json.stderr.includes("\r"), json.stderr);
   assert.equal(JSON.parse(json.stdout).ok, true);
+  const backup = await cliRaw({ JARVIS_PROGRESS: "1" }, "backup", "redis");
+  assert.equal(backup.code, 0, backup.stderr);
+  assert.match(backup.stderr, /\rbackup redis: [0-9.]+ \S+, [0-9.]+ \S+\/s/);
+  assert.match(backup.stdout, /^redis rdb: \S+ \([0-9.]+ MB/);
   const quiet = await cliRaw({}, "verify", "redis");
   assert.ok(!quiet.stderr.includes("\r"), "quiet off a TTY");
 });
