@@ -8,6 +8,7 @@ import { osUser } from "../core/backup/proc.ts";
 import { BackupStore } from "../core/backup/store.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { createProgress, type Progress, type ProgressUnit } from "../core/progress.ts";
 import type { OpsDeps } from "../core/ops/jobs.ts";
 
 export interface Connections {
@@ -102,13 +103,26 @@ export function storeFromEnv(c: Connections, log: Logger, env: NodeJS.ProcessEnv
     secretAccessKey: c.s3.secretAccessKey ?? envValue("AWS_SECRET_ACCESS_KEY", env),
     prefix: env.JARVIS_BACKUP_PREFIX ?? "",
     attempts: env.JARVIS_S3_ATTEMPTS ? Number(env.JARVIS_S3_ATTEMPTS) : undefined,
+    manifestKey: envValue("JARVIS_MANIFEST_KEY", env),
     log,
   });
 }
 
+/**
+ * A progress line per long step, on stderr: drawn on a TTY (or when JARVIS_PROGRESS=1 forces
+ * it), never under --json or JARVIS_PROGRESS=0, so machine output never changes.
+ */
+export function progressFromEnv(
+  json: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): (label: string, unit?: ProgressUnit) => Progress {
+  const forced = env.JARVIS_PROGRESS === "1" ? true : env.JARVIS_PROGRESS === "0" ? false : undefined;
+  return (label, unit = "bytes") => createProgress({ label, unit, enabled: json ? false : forced });
+}
+
 /** Everything the backup, restore, verify, drill and agent commands read from the environment. */
 export function opsFromEnv(
-  ctx: { env: Connections; log: Logger },
+  ctx: { env: Connections; log: Logger; json?: boolean },
   env: NodeJS.ProcessEnv = process.env,
 ): OpsDeps {
   const c = ctx.env;
@@ -135,6 +149,9 @@ export function opsFromEnv(
       : undefined,
     stateFile: env.JARVIS_OPS_STATE,
     jobs: env.JARVIS_BACKUP_JOBS ? Number(env.JARVIS_BACKUP_JOBS) : undefined,
+    logsDir: c.logsDir || undefined,
+    environment: c.environment,
+    progress: progressFromEnv(Boolean(ctx.json), env),
     log: ctx.log,
   };
 }

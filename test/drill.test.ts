@@ -74,26 +74,34 @@ const env = {
   JARVIS_PGBACKREST_CONFIG_PATH: "",
 };
 
-function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
+/** The CLI with extra environment and its own arguments (no --json added). */
+function cliRaw(
+  extra: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((ok) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args, "--json"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
       cwd: ROOT,
-      env,
+      env: { ...env, ...extra },
     });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => {
-      let out: unknown = null;
-      try {
-        out = JSON.parse(stdout);
-      } catch {
-        // not JSON: the test reads stdout/stderr instead
-      }
-      ok({ code: code ?? -1, out, stdout, stderr });
-    });
+    child.on("exit", (code) => ok({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/** The CLI with --json; `out` is its parsed output (null when not JSON: the test reads stdout/stderr). */
+async function cli(...args: string[]): Promise<{ code: number; out: any; stdout: string; stderr: string }> {
+  const r = await cliRaw({}, ...args, "--json");
+  let out: unknown = null;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    // not JSON
+  }
+  return { ...r, out };
 }
 
 test("backup all, list, verify, drill: the CLI end to end, with RTO and RPO in /metrics", async () => {
@@ -175,4 +183,41 @@ test("restore refuses a non-empty target without --confirm (exit 4) and restores
   const ok = await cli("restore", "postgres", "--target", noCreds, "--confirm", target.name);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(ok.out.rowCounts["public.memory_entries"] > 0);
+});
+
+test("a restore target that is not a URL is a usage error (exit 2), not 'please report'", async () => {
+  const r = await cli("restore", "postgres", "--target", "not a url");
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.out.error.code, "JARVIS_USAGE");
+  assert.match(r.out.error.message, /is not a URL; expected e\.g\. postgresql:\/\//);
+});
+
+test("in prod, a restore over a non-empty target needs --force as well as --confirm", async () => {
+  const b = await cli("backup", "redis");
+  assert.equal(b.code, 0, b.stderr);
+  const target = `redis://127.0.0.1:${redis.port}`;
+  const prod = { JARVIS_ENVIRONMENT: "prod" };
+  const args = ["restore", "redis", "--target", target, "--confirm", `127.0.0.1:${redis.port}`, "--json"];
+  const refused = await cliRaw(prod, ...args);
+  assert.equal(refused.code, 4, refused.stderr);
+  assert.match(JSON.parse(refused.stdout).error.message, /--force/);
+  const forced = await cliRaw(prod, ...args, "--force");
+  assert.equal(forced.code, 0, forced.stderr);
+});
+
+test("progress: forced on (JARVIS_PROGRESS=1) lines are redrawn in place on stderr; --json output is unchanged and has none", async () => {
+  const shown = await cliRaw({ JARVIS_PROGRESS: "1" }, "verify", "redis");
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.match(shown.stderr, /\rverify redis: [0-9.]+ \S+ of [0-9.]+ \S+ \(100%\)/);
+  assert.match(shown.stdout, /^redis \S+: ok \(1 objects/);
+  const json = await cliRaw({ JARVIS_PROGRESS: "1" }, "verify", "redis", "--json");
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(!json.stderr.includes("\r"), json.stderr);
+  assert.equal(JSON.parse(json.stdout).ok, true);
+  const backup = await cliRaw({ JARVIS_PROGRESS: "1" }, "backup", "redis");
+  assert.equal(backup.code, 0, backup.stderr);
+  assert.match(backup.stderr, /\rbackup redis: [0-9.]+ \S+, [0-9.]+ \S+\/s/);
+  assert.match(backup.stdout, /^redis rdb: \S+ \([0-9.]+ MB/);
+  const quiet = await cliRaw({}, "verify", "redis");
+  assert.ok(!quiet.stderr.includes("\r"), "quiet off a TTY");
 });

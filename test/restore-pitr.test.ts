@@ -5,7 +5,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -290,6 +299,25 @@ test("RPO: with the stack's archive_timeout, a write reaches the archive unaided
     [1],
   );
   await srv.stop();
+});
+
+test("a physical restore uses its own spool path and leaves the live server's spool alone", async () => {
+  // What the live server's asynchronous archiving keeps in its spool (queued WAL status).
+  const live = join(work, "spool", "archive", stanza, "in");
+  mkdirSync(live, { recursive: true });
+  for (const d of [join(work, "spool", "archive"), join(work, "spool", "archive", stanza), live]) own(d);
+  writeFileSync(join(live, "000000010000000000000099.ok"), "");
+  const dir = emptyDir();
+  const now = `${new Date().toISOString().replace("T", " ").slice(0, 19)}+00`;
+  await restorePhysical(pgbr, { pgPath: dir, target: { type: "time", time: now } });
+  assert.ok(existsSync(join(live, "000000010000000000000099.ok")), "the live spool was not cleaned");
+  assert.ok(existsSync(`${dir}.spool`), "the restore's own spool");
+  const command = /^restore_command = '(.*)'$/m.exec(
+    readFileSync(join(dir, "postgresql.auto.conf"), "utf8"),
+  )?.[1];
+  assert.match(command ?? "", new RegExp(`--spool-path=${dir}\\.spool archive-get`));
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(`${dir}.spool`, { recursive: true, force: true });
 });
 
 test("WAL segment distance spans log files and timelines, and rejects what is not a segment name", () => {

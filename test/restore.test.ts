@@ -3,8 +3,9 @@
  * and import) round trips, refusal of a non-empty target without --confirm, pg_cron left out of
  * a restore into another database.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,7 +29,10 @@ import {
   restorePostgresLogical,
   type PgRestorePlan,
 } from "../core/backup/postgres-logical.ts";
-import { findBackup, readManifest } from "../core/backup/manifest.ts";
+import { findBackup, listCheckedBackups, readManifest } from "../core/backup/manifest.ts";
+import { serveRdb } from "../core/backup/redis-server.ts";
+import { verifyBackup } from "../core/backup/verify.ts";
+import { asRole, withDrillRole } from "../core/backup/drill.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { RefusedError } from "../core/errors.ts";
 import { withClient } from "../core/pg.ts";
@@ -285,10 +289,8 @@ test("refuses a restore into a non-empty database without --confirm, printing wh
       return true;
     },
   );
-  assert.deepEqual(
-    plan!.overwrites!.tables.map((t) => t.table),
-    ["public.precious"],
-  );
+  // Never analysed, so the planner's estimate is -1: the plan counts them instead of saying 0.
+  assert.deepEqual(plan!.overwrites!.tables, [{ table: "public.precious", rows: 2 }]);
   assert.equal(
     await withClient(dst.url, async (c) => (await c.query("select count(*)::int n from precious")).rows[0].n),
     2,
@@ -350,4 +352,211 @@ test("a backup of the pg_cron database restores into another database without pg
       1,
     );
   });
+});
+
+/** Rewrites a stored backup's manifest with `edit` (what a writer to the bucket can do). */
+async function tamper(store: BackupStore, which: "postgres" | "redis", id: string, edit: (m: any) => any) {
+  const ref = await findBackup(store, which, id);
+  const m = JSON.parse((await store.getBuffer(ref.dir + "manifest.json")).toString("utf8"));
+  await store.putBuffer(ref.dir + "manifest.json", JSON.stringify(edit(m)));
+  return ref;
+}
+
+test("a manifest path that climbs out (../../../../tmp/x/pwned.txt) with a matching sha256: restore and verify refuse, nothing is written outside", async () => {
+  const store = await newStore(s3);
+  const src = await startRedis();
+  after(() => src.stop());
+  const r = await backupRedis({ url: src.url("backup"), store });
+  const pwnDir = `/tmp/jarvis-pwn-${randomBytes(4).toString("hex")}`;
+  const evil = `../../../../${pwnDir.slice(1)}/pwned.txt`;
+  const body = Buffer.from("owned\n");
+  const ref = await tamper(store, "redis", r.id, (m) => {
+    m.files.push({ path: evil, size: body.length, sha256: createHash("sha256").update(body).digest("hex") });
+    m.totalBytes += body.length;
+    return m;
+  });
+  await store.putBuffer(ref.dir + evil, body);
+  const dst = await startRedis();
+  after(() => dst.stop());
+  await assert.rejects(
+    restoreRedis({ store, id: r.id, targetUrl: dst.url("admin") }),
+    (e: any) => e.code === "JARVIS_MANIFEST_INVALID",
+  );
+  await assert.rejects(verifyBackup(store, "redis", r.id), (e: any) => e.code === "JARVIS_MANIFEST_INVALID");
+  assert.equal(existsSync(`${pwnDir}/pwned.txt`), false, "nothing written outside the restore directory");
+});
+
+test("with JARVIS_MANIFEST_KEY set, a forged (unsigned) manifest is refused, and listed as invalid", async () => {
+  const plain = await newStore(s3);
+  const store = new BackupStore({
+    endpoint: s3.endpoint,
+    bucket: plain.bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    manifestKey: "stack-secret",
+  });
+  after(() => store.destroy());
+  const src = await startRedis();
+  after(() => src.stop());
+  const r = await backupRedis({ url: src.url("backup"), store });
+  assert.match(r.manifest.signature ?? "", /^hmac-sha256:[0-9a-f]{64}$/);
+  // A writer to the bucket rewrites it (its own keys count), without the stack's key.
+  await tamper(store, "redis", r.id, (m) => ({ ...m, keys: { db0: 0 }, signature: undefined }));
+  const dst = await startRedis();
+  after(() => dst.stop());
+  await assert.rejects(
+    restoreRedis({ store, id: r.id, targetUrl: dst.url("admin") }),
+    (e: any) => e.code === "JARVIS_MANIFEST_SIGNATURE",
+  );
+  const listed = await listCheckedBackups(store, "redis");
+  assert.equal(listed.length, 1);
+  assert.match(listed[0]!.problem ?? "", /unsigned/);
+});
+
+test("a corrupt manifest is listed flagged and skipped: 'latest' is the newest valid backup", async () => {
+  const store = await newStore(s3);
+  const src = await startRedis();
+  after(() => src.stop());
+  const good = await backupRedis({ url: src.url("backup"), store });
+  const bad = await backupRedis({ url: src.url("backup"), store });
+  const ref = await findBackup(store, "redis", bad.id);
+  await store.putBuffer(ref.dir + "manifest.json", "{ this is not json");
+  const listed = await listCheckedBackups(store, "redis");
+  assert.deepEqual(
+    listed.map((l) => [l.id, Boolean(l.problem)]),
+    [
+      [good.id, false],
+      [bad.id, true],
+    ],
+  );
+  assert.equal((await findBackup(store, "redis")).id, good.id);
+});
+
+test("a manifest with no files is refused, and the target keeps every table", async () => {
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "esrc");
+  const dst = await createDatabase(postgres, "edst");
+  after(() => Promise.all([src.drop(), dst.drop()]));
+  await buildDataset(src.url, 0.05);
+  await buildDataset(dst.url, 0.05);
+  const before = await withClient(dst.url, tableChecksums);
+  const r = await backupPostgresLogical({ url: src.url, store });
+  await tamper(store, "postgres", r.id, (m) => ({ ...m, files: [], totalBytes: 0 }));
+  await assert.rejects(
+    restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: dst.name }),
+    (e: any) => e.code === "JARVIS_MANIFEST_INVALID" && /lists no files/.test(e.message),
+  );
+  assert.ok(Object.keys(before).length >= 6);
+  assert.deepEqual(await withClient(dst.url, tableChecksums), before);
+});
+
+test("a restore whose load fails mid-way leaves the target intact and no side database behind", async () => {
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "fsrc");
+  const dst = await createDatabase(postgres, "fdst");
+  after(() => Promise.all([src.drop(), dst.drop()]));
+  await buildDataset(src.url, 0.05);
+  await withClient(dst.url, (c) =>
+    c.query("create table precious (id int); insert into precious values (1), (2)"),
+  );
+  const r = await backupPostgresLogical({ url: src.url, store });
+  // A data file replaced by garbage whose checksum the manifest carries: downloads check out, pg_restore fails.
+  const garbage = Buffer.from("not gzip at all");
+  const victim = r.manifest.files.find((f) => /\.dat\.gz$/.test(f.path))!;
+  const ref = await tamper(store, "postgres", r.id, (m) => {
+    const f = m.files.find((x: any) => x.path === victim.path);
+    m.totalBytes += garbage.length - f.size;
+    Object.assign(f, { size: garbage.length, sha256: createHash("sha256").update(garbage).digest("hex") });
+    return m;
+  });
+  await store.putBuffer(ref.dir + victim.path, garbage);
+  await assert.rejects(
+    restorePostgresLogical({ store, id: r.id, targetUrl: dst.url, confirm: dst.name }),
+    (e: any) => e.code === "JARVIS_TOOL_FAILED",
+  );
+  assert.equal(
+    await withClient(dst.url, async (c) => (await c.query("select count(*)::int n from precious")).rows[0].n),
+    2,
+  );
+  const leftovers = await withClient(
+    postgres.url("postgres"),
+    async (c) =>
+      (await c.query("select datname from pg_database where datname like $1", [`${dst.name}_%`])).rows,
+  );
+  assert.deepEqual(leftovers, []);
+});
+
+test("the restore's throwaway Redis does not show its password on its command line", async () => {
+  const store = await newStore(s3);
+  const src = await startRedis();
+  after(() => src.stop());
+  const r = await backupRedis({ url: src.url("backup"), store });
+  const dir = await mkdtemp(join(tmpdir(), "jarvis-ps-"));
+  after(() => rm(dir, { recursive: true, force: true }));
+  await store.getFile(`redis/rdb/redis/${r.id}/dump.rdb`, join(dir, "dump.rdb"));
+  // What `ps` shows while the server starts (Redis rewrites its title afterwards): a shim on PATH
+  // records the arguments, then runs the real redis-server.
+  const real = execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
+  writeFileSync(join(dir, "redis-server"), `#!/bin/sh\necho "$@" >> ${dir}/argv.log\nexec ${real} "$@"\n`, {
+    mode: 0o755,
+  });
+  const path = process.env.PATH;
+  process.env.PATH = `${dir}:${path}`;
+  let server: Awaited<ReturnType<typeof serveRdb>> | undefined;
+  try {
+    server = await serveRdb(join(dir, "dump.rdb"));
+  } finally {
+    process.env.PATH = path;
+  }
+  try {
+    const argv = readFileSync(join(dir, "argv.log"), "utf8");
+    assert.ok(argv.trim().length > 0, "the shim ran");
+    assert.ok(!argv.includes(server.password), `password visible in ps: ${argv}`);
+    assert.deepEqual(server.keys, r.manifest.keys);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("a drill's restore loads the bucket's dump as a throwaway non-superuser role that owns only its scratch database", async () => {
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "dsrc");
+  after(() => src.drop());
+  await buildDataset(src.url, 0.05);
+  const r = await backupPostgresLogical({ url: src.url, store });
+  const admin = postgres.url("postgres");
+  const scratch = `drill_scratch_${randomBytes(3).toString("hex")}`;
+  let seen: { owners: string[]; superuser: boolean; createdb: boolean } | undefined;
+  await withDrillRole(admin, async (role) => {
+    const url = asRole(admin, role, scratch);
+    try {
+      await restorePostgresLogical({ store, id: r.id, targetUrl: url, adminUrl: admin, noOwner: true });
+      seen = await withClient(admin, async (c) => ({
+        owners: (
+          await c.query("select distinct pg_get_userbyid(datdba) o from pg_database where datname = $1", [
+            scratch,
+          ])
+        ).rows.map((x) => x.o),
+        ...(
+          await c.query("select rolsuper superuser, rolcreatedb createdb from pg_roles where rolname = $1", [
+            role.name,
+          ])
+        ).rows[0],
+      }));
+      const tableOwners = await withClient(url, async (c) =>
+        (await c.query("select distinct tableowner from pg_tables where schemaname = 'public'")).rows.map(
+          (x) => x.tableowner,
+        ),
+      );
+      assert.deepEqual(tableOwners, [role.name]);
+      assert.deepEqual(await withClient(url, tableChecksums), await withClient(src.url, tableChecksums));
+    } finally {
+      await withClient(admin, (c) => c.query(`drop database if exists "${scratch}" with (force)`));
+    }
+  });
+  assert.equal(seen!.superuser, false);
+  assert.equal(seen!.createdb, false);
+  assert.equal(seen!.owners.length, 1);
+  assert.match(seen!.owners[0]!, /^jarvis_drill_[0-9a-f]{8}$/);
 });

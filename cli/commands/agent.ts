@@ -10,7 +10,6 @@ import { readStackFile } from "../../config/stackfile.ts";
 import { UsageError } from "../../core/errors.ts";
 import { startAgent } from "../../core/ops/agent.ts";
 import { readContainerStates } from "../../core/ops/containers.ts";
-import type { StoreName } from "../../core/backup/manifest.ts";
 import { runBackup, runDrill, type OpsDeps } from "../../core/ops/jobs.ts";
 import { runRetentionJob, runStorageReport } from "../../core/ops/retention-jobs.ts";
 import { agentJobs, agentSchedule, type AgentSchedule, type JobRunners } from "../../core/ops/schedule.ts";
@@ -53,10 +52,9 @@ function dayTwoRunners(s: AgentSchedule, deps: OpsDeps, env: Connections): Parti
             ),
         }
       : {}),
-    // MERGE (helper A): core/ops/jobs.ts's runBackup takes the `logs` store (files under
-    // JARVIS_LOGS_DIR modified in the last 7 days, with a manifest). Until that lands, this call
-    // goes through the current signature; the job is only scheduled where JARVIS_LOGS_DIR is set.
-    ...(env.logsDir ? { logsBackup: () => runBackup(deps, "logs" as StoreName) } : {}),
+    // S6: the stack's logs of the last 7 days (files under JARVIS_LOGS_DIR, written by the log
+    // shipper), with a manifest like every backup; scheduled with the weekly full backup.
+    ...(env.logsDir ? { logsBackup: () => runBackup(deps, "logs") } : {}),
     storage: () =>
       runStorageReport({ store: deps.store, chromaDataDir: env.chromaDataDir, stateFile: deps.stateFile }),
   };

@@ -2,16 +2,31 @@
  * `jarvis-data backup <postgres|redis|chroma|all> [--kind logical|physical] [--type full|diff]`
  * and `jarvis-data backups list`. The environment the backup commands share (opsFromEnv) is in cli/env.ts.
  */
-import { listBackups, readManifest, STORES, type StoreName } from "../../core/backup/manifest.ts";
+import {
+  BACKUP_SOURCES,
+  listCheckedBackups,
+  STORES,
+  type BackupSource,
+  type StoreName,
+} from "../../core/backup/manifest.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { runBackup, type BackupSummary } from "../../core/ops/jobs.ts";
 import type { Command } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 
+/** A store named on the command line; "all" is the three stores (logs go with the weekly backup, by name). */
 export function parseStore(word: string | undefined, allowAll: boolean): StoreName[] {
   if (allowAll && word === "all") return [...STORES];
   if (word && (STORES as readonly string[]).includes(word)) return [word as StoreName];
   throw new UsageError(`name a store: ${STORES.join(", ")}${allowAll ? " or all" : ""}`);
+}
+
+/** Like parseStore, and "logs" too (backup, verify, restore, backups list). */
+export function parseSource(word: string | undefined, allowAll: boolean): BackupSource[] {
+  if (word === "logs") return ["logs"];
+  if (word && !allowAll && !(BACKUP_SOURCES as readonly string[]).includes(word))
+    throw new UsageError(`name a store: ${BACKUP_SOURCES.join(", ")}`);
+  return parseStore(word, allowAll);
 }
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
@@ -20,17 +35,19 @@ export const backup: Command = {
   name: "backup",
   summary: "back up a store (or all) to the backup bucket; prints the id and the figures",
   usage:
-    "jarvis-data backup <postgres|redis|chroma|all> [--kind logical|physical] [--type full|diff|incr] [--json]",
+    "jarvis-data backup <postgres|redis|chroma|logs|all> [--kind logical|physical] [--type full|diff|incr] [--json]",
   description: [
     "postgres logical: pg_dump -Fd in parallel, compressed, uploaded with a manifest (written last).",
     "postgres physical: a pgBackRest backup (--type full, diff or incr; JARVIS_PGBACKREST_CONFIG_PATH).",
     "redis: an RDB snapshot over the replication protocol (JARVIS_REDIS_BACKUP_URL: the backup user).",
     "chroma: an export of every collection through the API (CHROMA_URL, CHROMA_TOKEN).",
+    "logs: the files under JARVIS_LOGS_DIR (/var/log/jarvis: <dir>/<container>/<files>) modified in the last 7 days.",
+    "Manifests are signed with JARVIS_MANIFEST_KEY when it is set. Progress on stderr on a TTY (JARVIS_PROGRESS=1 forces it).",
     "Exit status 1 when any store's backup failed (the others still run with `all`).",
   ].join("\n"),
   options: { kind: { type: "string" }, type: { type: "string" } },
   async run(ctx) {
-    const stores = parseStore(ctx.args[0], true);
+    const stores = parseSource(ctx.args[0], true);
     const kind = ctx.options.kind as string | undefined;
     if (kind !== undefined && kind !== "logical" && kind !== "physical")
       throw new UsageError("--kind must be logical or physical");
@@ -73,22 +90,23 @@ export const backupsList: Command = {
   summary: "list complete backups (those with a manifest), and pgBackRest's when configured",
   usage: "jarvis-data backups list [<store>] [--json]",
   async run(ctx) {
-    const which = ctx.args[0] ? parseStore(ctx.args[0], false)[0] : undefined;
+    const which = ctx.args[0] ? parseSource(ctx.args[0], false)[0] : undefined;
     const deps = opsFromEnv(ctx);
     try {
-      const refs = await listBackups(deps.store, which);
       const rows = [];
-      for (const r of refs) {
-        const m = await readManifest(deps.store, r);
+      // A manifest that does not validate is listed, flagged, with why; it is never "latest".
+      for (const r of await listCheckedBackups(deps.store, which)) {
         rows.push({
           store: r.store,
           kind: r.kind,
           tier: r.tier,
           id: r.id,
-          finishedAt: m.finishedAt,
-          bytes: m.totalBytes,
-          files: m.files.length,
-          schemaVersion: m.schemaVersion,
+          valid: !r.problem,
+          ...(r.problem ? { problem: r.problem } : {}),
+          finishedAt: r.manifest?.finishedAt ?? "",
+          bytes: r.manifest?.totalBytes ?? 0,
+          files: r.manifest?.files.length ?? 0,
+          schemaVersion: r.manifest?.schemaVersion ?? null,
         });
       }
       if (deps.pgbackrest && (!which || which === "postgres")) {
@@ -100,6 +118,7 @@ export const backupsList: Command = {
             id: b.label,
             finishedAt: b.stop.toISOString(),
             bytes: b.repoSize,
+            valid: true,
             files: 0,
             schemaVersion: null,
           });
@@ -111,7 +130,10 @@ export const backupsList: Command = {
           ? rows
               .map(
                 (r) =>
-                  `${r.store.padEnd(8)} ${r.kind.padEnd(13)} ${r.tier.padEnd(9)} ${r.id}  ${r.finishedAt}  ${mb(r.bytes)}`,
+                  `${r.store.padEnd(8)} ${r.kind.padEnd(13)} ${r.tier.padEnd(9)} ${r.id}  ` +
+                  (r.valid
+                    ? `${r.finishedAt}  ${mb(r.bytes)}`
+                    : `INVALID, skipped: ${(r as { problem?: string }).problem}`),
               )
               .join("\n")
           : "no complete backups",

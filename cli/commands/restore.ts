@@ -4,13 +4,35 @@
  * printed first, in every case.
  */
 import { restoreChroma } from "../../core/backup/chroma.ts";
+import { restoreLogs } from "../../core/backup/logs.ts";
 import { restorePhysical } from "../../core/backup/pgbackrest.ts";
 import { restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
 import { restoreRedis } from "../../core/backup/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import type { Command } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
-import { parseStore } from "./backup.ts";
+import { parseSource } from "./backup.ts";
+
+/** The target as a URL of one of `protocols`, or a usage error (exit 2) showing the expected form. */
+export function parseTarget(target: string, protocols: string[], example: string): URL {
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    throw new UsageError(`--target "${target}" is not a URL; expected e.g. ${example}`);
+  }
+  if (!protocols.includes(u.protocol))
+    throw new UsageError(
+      `--target "${target}" is a ${u.protocol} URL; expected ${protocols.join(" or ")} e.g. ${example}`,
+    );
+  return u;
+}
+
+const EXAMPLES = {
+  postgres: { protocols: ["postgresql:", "postgres:"], example: "postgresql://127.0.0.1:5432/jarvis" },
+  redis: { protocols: ["redis:", "rediss:"], example: "redis://127.0.0.1:6379" },
+  chroma: { protocols: ["http:", "https:"], example: "http://127.0.0.1:8000/default_database" },
+} as const;
 
 /** A target URL without credentials borrows them from the matching connection variable. */
 export function withCredentials(target: string, from: string | undefined): string {
@@ -26,7 +48,7 @@ export const restore: Command = {
   name: "restore",
   summary: "restore a backup into a target, refusing a non-empty one unless --confirm names it",
   usage:
-    "jarvis-data restore <postgres|redis|chroma> --backup ID --target URL [--kind logical|physical] [--time T | --name N] [--confirm NAME] [--json]",
+    "jarvis-data restore <postgres|redis|chroma|logs> --backup ID --target URL [--kind logical|physical] [--time T | --name N] [--confirm NAME] [--force] [--json]",
   description: [
     "postgres (logical): --target postgresql://host:port/db (credentials from DATABASE_URL when absent); the database is",
     "  created when missing; pg_cron is left out unless the target is the server's cron.database_name.",
@@ -34,7 +56,10 @@ export const restore: Command = {
     "  --backup is a pgBackRest label (optional). Start the server afterwards: it replays WAL and promotes.",
     "redis: --target redis://host:port (the admin user; credentials from REDIS_URL when absent); --confirm host:port.",
     "chroma: --target http://host:port[/database] (CHROMA_TOKEN); --confirm <database>.",
-    "Without --backup, the latest complete backup is used.",
+    "logs: --target /path/to/dir (written beside it, then swapped in); --confirm /path/to/dir.",
+    "Without --backup, the newest backup whose manifest is valid is used. Every restore loads beside",
+    "the target, checks the result against the manifest, then swaps it in: a failure leaves the target as it was.",
+    "In prod (JARVIS_ENVIRONMENT=prod), replacing a non-empty target needs --force as well as --confirm.",
   ].join("\n"),
   options: {
     backup: { type: "string" },
@@ -43,16 +68,31 @@ export const restore: Command = {
     name: { type: "string" },
     confirm: { type: "string" },
     kind: { type: "string" },
+    force: { type: "boolean" },
   },
   async run(ctx) {
-    const [store] = parseStore(ctx.args[0], false);
+    const [store] = parseSource(ctx.args[0], false);
     const target = ctx.options.target as string | undefined;
     if (!target) throw new UsageError("--target is required: where to restore (see --help)");
     const id = ctx.options.backup as string | undefined;
     const confirm = ctx.options.confirm as string | undefined;
     const physical =
       ctx.options.kind === "physical" || ctx.options.time !== undefined || ctx.options.name !== undefined;
+    const force = Boolean(ctx.options.force);
+    if (store !== "logs" && !physical) {
+      const { protocols, example } = EXAMPLES[store!];
+      parseTarget(target, [...protocols], example);
+    }
     const deps = opsFromEnv(ctx);
+    const common = {
+      store: deps.store,
+      id,
+      confirm,
+      force,
+      environment: deps.environment,
+      log: ctx.log,
+      progress: deps.progress?.(`restore ${store}`, store === "chroma" ? "rows" : "bytes"),
+    };
     const showPlan = (plan: object) => {
       const overwrites = (plan as { overwrites: unknown }).overwrites;
       ctx.log.warn(
@@ -89,35 +129,28 @@ export const restore: Command = {
         };
       } else if (store === "postgres") {
         const r = await restorePostgresLogical({
-          store: deps.store,
-          id,
+          ...common,
           targetUrl: withCredentials(target, deps.postgresUrl),
-          confirm,
           jobs: deps.jobs,
-          log: ctx.log,
           onPlan: showPlan,
         });
         result = { store, kind: "logical", ...r };
       } else if (store === "redis") {
         const r = await restoreRedis({
-          store: deps.store,
-          id,
+          ...common,
           targetUrl: withCredentials(target, ctx.env.redisUrl),
-          confirm,
-          log: ctx.log,
           onPlan: showPlan,
         });
         result = { store, ...r };
+      } else if (store === "logs") {
+        result = { store, ...(await restoreLogs({ ...common, targetDir: target })) };
       } else {
         const u = new URL(target);
         const database = u.pathname.replace(/^\//, "") || undefined;
         const r = await restoreChroma({
-          store: deps.store,
-          id,
+          ...common,
           target: { url: u.origin, token: deps.chroma?.token, database },
-          confirm,
           createDatabase: true,
-          log: ctx.log,
           onPlan: showPlan,
         });
         result = { store, ...r };

@@ -1,23 +1,26 @@
 /** `jarvis-data verify <store> [--backup ID]`: every object re-read and checked against the manifest (S7). */
-import { EXIT } from "../../core/errors.ts";
+import { EXIT, UsageError } from "../../core/errors.ts";
 import { verifyBackup } from "../../core/backup/verify.ts";
 import type { Command } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
-import { parseStore } from "./backup.ts";
+import { parseSource } from "./backup.ts";
 
 export const verify: Command = {
   name: "verify",
   summary: "check a backup's objects against its manifest (sizes and sha256); exit 1 naming any bad object",
-  usage: "jarvis-data verify <postgres|redis|chroma|all> [--backup ID] [--kind physical] [--json]",
+  usage: "jarvis-data verify <postgres|redis|chroma|logs|all> [--backup ID] [--kind physical] [--json]",
   description:
     "Without --backup, the latest complete backup. --kind physical runs pgBackRest's own verify on its repository.",
   options: { backup: { type: "string" }, kind: { type: "string" } },
   async run(ctx) {
-    const stores = parseStore(ctx.args[0], true);
+    const stores = parseSource(ctx.args[0], true);
     const deps = opsFromEnv(ctx);
     try {
       if (ctx.options.kind === "physical") {
-        if (!deps.pgbackrest) throw new Error("JARVIS_PGBACKREST_CONFIG_PATH is not set");
+        if (!deps.pgbackrest)
+          throw new UsageError(
+            "--kind physical needs JARVIS_PGBACKREST_CONFIG_PATH (the directory of pgbackrest.conf)",
+          );
         await deps.pgbackrest.verify();
         ctx.print({ store: "postgres", kind: "physical", ok: true }, "pgBackRest repository verified");
         return EXIT.ok;
@@ -27,6 +30,7 @@ export const verify: Command = {
         results.push(
           await verifyBackup(deps.store, s, ctx.options.backup as string | undefined, {
             throwOnFailure: false,
+            progress: deps.progress?.(`verify ${s}`),
           }),
         );
       const bad = results.filter((r) => !r.ok);

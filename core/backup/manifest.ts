@@ -3,60 +3,36 @@
  *
  * A backup is complete only when its manifest exists: the manifest is uploaded after every data
  * object, so a backup interrupted at any point (kill -9, S3 down) has none and is never listed,
- * verified, restored or counted as "latest". "latest" is the newest id that has a manifest.
+ * verified, restored or counted as "latest". A manifest that does not validate (manifest-schema.ts)
+ * is listed flagged and skipped: "latest" is the newest backup whose manifest is valid.
  */
 import { randomBytes } from "node:crypto";
+import type { TierName } from "../../settings/lifecycle.ts";
+import { BACKUP_SOURCES, STORES, type BackupSource, type StoreName } from "../../settings/store-names.ts";
 import { JarvisError } from "../errors.ts";
+import {
+  MANIFEST_FORMAT,
+  parseManifest,
+  signManifest,
+  type BACKUP_KINDS,
+  type ParsedManifest,
+} from "./manifest-schema.ts";
 import type { BackupStore } from "./store.ts";
 
-export const STORES = ["postgres", "redis", "chroma"] as const;
-export type StoreName = (typeof STORES)[number];
-/** postgres: logical (pg_dump) or physical (pgBackRest); redis: rdb; chroma: export. */
-export type BackupKind = "logical" | "physical" | "rdb" | "export";
-/** Retention tiers; the bucket's lifecycle rules expire each tier after its configured days (S2). */
-export type Tier = "daily" | "weekly" | "monthly" | "redis" | "chroma";
+export { STORES, BACKUP_SOURCES, MANIFEST_FORMAT, type StoreName, type BackupSource };
+/** postgres: logical (pg_dump) or physical (pgBackRest); redis: rdb; chroma: export; logs: files. */
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+/** Retention tiers (settings/lifecycle.ts); the bucket's lifecycle rules expire each after its days (S2). */
+export type Tier = TierName;
 
-export const MANIFEST_FORMAT = 1;
 export const MANIFEST_FILE = "manifest.json";
 
-export interface ManifestFile {
-  /** Path relative to the backup's directory. */
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-export interface Manifest {
-  format: typeof MANIFEST_FORMAT;
-  id: string;
-  store: StoreName;
+export type ManifestFile = ParsedManifest["files"][number];
+export type Manifest = Omit<ParsedManifest, "store" | "kind" | "tier"> & {
+  store: BackupSource;
   kind: BackupKind;
   tier: Tier;
-  startedAt: string;
-  finishedAt: string;
-  durationSeconds: number;
-  files: ManifestFile[];
-  totalBytes: number;
-  /** Latest applied migration of the source database (postgres), else null. */
-  schemaVersion: string | null;
-  /** postgres: exact row count per table (schema.table), taken in the dump's snapshot. */
-  rowCounts?: Record<string, number>;
-  /** chroma: per collection, the record count and a checksum of its canonical content. */
-  collections?: {
-    name: string;
-    count: number;
-    checksum: string;
-    embeddingSum: number;
-    embeddingWeightedSum: number;
-    embeddingScale: number;
-  }[];
-  /** redis: keys per database at backup time. */
-  keys?: Record<string, number>;
-  /** Where it came from (no credentials). */
-  source: Record<string, string | number | null>;
-  /** Tool versions that wrote it. */
-  tools: Record<string, string>;
-}
+};
 
 export function newBackupId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(".", "");
@@ -70,20 +46,20 @@ export function idTime(id: string): Date {
     throw new JarvisError(
       "JARVIS_BACKUP_ID_INVALID",
       `"${id}" is not a backup id (expected e.g. 20261101T020000000Z-a1b2c3); list them with: jarvis-data backups list`,
-      2,
     );
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!));
 }
 
-/** postgres dailies, Sunday weeklies, first-of-month monthlies; redis and chroma have their own tier. */
-export function tierFor(store: StoreName, at: Date): Tier {
+/** postgres dailies, Sunday weeklies, first-of-month monthlies; redis and chroma have their own tier; logs go weekly. */
+export function tierFor(store: BackupSource, at: Date): Tier {
+  if (store === "logs") return "weekly";
   if (store !== "postgres") return store;
   if (at.getUTCDate() === 1) return "monthly";
   if (at.getUTCDay() === 0) return "weekly";
   return "daily";
 }
 
-export function backupDir(store: StoreName, kind: BackupKind, tier: Tier, id: string): string {
+export function backupDir(store: BackupSource, kind: BackupKind, tier: Tier, id: string): string {
   return `${store}/${kind}/${tier}/${id}/`;
 }
 
@@ -93,13 +69,13 @@ export class BackupNotFoundError extends JarvisError {
       "JARVIS_BACKUP_NOT_FOUND",
       id
         ? `no complete ${store} backup with id ${id} (a backup without a manifest is incomplete and never used); list them with: jarvis-data backups list`
-        : `no complete ${store} backup in the store yet; take one with: jarvis-data backup ${store}`,
+        : `no complete, valid ${store} backup in the store yet; take one with: jarvis-data backup ${store}`,
     );
   }
 }
 
 export interface BackupRef {
-  store: StoreName;
+  store: BackupSource;
   kind: BackupKind;
   tier: Tier;
   id: string;
@@ -107,56 +83,78 @@ export interface BackupRef {
   dir: string;
 }
 
-/** Complete backups (those with a manifest), oldest first. */
-export async function listBackups(store: BackupStore, which?: StoreName): Promise<BackupRef[]> {
+/** Backups that have a manifest, oldest first (their manifests not yet read). */
+export async function listBackups(store: BackupStore, which?: BackupSource): Promise<BackupRef[]> {
   const refs: BackupRef[] = [];
-  for (const s of which ? [which] : STORES) {
+  for (const s of which ? [which] : BACKUP_SOURCES) {
     for (const o of await store.list(`${s}/`)) {
       const parts = o.key.split("/");
-      if (parts.length !== 5 || parts[4] !== MANIFEST_FILE) continue;
-      const [st, kind, tier, id] = parts as [StoreName, BackupKind, Tier, string];
-      refs.push({ store: st, kind, tier, id, dir: `${st}/${kind}/${tier}/${id}/` });
+      if (parts.length !== 5 || parts[4] !== MANIFEST_FILE || parts[0] !== s) continue;
+      const [, kind, tier, id] = parts as [string, BackupKind, Tier, string];
+      refs.push({ store: s, kind, tier, id, dir: `${s}/${kind}/${tier}/${id}/` });
     }
   }
   return refs.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** The backup `id` of `which`, or the newest complete one when `id` is absent. */
+/** A listed backup with its manifest, or the reason it cannot be used. */
+export type CheckedRef = BackupRef &
+  ({ manifest: Manifest; problem?: never } | { manifest?: never; problem: string });
+
+/** Every backup with its manifest read and checked; a bad one carries `problem` instead of failing the list. */
+export async function listCheckedBackups(store: BackupStore, which?: BackupSource): Promise<CheckedRef[]> {
+  const out: CheckedRef[] = [];
+  for (const ref of await listBackups(store, which)) {
+    try {
+      out.push({ ...ref, manifest: await readManifest(store, ref) });
+    } catch (e) {
+      if (!(e instanceof JarvisError) || !/^JARVIS_MANIFEST_/.test(e.code)) throw e;
+      out.push({ ...ref, problem: e.message });
+    }
+  }
+  return out;
+}
+
+/** The backup `id` of `which`, or the newest one with a valid manifest when `id` is absent. */
 export async function findBackup(
   store: BackupStore,
-  which: StoreName,
+  which: BackupSource,
   id?: string,
   kind?: BackupKind,
 ): Promise<BackupRef> {
   const all = (await listBackups(store, which)).filter((r) => !kind || r.kind === kind);
-  const ref = id ? all.find((r) => r.id === id) : all.at(-1);
-  if (!ref) throw new BackupNotFoundError(which, id);
-  return ref;
+  if (id) {
+    const ref = all.find((r) => r.id === id);
+    if (!ref) throw new BackupNotFoundError(which, id);
+    return ref;
+  }
+  for (const ref of all.reverse()) {
+    const ok = await readManifest(store, ref).then(
+      () => true,
+      (e: unknown) =>
+        e instanceof JarvisError && /^JARVIS_MANIFEST_/.test(e.code) ? false : Promise.reject(e),
+    );
+    if (ok) return ref;
+  }
+  throw new BackupNotFoundError(which);
 }
 
+/** Reads a backup's manifest and checks it (schema, paths, needed files, signature, identity). */
 export async function readManifest(store: BackupStore, ref: BackupRef): Promise<Manifest> {
   const raw = await store.getBuffer(ref.dir + MANIFEST_FILE);
-  let m: Manifest;
-  try {
-    m = JSON.parse(raw.toString("utf8")) as Manifest;
-  } catch (e) {
+  const what = `${ref.store} backup ${ref.id}`;
+  const m = parseManifest(raw.toString("utf8"), what, store.manifestKey) as Manifest;
+  if (m.id !== ref.id || m.store !== ref.store || m.kind !== ref.kind || m.tier !== ref.tier)
     throw new JarvisError(
       "JARVIS_MANIFEST_INVALID",
-      `the manifest of ${ref.store} backup ${ref.id} is not valid JSON (${(e as Error).message}); the backup cannot be trusted: take a new one`,
+      `the manifest of ${what} describes another backup (${m.store}/${m.kind}/${m.tier}/${m.id}); the backup cannot be trusted: restore another one`,
     );
-  }
-  if (m.format !== MANIFEST_FORMAT || m.id !== ref.id || !Array.isArray(m.files)) {
-    throw new JarvisError(
-      "JARVIS_MANIFEST_INVALID",
-      `the manifest of ${ref.store} backup ${ref.id} does not describe it (format ${m.format}, id ${m.id}); the backup cannot be trusted: take a new one`,
-    );
-  }
   return m;
 }
 
-/** A backup's identity from its start: id, tier, the prefix its objects go under; the first step of every backup. */
+/** A backup's identity from its start: id, tier, the prefix its objects go under. */
 export function beginBackup(
-  store: StoreName,
+  store: BackupSource,
   kind: BackupKind,
   now?: Date,
 ): { started: Date; t0: number; id: string; tier: Tier; dir: string } {
@@ -170,7 +168,7 @@ export function beginBackup(
 /** What a backup knows when its data is stored; `completeBackup` turns it into the manifest. */
 export type BackupParts = Omit<
   Manifest,
-  "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes"
+  "format" | "startedAt" | "finishedAt" | "durationSeconds" | "totalBytes" | "signature"
 > & {
   started: Date;
   /** performance.now() when the backup started. */
@@ -193,8 +191,9 @@ export async function completeBackup(store: BackupStore, parts: BackupParts): Pr
   return manifest;
 }
 
-/** Writes the manifest: the last step of every backup. */
+/** Writes the manifest, signed with the store's manifest key when it has one. */
 export async function writeManifest(store: BackupStore, m: Manifest): Promise<void> {
+  if (store.manifestKey) m.signature = signManifest(m, store.manifestKey);
   await store.putBuffer(
     backupDir(m.store, m.kind, m.tier, m.id) + MANIFEST_FILE,
     JSON.stringify(m, null, 2) + "\n",

@@ -91,19 +91,29 @@ export async function vectorProbe(
   return null;
 }
 
-/** What a database holds, for "this will be overwritten": tables and their estimated rows. */
+/**
+ * What a database holds, for "this will be overwritten": tables and their rows, the planner's
+ * estimate when the table was analysed, an exact count when it never was (reltuples -1: an
+ * estimate of 0 would hide the rows a restore replaces).
+ */
 export async function describeDatabase(
   c: pg.Client,
 ): Promise<{ tables: { table: string; rows: number }[]; sizeBytes: number }> {
   const r = await c.query(`
-    select n.nspname || '.' || c.relname as table, greatest(c.reltuples, 0)::bigint as rows
+    select n.nspname as schema, c.relname as name, c.reltuples::bigint as estimate
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
        and n.nspname not like 'pg_temp%'
-     order by 1`);
+     order by 1, 2`);
+  const tables = [];
+  for (const t of r.rows) {
+    const estimate = Number(t.estimate);
+    const rows =
+      estimate >= 0
+        ? estimate
+        : Number((await c.query(`select count(*)::bigint as n from ${qualified(t)}`)).rows[0].n);
+    tables.push({ table: `${t.schema}.${t.name}`, rows });
+  }
   const size = await c.query(`select pg_database_size(current_database())::bigint as s`);
-  return {
-    tables: r.rows.map((x) => ({ table: x.table, rows: Number(x.rows) })),
-    sizeBytes: Number(size.rows[0].s),
-  };
+  return { tables, sizeBytes: Number(size.rows[0].s) };
 }

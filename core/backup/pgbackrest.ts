@@ -7,6 +7,7 @@
  * Backup ids of this kind are pgBackRest's labels (20261101-020000F, ..._20261102-020000D).
  */
 import { existsSync, readdirSync } from "node:fs";
+import { chown, mkdir } from "node:fs/promises";
 import { JarvisError, RefusedError } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { run } from "./proc.ts";
@@ -140,12 +141,23 @@ export class PgBackRest {
    * to start and again to find the end of the archive.
    */
   syncRestoreCommand(pgPath: string): string | undefined {
+    return this.restoreCommand(pgPath, { async: false });
+  }
+
+  /**
+   * The restore_command a restored cluster fetches WAL with. Asynchronous archive-get queues
+   * segments in the spool path, so it gets the restore's own (`spoolPath`), never the live
+   * server's: a restore beside the live server must not touch the live server's queue.
+   */
+  restoreCommand(pgPath: string, o: { async: boolean; spoolPath?: string }): string | undefined {
     const words = [
       this.r.bin ?? "pgbackrest",
       `--config-path=${this.r.configPath}`,
       `--pg1-path=${pgPath}`,
       `--stanza=${this.r.stanza}`,
-      "--no-archive-async",
+      // pgBackRest refuses a spool path without archive-async: the synchronous fetch has no queue.
+      ...(o.async && o.spoolPath ? [`--spool-path=${o.spoolPath}`] : []),
+      ...(o.async ? [] : ["--no-archive-async"]),
       "archive-get",
     ];
     // Written into postgresql.auto.conf and run by a shell: anything needing quotes keeps the default.
@@ -168,6 +180,11 @@ export interface PhysicalRestoreOptions {
   target?: { type: "latest" } | { type: "time"; time: string } | { type: "name"; name: string };
   /** Must equal pgPath when the directory is not empty (the restore then uses --delta). */
   confirm?: string;
+  /**
+   * pgBackRest's spool path for this restore and the restored cluster's WAL fetching; default
+   * `<pgPath>.spool`. Never the live server's: the restore cleans its spool.
+   */
+  spoolPath?: string;
   onPlan?: (plan: {
     store: "postgres";
     kind: "physical";
@@ -221,7 +238,11 @@ export async function restorePhysical(
       `refusing to restore into ${o.pgPath}: it is not empty (${entries.length} entries); its files would be replaced. To do it anyway, pass --confirm ${o.pgPath}`,
     );
   }
-  const args = [`--pg1-path=${o.pgPath}`];
+  const spoolPath = o.spoolPath ?? `${o.pgPath.replace(/\/+$/, "")}.spool`;
+  await mkdir(spoolPath, { recursive: true, mode: 0o700 });
+  if (pgbr.r.uid !== undefined) await chown(spoolPath, pgbr.r.uid, pgbr.r.gid ?? pgbr.r.uid);
+  const args = [`--pg1-path=${o.pgPath}`, `--spool-path=${spoolPath}`];
+  let restoreCommand = pgbr.restoreCommand(o.pgPath, { async: true, spoolPath });
   if (entries.length) args.push("--delta");
   if (o.set) args.push(`--set=${o.set}`);
   if (target.type === "time") args.push("--type=time", `--target=${target.time}`, "--target-action=promote");
@@ -232,16 +253,15 @@ export async function restorePhysical(
   if (target.type === "latest" || o.set) {
     const { backups, archiveMax } = await pgbr.stanzaInfo();
     const from = o.set ? backups.find((b) => b.label === o.set) : backups.at(-1);
-    const command = pgbr.syncRestoreCommand(o.pgPath);
     if (
       from?.walStop &&
       archiveMax &&
-      command &&
       walSegmentsBetween(from.walStop, archiveMax) <= SYNC_ARCHIVE_GET_MAX_SEGMENTS
     ) {
-      args.push(`--recovery-option=restore_command=${command}`);
+      restoreCommand = pgbr.restoreCommand(o.pgPath, { async: false, spoolPath });
     }
   }
+  if (restoreCommand) args.push(`--recovery-option=restore_command=${restoreCommand}`);
   await pgbr.exec(
     "restore",
     args,

@@ -1,15 +1,16 @@
 /** Child processes for the backup tools (pg_dump, pg_restore, pgbackrest, redis-server). */
 import { spawn, spawnSync } from "node:child_process";
-import { JarvisError, EXIT } from "../errors.ts";
+import { JarvisError } from "../errors.ts";
 import { redactText } from "../log.ts";
 
 export class ToolError extends JarvisError {
-  constructor(tool: string, detail: string, fix: string, exitCode: number = EXIT.failed) {
-    super(
-      "JARVIS_TOOL_FAILED",
-      `${tool} failed: ${redactText(detail).trim().split("\n").slice(-12).join("\n")}; ${fix}`,
-      exitCode,
-    );
+  constructor(
+    tool: string,
+    detail: string,
+    fix: string,
+    code: "JARVIS_TOOL_FAILED" | "JARVIS_TOOL_MISSING" = "JARVIS_TOOL_FAILED",
+  ) {
+    super(code, `${tool} failed: ${redactText(detail).trim().split("\n").slice(-12).join("\n")}; ${fix}`);
   }
 }
 
@@ -61,7 +62,7 @@ export function run(
               cmd,
               (e as Error).message,
               `install it (scripts/install-test-deps.sh) or put it on PATH`,
-              EXIT.unavailable,
+              "JARVIS_TOOL_MISSING",
             ),
       ),
     );

@@ -8,11 +8,10 @@
  * errors, 5xx, throttling) and then one clear error naming the operation, the object and the fix.
  * Client errors (403, 404) are not retried.
  */
-import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { Readable, Transform } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   AbortMultipartUploadCommand,
@@ -28,8 +27,13 @@ import {
   type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { JarvisError, EXIT } from "../errors.ts";
-import { redactText, silentLogger, type Logger } from "../log.ts";
+import { JarvisError } from "../errors.ts";
+import { silentLogger, type Logger } from "../log.ts";
+import { HashingStream, sha256, sleep, type Digest } from "./common.ts";
+import { isRetryable, StoreError } from "./store-error.ts";
+
+export { mapLimit } from "./common.ts";
+export { StoreError };
 
 export interface StoreOptions {
   /** S3 endpoint (dev, tests); absent means AWS S3 in `region`. */
@@ -46,29 +50,9 @@ export interface StoreOptions {
   baseDelayMs?: number;
   /** Per-request timeout. Default 120 s. */
   requestTimeoutMs?: number;
+  /** HMAC key manifests are signed with, and checked against on read (JARVIS_MANIFEST_KEY). */
+  manifestKey?: string;
   log?: Logger;
-}
-
-export class StoreError extends JarvisError {
-  constructor(
-    readonly operation: string,
-    readonly key: string,
-    readonly attempts: number,
-    cause: unknown,
-    retryable: boolean,
-  ) {
-    const c = cause as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-    const status = c?.$metadata?.httpStatusCode;
-    super(
-      "JARVIS_BACKUP_STORE_FAILED",
-      `S3 ${operation} of ${key} failed after ${attempts} attempt${attempts === 1 ? "" : "s"}` +
-        ` (${[status ? `HTTP ${status}` : "", c?.name ?? "", redactText(c?.message ?? String(cause))].filter(Boolean).join(" ")}); ` +
-        (retryable
-          ? "the store kept failing: check that the S3 endpoint is up and reachable (JARVIS_S3_ENDPOINT), then retry"
-          : "check the bucket name (JARVIS_BACKUP_BUCKET), the credentials (AWS_*) and that the object exists"),
-      status && status < 500 ? EXIT.failed : EXIT.unavailable,
-    );
-  }
 }
 
 export interface StoredObject {
@@ -77,43 +61,24 @@ export interface StoredObject {
   lastModified?: Date;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isRetryable(e: unknown): boolean {
-  const err = e as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  };
-  const status = err?.$metadata?.httpStatusCode;
-  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
-  if (err?.$retryable) return true;
-  // No HTTP status: the request never got an answer (refused, reset, timeout, DNS).
-  return !["NoSuchKey", "NotFound", "NoSuchBucket", "AccessDenied", "InvalidAccessKeyId"].includes(
-    err?.name ?? "",
-  );
-}
-
 /** sha256 and size of a local file. */
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash("sha256");
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest("hex"), size };
+export async function hashFile(path: string): Promise<Digest> {
+  const h = new HashingStream();
+  await pipeline(
+    createReadStream(path, { highWaterMark: 1 << 20 }),
+    h,
+    new Writable({ write: (_c, _e, cb) => cb() }),
+  );
+  return h.digest();
 }
 
-export function sha256(data: Buffer | string): string {
-  return createHash("sha256").update(data).digest("hex");
-}
+export { sha256 };
 
 export class BackupStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly attempts: number;
+  readonly manifestKey: string | undefined;
   private readonly baseDelayMs: number;
   private readonly client: S3Client;
   private readonly log: Logger;
@@ -122,6 +87,7 @@ export class BackupStore {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix ?? "";
     this.attempts = Math.max(1, opts.attempts ?? 4);
+    this.manifestKey = opts.manifestKey || undefined;
     this.baseDelayMs = opts.baseDelayMs ?? 200;
     this.log = opts.log ?? silentLogger;
     this.client = new S3Client({
@@ -217,15 +183,15 @@ export class BackupStore {
     key: string,
     path: string,
     closed: Promise<void>,
-    opts: { partSize?: number; pollMs?: number } = {},
-  ): Promise<{ sha256: string; size: number }> {
+    opts: { partSize?: number; pollMs?: number; onBytes?: (n: number) => void } = {},
+  ): Promise<Digest> {
     const partSize = opts.partSize ?? 16 << 20;
     const writer: { state: "writing" | "closed" | "failed"; error?: unknown } = { state: "writing" };
     closed.then(
       () => (writer.state = "closed"),
       (e) => Object.assign(writer, { state: "failed", error: e }),
     );
-    const h = createHash("sha256");
+    const h = new HashingStream(opts.onBytes);
     const parts: CompletedPart[] = [];
     let uploadId: string | undefined;
     let offset = 0;
@@ -293,7 +259,7 @@ export class BackupStore {
               ),
             );
           }
-          return { sha256: h.digest("hex"), size: offset };
+          return h.digest();
         }
         await sleep(opts.pollMs ?? 50);
       }
@@ -323,35 +289,23 @@ export class BackupStore {
   }
 
   /** Downloads to `path`, returning the sha256 and size of what arrived. */
-  async getFile(key: string, path: string): Promise<{ sha256: string; size: number }> {
+  async getFile(key: string, path: string, onBytes?: (n: number) => void): Promise<Digest> {
     await mkdir(dirname(path), { recursive: true });
     return this.retry("GetObject", key, async () => {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      const h = createHash("sha256");
-      let size = 0;
-      const tap = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          h.update(chunk);
-          size += chunk.length;
-          cb(null, chunk);
-        },
-      });
+      const tap = new HashingStream(onBytes);
       await pipeline(r.Body as Readable, tap, createWriteStream(path));
-      return { sha256: h.digest("hex"), size };
+      return tap.digest();
     });
   }
 
   /** sha256 and size of a stored object, streamed (nothing kept in memory or on disk). */
-  async hashObject(key: string): Promise<{ sha256: string; size: number }> {
+  async hashObject(key: string, onBytes?: (n: number) => void): Promise<Digest> {
     return this.retry("GetObject", key, async () => {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
-      const h = createHash("sha256");
-      let size = 0;
-      for await (const chunk of r.Body as Readable) {
-        h.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
-      }
-      return { sha256: h.digest("hex"), size };
+      const tap = new HashingStream(onBytes);
+      await pipeline(r.Body as Readable, tap, new Writable({ write: (_c, _e, cb) => cb() }));
+      return tap.digest();
     });
   }
 
@@ -363,7 +317,7 @@ export class BackupStore {
       );
       return true;
     } catch (e) {
-      if (e instanceof StoreError && /NotFound|404/.test(e.message)) return false;
+      if (e instanceof StoreError && e.notFound) return false;
       throw e;
     }
   }
@@ -410,22 +364,4 @@ export class BackupStore {
   destroy(): void {
     this.client.destroy();
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }

@@ -3,11 +3,13 @@
  * from the store and its size and sha256 compared; any difference fails, naming the object.
  */
 import { JarvisError } from "../errors.ts";
-import { findBackup, readManifest, type BackupKind, type StoreName } from "./manifest.ts";
+import { noProgress, type Progress } from "../progress.ts";
+import { objectProblem } from "./common.ts";
+import { findBackup, readManifest, type BackupKind, type BackupSource } from "./manifest.ts";
 import { mapLimit, StoreError, type BackupStore } from "./store.ts";
 
 export interface VerifyResult {
-  store: StoreName;
+  store: BackupSource;
   id: string;
   kind: BackupKind;
   files: number;
@@ -32,30 +34,28 @@ export class VerifyError extends JarvisError {
 /** Checks every object of a backup (the latest complete one when `id` is absent). */
 export async function verifyBackup(
   store: BackupStore,
-  which: StoreName,
+  which: BackupSource,
   id?: string,
-  opts: { kind?: BackupKind; throwOnFailure?: boolean } = {},
+  opts: { kind?: BackupKind; throwOnFailure?: boolean; progress?: Progress } = {},
 ): Promise<VerifyResult> {
   const ref = await findBackup(store, which, id, opts.kind);
   const manifest = await readManifest(store, ref);
   const problems: VerifyResult["problems"] = [];
+  const progress = opts.progress ?? noProgress;
+  let done = 0;
   await mapLimit(manifest.files, 4, async (f) => {
     const key = ref.dir + f.path;
     try {
-      const got = await store.hashObject(key);
-      if (got.size !== f.size)
-        problems.push({ object: store.url(key), problem: `size ${got.size} B, manifest says ${f.size} B` });
-      else if (got.sha256 !== f.sha256)
-        problems.push({
-          object: store.url(key),
-          problem: `sha256 ${got.sha256.slice(0, 16)}… ≠ manifest ${f.sha256.slice(0, 16)}…`,
-        });
+      const got = await store.hashObject(key, (n) => progress.update((done += n), manifest.totalBytes));
+      const problem = objectProblem(got, f);
+      if (problem) problems.push({ object: store.url(key), problem });
     } catch (e) {
-      if (e instanceof StoreError && /NoSuchKey|NotFound|404/.test(e.message))
+      if (e instanceof StoreError && e.notFound)
         problems.push({ object: store.url(key), problem: "missing" });
       else throw e;
     }
   });
+  progress.finish();
   problems.sort((a, b) => a.object.localeCompare(b.object));
   const result: VerifyResult = {
     store: which,

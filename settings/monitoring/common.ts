@@ -150,9 +150,8 @@ export const LOG_SHIPPER_METRICS = {
   lines: "jarvis_log_lines_total",
 } as const;
 
-/** The data stores (backups, drills, availability are per store). */
-export const STORES = ["postgres", "redis", "chroma"] as const;
-export type DataStore = (typeof STORES)[number];
+/** The data stores (backups, drills, availability are per store): named once, in settings/store-names.ts. */
+export { STORES, type StoreName as DataStore } from "../store-names.ts";
 
 /** Scrape jobs, by name: the `job` label the rules match on. */
 export const JOBS = {
