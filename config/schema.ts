@@ -301,6 +301,8 @@ const backup = z.strictObject({
       monthly: tier(365, 30, 90),
       redis: tier(14),
       chroma: tier(30),
+      /** S6: the logs exported with each weekly full backup, kept as long as the weeklies. */
+      logs: tier(35),
       /** Old versions of overwritten objects. */
       noncurrentDays: days(7),
     })

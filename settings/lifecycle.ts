@@ -8,10 +8,10 @@ import type { JarvisConfig } from "../config/schema.ts";
 
 export type BackupConfig = JarvisConfig["backup"];
 export type RetentionPolicy = BackupConfig["retention"];
-export type TierName = "daily" | "weekly" | "monthly" | "redis" | "chroma";
+export type TierName = "daily" | "weekly" | "monthly" | "redis" | "chroma" | "logs";
 export type StorageClass = "STANDARD_IA" | "GLACIER_IR";
 
-export const TIER_NAMES: readonly TierName[] = ["daily", "weekly", "monthly", "redis", "chroma"];
+export const TIER_NAMES: readonly TierName[] = ["daily", "weekly", "monthly", "redis", "chroma", "logs"];
 
 /** Where each tier's objects live in the backup vault. Writers put objects only under these. */
 export const BACKUP_PREFIXES: Readonly<Record<TierName, string>> = {
@@ -20,6 +20,8 @@ export const BACKUP_PREFIXES: Readonly<Record<TierName, string>> = {
   monthly: "postgres/logical/monthly/",
   redis: "redis/",
   chroma: "chroma/",
+  // S6: the stack's logs, backed up with each weekly full backup.
+  logs: "logs/",
 };
 
 /** Incomplete multipart uploads (a crashed backup) are aborted after this many days. */

@@ -394,7 +394,9 @@ test("the stack's logs of the last 7 days are backed up with a manifest, verifie
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
     await utimes(join(dir, "jarvis_brain", "old.log"), tenDaysAgo, tenDaysAgo);
     const r = await backupLogs({ dir, store });
-    assert.equal(r.tier, "weekly");
+    // Its own tier: the logs/ prefix, which the vault's lifecycle rules expire (settings/lifecycle.ts).
+    assert.equal(r.tier, "logs");
+    assert.ok(backupDir("logs", "files", r.tier, r.id).startsWith(BACKUP_PREFIXES.logs));
     assert.deepEqual(
       r.manifest.files.map((f) => f.path),
       ["files/jarvis_brain/2026-11-28.log", "files/jarvis_memory_db/postgres.log"],

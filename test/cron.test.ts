@@ -15,7 +15,7 @@ import { readStackFile } from "../config/stackfile.ts";
 import { applyCron, cronStatus, planCron } from "../core/cron/index.ts";
 import { cronJobs, DEFAULT_CRON_PREFIX, minuteAfter, type CronJobSpec } from "../settings/cron.ts";
 import { testConfig, useServices } from "./harness/index.ts";
-import { renderStack } from "./support/render.ts";
+import { jobRun, renderStack } from "./support/render.ts";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -247,12 +247,14 @@ test("refuses a declaration with a job outside the prefix or a schedule pg_cron 
 });
 
 test("the Pulumi resource runs `cron apply` with the declared jobs as inputs, after the migrations, and a schedule change shows in its inputs", async () => {
+  // The job is `docker run --rm` from a local.Command (docs/first-up.md): its command line and the
+  // declared jobs (a label, so `docker ps` and a preview show them) are in its script.
   const find = (rs: Awaited<ReturnType<typeof renderStack>>) =>
-    rs.find((r) => r.type === "docker:index/container:Container" && r.name === "jarvis-dev-cron-job")!;
+    rs.find((r) => r.type === "command:local:Command" && r.name === "jarvis-dev-cron-job")!;
   const base = await renderStack("dev");
   const job = find(base);
-  assert.ok(job, "no cron job container in the render");
-  assert.deepEqual(job.inputs.command.slice(-6), [
+  assert.ok(job, "no cron job command in the render");
+  assert.deepEqual(jobRun(job).command.slice(-6), [
     "apply",
     "--json",
     "--jobs",
@@ -260,16 +262,15 @@ test("the Pulumi resource runs `cron apply` with the declared jobs as inputs, af
     "--prefix",
     "jarvis:",
   ]);
-  const spec = JSON.parse(
-    job.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value,
-  );
+  assert.deepEqual(job.options?.dependsOn, ["jarvis-dev-migrations-job"], "after the migrations");
+  const spec = JSON.parse(jobRun(job).labels["jarvis.cron.spec"]!);
   const devCfg = parseConfig(
     decodeConfigMap(readStackFile(resolve(import.meta.dirname, "../Pulumi.dev.yaml")).config),
   );
   assert.deepEqual(spec, cronJobs(devCfg));
   assert.ok(
-    !JSON.stringify(job.inputs.envs).includes("postgresql://"),
-    "the connection URL is an uploaded file, never an env var",
+    !job.inputs.create.includes("postgresql://"),
+    "the connection URL goes on stdin as a secret file, never on the command line",
   );
   const raw = readStackFile(resolve(import.meta.dirname, "../Pulumi.dev.yaml")).config as Record<string, any>;
   const r0 = raw["jarvis:retention"] ?? {};
@@ -283,14 +284,13 @@ test("the Pulumi resource runs `cron apply` with the declared jobs as inputs, af
       },
     }),
   );
-  const spec2 = JSON.parse(
-    changed.inputs.labels.find((l: { label: string }) => l.label === "jarvis.cron.spec").value,
-  );
+  const spec2 = JSON.parse(jobRun(changed).labels["jarvis.cron.spec"]!);
   assert.equal(
     spec2.find((j: CronJobSpec) => j.name === "jarvis:conversation-retention").schedule,
     "0 3 * * 6",
   );
-  assert.notEqual(changed.inputs.name, job.inputs.name, "a changed declaration replaces (re-runs) the job");
+  // triggers replace the command, so `pulumi up` runs `cron apply` again (replaceOnChanges).
+  assert.notDeepEqual(changed.inputs.triggers, job.inputs.triggers, "a changed declaration re-runs the job");
 });
 
 test("the CLI applies a jobs file, prints the plan as JSON, and cron status lists the jobs", async () => {

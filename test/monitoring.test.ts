@@ -253,10 +253,16 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       ],
     },
     {
-      name: "BackupTooOld: a backup older than the RPO and a store with none fire; a fresh one does not",
+      name: "BackupTooOld: a backup older than the RPO and a store with none fire; a fresh one does not, nor the weekly logs export",
       interval: "1m",
       input_series: [
         series("up", AGENT, "1x30"),
+        // S6: the logs go out weekly, so a week-old logs backup is no RPO breach.
+        series(
+          "jarvis_backup_last_success_timestamp_seconds",
+          { ...AGENT, store: "logs" },
+          `${-(6 * 86400)}x30`,
+        ),
         // promtool's clock starts at 0: a negative timestamp is a backup from before the test.
         series(
           "jarvis_backup_last_success_timestamp_seconds",

@@ -50,9 +50,8 @@ export function idTime(id: string): Date {
   return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!));
 }
 
-/** postgres dailies, Sunday weeklies, first-of-month monthlies; redis and chroma have their own tier; logs go weekly. */
+/** postgres dailies, Sunday weeklies, first-of-month monthlies; redis, chroma and logs have their own tier. */
 export function tierFor(store: BackupSource, at: Date): Tier {
-  if (store === "logs") return "weekly";
   if (store !== "postgres") return store;
   if (at.getUTCDate() === 1) return "monthly";
   if (at.getUTCDay() === 0) return "weekly";

@@ -118,7 +118,7 @@ export async function runBackup(
         durationSeconds: r.durationSeconds,
       };
     }
-    if (d.stateFile && which !== "logs")
+    if (d.stateFile)
       recordBackup(d.stateFile, which, {
         ok: true,
         at,
@@ -128,7 +128,7 @@ export async function runBackup(
       });
     return s;
   } catch (e) {
-    if (d.stateFile && which !== "logs")
+    if (d.stateFile)
       recordBackup(d.stateFile, which, {
         ok: false,
         at,

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { StoreName } from "../backup/manifest.ts";
+import type { BackupSource, StoreName } from "../backup/manifest.ts";
 
 export interface BackupState {
   lastRunTimestamp: number;
@@ -49,7 +49,7 @@ export interface StorageState {
 }
 
 export interface OpsState {
-  backup: Partial<Record<StoreName, BackupState>>;
+  backup: Partial<Record<BackupSource, BackupState>>;
   drill: Partial<Record<StoreName, DrillState>>;
   retention: Record<string, RetentionState>;
   storage?: StorageState;
@@ -76,7 +76,7 @@ function save(file: string, s: OpsState) {
 
 export function recordBackup(
   file: string,
-  store: StoreName,
+  store: BackupSource,
   r: { ok: boolean; at: Date; durationSeconds: number; sizeBytes?: number; id?: string; error?: string },
 ): OpsState {
   const s = loadState(file);
