@@ -45,12 +45,24 @@ export const EMAIL_PATTERN = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
  * and emoji. Not `<`, `>`, `=`, backquotes, braces or control characters.
  */
 export const TITLE_PATTERN =
-  /^[\p{L}\p{M}\p{N}\p{Zs}\p{Pd}\p{Pc}.,;:!?¿¡'’‘"“”«»‹›()[\]&/+#@%…°€$£*~|\p{Extended_Pictographic}\u200D\uFE0F]+$/u;
+  /^(?:[\p{L}\p{M}\p{N}\p{Zs}\p{Pd}\p{Pc}.,;:!?¿¡'’‘"“”«»‹›()[\]&/+#@%…°€$£*~|\p{Extended_Pictographic}]|\u200D|\uFE0F)+$/u;
 /** A tag: 1..50 letters, marks or digits of any script, `_` and `-`. */
 export const TAG_PATTERN = /^[\p{L}\p{M}\p{N}_-]{1,50}$/u;
 
-/** C0 and C1 control characters but tab, line feed and carriage return. */
-const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+/** Whether `s` holds a C0 or C1 control character; tab, line feed and carriage return only if `strict`. */
+export function hasControl(s: string, strict = false): boolean {
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if ((cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) && (strict || (cp !== 0x09 && cp !== 0x0a && cp !== 0x0d)))
+      return true;
+  }
+  return false;
+}
+
+/** `s` without whitespace, controls and zero-width characters (what a browser skips in a URL scheme). */
+function squash(s: string): string {
+  return [...s].filter((ch) => !/[\s\u200B-\u200D\uFEFF]/u.test(ch) && !hasControl(ch, true)).join("");
+}
 /** Bidirectional embeddings, overrides and isolates: they reorder what a title shows. */
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 
@@ -111,8 +123,7 @@ export function findMarkup(text: string): string | null {
     if (OTHER_MARKUP.test(v)) return "markup (a custom element, comment, CDATA or doctype)";
     if (EVENT_HANDLER.test(v)) return "an inline event handler";
     // Browsers ignore tabs, newlines and other controls inside a URL's scheme: "java\tscript:".
-    if (SCRIPT_URL.test(v.replace(/[\s\u0000-\u001F\u007F-\u009F\u200B-\u200D\uFEFF]+/gu, "")))
-      return "a script URL";
+    if (SCRIPT_URL.test(squash(v))) return "a script URL";
   }
   return null;
 }
@@ -127,7 +138,7 @@ export const titleSchema = z
   .string()
   .refine((v) => v.trim().length > 0, { message: "title is empty" })
   .refine((v) => charLength(v) <= TITLE_MAX, { message: `title is longer than ${TITLE_MAX} characters` })
-  .refine((v) => !CONTROL.test(v) && !/[\t\n\r]/.test(v), { message: "title contains control characters" })
+  .refine((v) => !hasControl(v, true), { message: "title contains control characters" })
   .refine((v) => !BIDI_CONTROL.test(v), { message: "title contains bidirectional control characters" })
   .refine((v) => TITLE_PATTERN.test(v.normalize("NFC")), {
     message: "title may hold letters, digits, spaces, punctuation and emoji, not < > = ` { } or symbols",
@@ -141,7 +152,7 @@ export const userMessageSchema = z
   .refine((v) => charLength(v) <= MESSAGE_MAX, {
     message: `message is longer than ${MESSAGE_MAX} characters`,
   })
-  .refine((v) => !CONTROL.test(v), { message: "message contains control characters" })
+  .refine((v) => !hasControl(v), { message: "message contains control characters" })
   .superRefine((v, ctx) => {
     const why = findMarkup(v);
     if (why) ctx.addIssue({ code: "custom", message: `message contains script or HTML: ${why}` });
