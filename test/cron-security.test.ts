@@ -9,7 +9,7 @@ import { test } from "node:test";
 import pg from "pg";
 import { applyCron, liveJobs, type LiveJob } from "../core/cron/index.ts";
 import { apply } from "../core/migrate/index.ts";
-import { ident } from "../core/pg.ts";
+import { ROLE_NAMES, type RoleKey } from "../core/postgres/roles.ts";
 import { cronJobs } from "../settings/cron.ts";
 import { createDatabase, testConfig, useServices } from "./harness/index.ts";
 
@@ -40,12 +40,21 @@ async function scheduled(
   }
 }
 
-/** Runs a job's command as pg_cron does: a session of the job's user in the job's database. */
+/**
+ * Runs a job's command as pg_cron's background worker does: a session authenticated as the
+ * job's user in the job's database (not a superuser session that switched role, which a planted
+ * body could switch back with RESET SESSION AUTHORIZATION).
+ */
 async function runAsPgCron(job: LiveJob): Promise<void> {
-  const c = new pg.Client({ connectionString: postgres.url(job.database) });
+  const key = (Object.keys(ROLE_NAMES) as RoleKey[]).find((k) => ROLE_NAMES[k] === job.username);
+  // The server's superuser is the one other user a job may name (as it did before the fix).
+  assert.ok(key || job.username === postgres.user, `${job.name} runs as ${job.username}, unknown here`);
+  const url = key
+    ? postgres.url(job.database, job.username, postgres.roles[key])
+    : postgres.url(job.database);
+  const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`set session authorization ${ident(job.username)}`);
     await c.query(job.command);
   } finally {
     await c.end();
@@ -72,11 +81,12 @@ test("jarvis_owner replacing a job's function with ALTER ROLE ... SUPERUSER does
         end $$`);
       const job = jobs.find((j) => j.name.endsWith(":conversation-retention"));
       assert.ok(job, "the conversation retention job is scheduled");
-      await assert.rejects(runAsPgCron(job), (e: Error & { code?: string }) => {
-        assert.equal(e.code, "42501", e.message); // insufficient_privilege
-        return true;
-      });
+      const err = await runAsPgCron(job).then(
+        () => null,
+        (e: Error & { code?: string }) => e,
+      );
       assert.equal(await isSuperuser(app, "jarvis_owner"), false, "jarvis_owner became superuser");
+      assert.equal(err?.code, "42501", String(err)); // insufficient_privilege
     } finally {
       await owner.end();
       // Roles are cluster-wide: never leave a superuser behind for the other tests.
@@ -147,5 +157,43 @@ test("the jobs do their work as jarvis_owner: partitions premade, conversations 
               (select count(*)::int from conversation_keys) as keys`,
     );
     assert.deepEqual(rows[0], { conv: 0, mem: 0, runs: 8, vacuums: 1, keys: 0 });
+  });
+});
+
+test("pg_cron itself runs the planted job as jarvis_owner: the run fails on permission, and no role became superuser", async () => {
+  await scheduled(async ({ db, app, cron, jobs }) => {
+    const owner = new pg.Client({ connectionString: postgres.url(db, "jarvis_owner", postgres.roles.owner) });
+    await owner.connect();
+    const job = jobs.find((j) => j.name.endsWith(":conversation-retention"))!;
+    try {
+      await owner.query(`
+        create or replace function jarvis.purge_expired_conversations(p_days integer, p_threshold double precision)
+        returns jsonb language plpgsql as $$
+        begin
+          alter role jarvis_owner superuser;
+          return '{}';
+        end $$`);
+      // Every minute (pg_cron 1.4 has no seconds), active: the next minute's tick runs it.
+      await cron.query("select cron.alter_job($1::bigint, schedule => '* * * * *', active => true)", [
+        job.jobid,
+      ]);
+      let run: { status: string; return_message: string } | undefined;
+      for (let i = 0; i < 75 && !run; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const { rows } = await cron.query(
+          "select status, return_message from cron.job_run_details where jobid = $1 and status in ('failed', 'succeeded')",
+          [job.jobid],
+        );
+        run = rows[0];
+      }
+      assert.ok(run, "pg_cron did not run the job within 75 s");
+      assert.equal(run.status, "failed");
+      assert.match(run.return_message, /must be superuser|permission denied/);
+      assert.equal(await isSuperuser(app, "jarvis_owner"), false, "jarvis_owner became superuser");
+    } finally {
+      await cron.query("select cron.alter_job($1::bigint, active => false)", [job.jobid]);
+      await owner.end();
+      await app.query("alter role jarvis_owner nosuperuser");
+    }
   });
 });
