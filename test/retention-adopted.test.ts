@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
 import { apply } from "../core/migrate/index.ts";
+import { retentionPolicy } from "../core/retention/policy.ts";
+import { postgresRetention } from "../core/retention/postgres.ts";
 import { cronJobs } from "../settings/cron.ts";
 import { createDatabase, testConfig, useServices } from "./harness/index.ts";
 
@@ -156,5 +158,33 @@ test("the S15 memory retention removes exactly what the audit's rules say, impor
       { category: "patterns", processed: 1, deleted: 1 },
       { category: "preferences", processed: 1, deleted: 0 },
     ]);
+  });
+});
+
+test("retention run --store postgres refuses a superuser connection, and runs the jobs' SQL as jarvis_owner", async () => {
+  await withDb(async ({ owner }) => {
+    const db = (await owner.query("select current_database() as d")).rows[0].d;
+    const su = new pg.Client({ connectionString: postgres.url(db) });
+    const asOwner = new pg.Client({
+      connectionString: postgres.url(db, "jarvis_owner", postgres.roles.owner),
+    });
+    await su.connect();
+    await asOwner.connect();
+    try {
+      const policy = retentionPolicy(cfg);
+      await assert.rejects(postgresRetention(su, policy), (e: Error & { code?: string }) => {
+        assert.equal(e.code, "JARVIS_REFUSED");
+        assert.match(e.message, /jarvis_owner/);
+        return true;
+      });
+      assert.equal(Number((await su.query("select count(*) from jarvis.retention_runs")).rows[0].count), 0);
+      const report = await postgresRetention(asOwner, policy);
+      assert.equal(report.runs.length, 2 + Object.keys(policy.categories).length + 1);
+      // A dry run only reads: any role that reads the tables may do it.
+      assert.equal((await postgresRetention(su, policy, { dryRun: true })).dryRun, true);
+    } finally {
+      await su.end();
+      await asOwner.end();
+    }
   });
 });
