@@ -65,6 +65,18 @@ test("messages inserted with (conversation_id, role, content) get their conversa
     assert.equal(await count(), 4);
     await app.query("delete from messages where conversation_id = $1 and content = 'let one = 1'", [CONV]);
     assert.equal(await count(), 3);
+    // Moving a message by its conversation_id alone: the key follows, and so do both counters.
+    const other = await app.query(
+      "insert into conversations (user_id, title, created_at) values (7, 'Autre', now() - interval '40 days') returning id, created_at",
+    );
+    await app.query("update messages set conversation_id = $1 where content = '∑ x² 🎉'", [other.rows[0].id]);
+    const moved = await app.query("select conversation_created_at from messages where content = '∑ x² 🎉'");
+    assert.deepEqual(moved.rows[0].conversation_created_at, other.rows[0].created_at);
+    assert.equal(await count(), 2);
+    const otherCount = await app.query("select message_count from conversations where id = $1", [
+      other.rows[0].id,
+    ]);
+    assert.equal(otherCount.rows[0].message_count, 1);
     await assert.rejects(
       app.query(
         "insert into messages (conversation_id, role, content) values ('0b7f9a52-5a8e-4a43-9d2a-2f7f1d1c0999', 'user', 'x')",
