@@ -185,6 +185,8 @@ export async function liveJobs(client: pg.Client, prefix?: string): Promise<Live
  * that is not a superuser; nothing else of pg_cron (scheduling as another user stays superuser-only).
  */
 async function grantJobUsers(client: pg.Client, users: string[]): Promise<void> {
+  const { rows: me } = await client.query("select rolsuper from pg_roles where rolname = current_user");
+  if (!me[0]?.rolsuper) return; // only a superuser schedules jobs for others, and may grant this
   for (const user of [...new Set(users)]) {
     const { rows } = await client.query("select rolsuper from pg_roles where rolname = $1", [user]);
     if (!rows[0] || rows[0].rolsuper) continue;
