@@ -8,6 +8,9 @@ import { createHash } from "node:crypto";
 import type { JarvisConfig } from "../config/schema.ts";
 import { cronProblem } from "../config/cron.ts";
 
+/** Who every job runs as: the schema's owner (core/postgres/roles.ts, ROLE_NAMES.owner). */
+export const CRON_JOB_USER = "jarvis_owner";
+
 /** Jobs whose name starts with this belong to the stack; nothing else in cron.job is touched. */
 export const DEFAULT_CRON_PREFIX = "jarvis:";
 
@@ -20,6 +23,13 @@ export interface CronJobSpec {
   command: string;
   /** The database the command runs in. */
   database: string;
+  /**
+   * The role the job runs as. Never a superuser: the jobs call functions jarvis_owner owns and
+   * can change, so a superuser running them would run whatever jarvis_owner wrote (issue 16,
+   * item 3). jarvis_owner gets what the jobs need in sql/migrations/0107. A job without one (a
+   * jobs file) runs as `cron apply --username`, or the connected user.
+   */
+  username?: string;
   active: boolean;
 }
 
@@ -70,6 +80,7 @@ export function cronJobs(cfg: JarvisConfig, opts: CronJobsOptions = {}): CronJob
     schedule,
     command,
     database,
+    username: CRON_JOB_USER,
     active: true,
   });
   const jobs: CronJobSpec[] = [

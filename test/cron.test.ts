@@ -125,7 +125,7 @@ test("apply creates the declared jobs in cron.job, and a second apply changes no
       assert.equal(r.schedule, j.schedule);
       assert.ok(r.command.startsWith(j.command + " /* jarvis-data "), r.command);
       assert.equal(r.database, "jarvis");
-      assert.equal(r.username, "postgres");
+      assert.equal(r.username, "jarvis_owner");
       assert.equal(r.active, true);
     }
     const second = await applyCron(c, { jobs, prefix });

@@ -18,6 +18,7 @@ import {
   versionLabel,
   apply,
   baseline,
+  BaselineMismatchError,
   DEFAULT_MIGRATIONS_DIR,
   down,
   LOCK_KEYS,
@@ -412,6 +413,64 @@ test("baseline records an existing schema as applied without running it, once", 
   await assert.rejects(
     withClient(db.url, (c) => baseline(c, { version: HEAD })),
     (e: unknown) => e instanceof MigrationRequestError && /already has migration history/.test(e.message),
+  );
+});
+
+test("baseline refuses a database whose schema differs from migrations 1..N, naming each difference, and records nothing", async (t) => {
+  const db = await freshDb(t);
+  await withClient(db.url, (c) => apply(c));
+  await query(db.url, "drop table jarvis_schema_migrations");
+  // Hand-made drift: a constraint gone, a column added, a trigger gone, a column of another type.
+  await query(db.url, "alter table users drop constraint users_email_format");
+  await query(db.url, "alter table users add column nickname text");
+  await query(db.url, "drop trigger conversations_audit on conversations");
+  await query(db.url, "alter table memory_entries alter column memory_type type varchar(20)");
+  await assert.rejects(
+    withClient(db.url, (c) => baseline(c, { version: HEAD })),
+    (e: unknown) => {
+      assert.ok(e instanceof BaselineMismatchError, String(e));
+      assert.equal(e.code, "JARVIS_BASELINE_MISMATCH");
+      assert.deepEqual(
+        e.differences.map((d) => `${d.problem} ${d.kind} ${d.name}`),
+        [
+          "differs column public.memory_entries.memory_type",
+          "unexpected column public.users.nickname",
+          // The CHECK on the column now compares varchar: its definition changed with the type.
+          "differs constraint public.memory_entries.memory_entries_memory_type_valid",
+          "missing constraint public.users.users_email_format",
+          "missing trigger public.conversations.conversations_audit",
+        ],
+      );
+      assert.match(e.message, /missing constraint public\.users\.users_email_format/);
+      assert.match(e.message, /jarvis-data adopt postgres --from/);
+      return true;
+    },
+  );
+  assert.deepEqual(await query(db.url, "select * from jarvis_schema_migrations"), [], "nothing recorded");
+});
+
+test("baseline refuses a database in the audit's legacy shape (Alembic 001) and points at adopt", async (t) => {
+  const db = await freshDb(t);
+  await query(
+    db.url,
+    `create table users (id serial primary key, username varchar(50) not null unique, email varchar(255), created_at timestamp not null, updated_at timestamp not null);
+     create table conversations (id varchar(36) primary key, user_id integer references users(id), title varchar(255), summary text, created_at timestamp not null, ended_at timestamp);
+     create table memory_embeddings (id varchar(36) primary key, content text not null, embedding double precision[], metadata jsonb, created_at timestamp not null);`,
+  );
+  await assert.rejects(
+    withClient(db.url, (c) => baseline(c, { version: HEAD })),
+    (e: unknown) => {
+      assert.ok(e instanceof BaselineMismatchError, String(e));
+      const lines = e.differences.map((d) => `${d.problem} ${d.kind} ${d.name}`);
+      assert.ok(lines.includes("missing table public.messages"), lines.join("\n"));
+      assert.ok(lines.includes("differs column public.users.id"), lines.join("\n"));
+      assert.ok(
+        lines.includes("unexpected table public.memory_embeddings") ||
+          lines.includes("differs table public.memory_embeddings"),
+      );
+      assert.match(e.message, /adopt/);
+      return true;
+    },
   );
 });
 

@@ -1,6 +1,8 @@
 /**
  * S18: the zod validators accept and refuse inputs, and the database, bypassing the application,
- * refuses the same bad inputs with the constraint that encodes the same rule.
+ * refuses the same bad inputs with the constraint that encodes the same rule when the rule is
+ * integrity (lengths, ranges, empty content, references, tags' shape), and accepts what only the
+ * input boundary refuses (a title's characters, markup in a message: migration 0104).
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
@@ -29,7 +31,14 @@ const GOOD_CONVERSATIONS = [
   { user_id: 1, title: "a".repeat(255), initial_message: "é".repeat(10_000) },
   {
     user_id: 1,
-    initial_message: "if conditions = 3 and a < b, is b > 2 or not?".replace(">", "is more than"),
+    initial_message: "if conditions = 3 and a < b, is b > 2 or not?",
+  },
+  { user_id: 1, title: "Réunion du lundi", initial_message: "is 3 < 5 and 7 > 2?" },
+  { user_id: 1, title: "What's the weather?", initial_message: "let one = 1" },
+  {
+    user_id: 1,
+    title: "L’été — bilan 🎉",
+    initial_message: "Résous 2x + 3 = 7 ; code : if (a<b) { x = 1; }",
   },
 ];
 const BAD_CONVERSATIONS: { input: Record<string, unknown>; constraint: string | null; why: string }[] = [
@@ -50,17 +59,17 @@ const BAD_CONVERSATIONS: { input: Record<string, unknown>; constraint: string | 
   },
   {
     input: { user_id: 1, title: "Hello <b>", initial_message: "hi" },
-    constraint: "conversations_title_charset",
+    constraint: null,
     why: "title charset",
   },
   {
-    input: { user_id: 1, title: "Café", initial_message: "hi" },
-    constraint: "conversations_title_charset",
-    why: "title charset (ASCII letters)",
+    input: { user_id: 1, title: "facture\u202Egpj.exe", initial_message: "hi" },
+    constraint: null,
+    why: "a bidirectional override in a title",
   },
   {
     input: { user_id: 1, title: "", initial_message: "hi" },
-    constraint: "conversations_title_charset",
+    constraint: null,
     why: "empty title",
   },
   {
@@ -75,22 +84,22 @@ const BAD_CONVERSATIONS: { input: Record<string, unknown>; constraint: string | 
   },
   {
     input: { user_id: 1, initial_message: "look <script>alert(1)</script>" },
-    constraint: "messages_user_content_no_markup",
+    constraint: null,
     why: "script",
   },
   {
     input: { user_id: 1, initial_message: "click <a href=x>here</a>" },
-    constraint: "messages_user_content_no_markup",
+    constraint: null,
     why: "HTML",
   },
   {
     input: { user_id: 1, initial_message: "go to javascript:alert(1)" },
-    constraint: "messages_user_content_no_markup",
+    constraint: null,
     why: "javascript: URL",
   },
   {
     input: { user_id: 1, initial_message: "img onerror = steal()" },
-    constraint: "messages_user_content_no_markup",
+    constraint: null,
     why: "event handler",
   },
 ];
@@ -99,7 +108,7 @@ const GOOD_MEMORIES = [
   {
     content: "The user prefers tea over coffee.",
     importance: 0.8,
-    tags: ["preference", "drinks_hot", "tea-time"],
+    tags: ["preference", "drinks_hot", "tea-time", "réunion", "été_2025"],
     metadata: { source: "chat" },
   },
   { content: "x", importance: 0, tags: [] },
@@ -109,7 +118,7 @@ const GOOD_MEMORIES = [
     tags: Array.from({ length: 10 }, (_, i) => `t${i}`.padEnd(50, "z")),
   },
 ];
-const BAD_MEMORIES: { input: Record<string, unknown>; constraint: string; why: string }[] = [
+const BAD_MEMORIES: { input: Record<string, unknown>; constraint: string | null; why: string }[] = [
   { input: { content: "" }, constraint: "memory_entries_content_not_empty", why: "empty content" },
   {
     input: { content: "y".repeat(50_001) },
@@ -133,20 +142,20 @@ const BAD_MEMORIES: { input: Record<string, unknown>; constraint: string; why: s
   },
   {
     input: { content: "x", tags: ["a".repeat(51)] },
-    constraint: "memory_entries_tags_format",
+    constraint: "memory_entries_tags_shape",
     why: "tag too long",
   },
   {
     input: { content: "x", tags: ["has space"] },
-    constraint: "memory_entries_tags_format",
+    constraint: "memory_entries_tags_shape",
     why: "tag charset",
   },
   {
     input: { content: "x", tags: ["ok", "a,b"] },
-    constraint: "memory_entries_tags_format",
-    why: "tag with a separator",
+    constraint: null,
+    why: "tag with a separator (input policy only)",
   },
-  { input: { content: "x", tags: [""] }, constraint: "memory_entries_tags_format", why: "empty tag" },
+  { input: { content: "x", tags: [""] }, constraint: "memory_entries_tags_shape", why: "empty tag" },
   {
     input: { content: "x", metadata: [1, 2] },
     constraint: "memory_entries_metadata_is_object",
@@ -197,11 +206,14 @@ test("the conversation validator refuses bad requests, and the database refuses 
   for (const bad of BAD_CONVERSATIONS) {
     const r = conversationCreateSchema.safeParse(bad.input);
     assert.equal(r.success, false, `zod accepted: ${bad.why}`);
+    // Input policy only (constraint null): the database accepts it; integrity: refused by name.
     await withClient(url, (c) =>
-      assert.rejects(insertConversation(c, bad.input), (e: pg.DatabaseError) => {
-        assert.equal(e.constraint, bad.constraint, `${bad.why}: ${e.message}`);
-        return true;
-      }),
+      bad.constraint === null
+        ? insertConversation(c, bad.input)
+        : assert.rejects(insertConversation(c, bad.input), (e: pg.DatabaseError) => {
+            assert.equal(e.constraint, bad.constraint, `${bad.why}: ${e.message}`);
+            return true;
+          }),
     );
   }
   assert.equal(
@@ -240,10 +252,12 @@ test("the memory validator refuses bad entries, and the database refuses them wi
     const r = memoryEntrySchema.safeParse(bad.input);
     assert.equal(r.success, false, `zod accepted: ${bad.why}`);
     await withClient(url, (c) =>
-      assert.rejects(insertMemory(c, bad.input), (e: pg.DatabaseError) => {
-        assert.equal(e.constraint, bad.constraint, `${bad.why}: ${e.message}`);
-        return true;
-      }),
+      bad.constraint === null
+        ? insertMemory(c, bad.input)
+        : assert.rejects(insertMemory(c, bad.input), (e: pg.DatabaseError) => {
+            assert.equal(e.constraint, bad.constraint, `${bad.why}: ${e.message}`);
+            return true;
+          }),
     );
   }
   assert.equal(

@@ -191,14 +191,17 @@ export const migrateDown: Command = {
 
 export const migrateBaseline: Command = {
   name: "migrate baseline",
-  summary: "record migrations up to N as applied without running them (a database made before migrations)",
+  summary:
+    "record migrations up to N as applied without running them, after checking the schema matches them",
   usage: "jarvis-data migrate baseline --to N [--dir DIR] [--json]",
+  description:
+    "Migrates a scratch database beside the target to N (needs CREATEDB) and compares tables, columns, types, constraints, indexes, functions and triggers. A database that differs is refused (exit 4) with the list of differences and nothing is recorded; bring data in another shape in with `jarvis-data adopt postgres --from <URL>`.",
   options: { ...COMMON_OPTIONS, to: { type: "string" } },
   async run(ctx) {
     const to = version(ctx, "to", true)!;
     const opts = engineOptions(ctx);
     const r = await withClient(url(ctx), (c) => baseline(c, { ...opts, version: to }), connectOpts);
-    ctx.print(r, `recorded as applied: ${r.recorded.map((m) => m.file).join(", ")}`);
+    ctx.print(r, `schema checked; recorded as applied: ${r.recorded.map((m) => m.file).join(", ")}`);
     return EXIT.ok;
   },
 };

@@ -22,7 +22,7 @@ export const retentionRun: Command = {
   usage:
     "jarvis-data retention run <stack> [--config FILE] [--dry-run] [--store chroma|redis|postgres ...] [--collection NAME ...] [--json]",
   description:
-    "Without --store: Chroma and Redis (PostgreSQL runs on its pg_cron schedule). Reads CHROMA_URL (+ CHROMA_TOKEN), REDIS_URL, DATABASE_URL (a superuser). --dry-run counts and deletes nothing.",
+    "Without --store: Chroma and Redis (PostgreSQL runs on its pg_cron schedule). Reads CHROMA_URL (+ CHROMA_TOKEN), REDIS_URL, DATABASE_URL (jarvis_owner's: a superuser is refused). --dry-run counts and deletes nothing.",
   options: {
     config: { type: "string" },
     "dry-run": { type: "boolean" },
@@ -52,7 +52,7 @@ export const retentionRun: Command = {
       inputs.redis = { url: need(ctx.env.redisUrl, "REDIS_URL", "redis://admin:...@127.0.0.1:6379") };
     if (stores.includes("postgres"))
       inputs.postgres = {
-        url: need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/jarvis"),
+        url: need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://jarvis_owner@127.0.0.1:5432/jarvis"),
       };
     const report = await runRetention(inputs);
     ctx.print(report, formatRetentionReport(report));

@@ -15,6 +15,7 @@ import type pg from "pg";
 import { cronProblem } from "../../config/cron.ts";
 import { JarvisError, EXIT } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
+import { ident } from "../pg.ts";
 import type { CronJobSpec } from "../../settings/cron.ts";
 
 export class CronSpecError extends JarvisError {
@@ -68,7 +69,10 @@ export interface CronOptions {
   jobs: CronJobSpec[];
   /** Jobs whose name starts with it are this stack's (e.g. `jarvis:`). */
   prefix: string;
-  /** Who the jobs run as (default: the connected user; another one needs a superuser). */
+  /**
+   * Who the jobs run as when a job does not say (its `username`, settings/cron.ts); default the
+   * connected user. Another user than the connected one needs a superuser.
+   */
   username?: string;
   log?: Logger;
 }
@@ -175,6 +179,22 @@ export async function liveJobs(client: pg.Client, prefix?: string): Promise<Live
   }));
 }
 
+/**
+ * What the jobs' users need of pg_cron itself: its history job prunes cron.job_run_details, whose
+ * row-level security shows each user the runs of its own jobs only. Granted to every job user
+ * that is not a superuser; nothing else of pg_cron (scheduling as another user stays superuser-only).
+ */
+async function grantJobUsers(client: pg.Client, users: string[]): Promise<void> {
+  const { rows: me } = await client.query("select rolsuper from pg_roles where rolname = current_user");
+  if (!me[0]?.rolsuper) return; // only a superuser schedules jobs for others, and may grant this
+  for (const user of [...new Set(users)]) {
+    const { rows } = await client.query("select rolsuper from pg_roles where rolname = $1", [user]);
+    if (!rows[0] || rows[0].rolsuper) continue;
+    await client.query(`grant usage on schema cron to ${ident(user)}`);
+    await client.query(`grant select, delete on cron.job_run_details to ${ident(user)}`);
+  }
+}
+
 /** What apply would do. Reads only. */
 export async function planCron(client: pg.Client, opts: CronOptions): Promise<CronPlan> {
   validate(opts);
@@ -195,7 +215,7 @@ export async function planCron(client: pg.Client, opts: CronOptions): Promise<Cr
       schedule: spec.schedule,
       command: "",
       database: spec.database,
-      username,
+      username: spec.username ?? username,
       active: spec.active,
     };
     target.command = managedCommand({ ...target, command: spec.command });
@@ -258,6 +278,10 @@ export async function applyCron(client: pg.Client, opts: CronOptions): Promise<C
     const plan = await planCron(client, opts);
     const { rows } = await client.query("select current_user as me");
     const username = opts.username ?? rows[0].me;
+    await grantJobUsers(
+      client,
+      opts.jobs.map((j) => j.username ?? username),
+    );
     const specs = new Map(opts.jobs.map((j) => [j.name, j]));
     for (const a of plan.actions) {
       const spec = specs.get(a.name);
@@ -265,21 +289,23 @@ export async function applyCron(client: pg.Client, opts: CronOptions): Promise<C
         await client.query("select cron.unschedule($1::bigint)", [a.jobid]);
         log.info(`unscheduled ${a.name}`, { jobid: a.jobid });
       } else if (a.action === "create" && spec) {
-        const command = managedCommand({ ...spec, username });
+        const user = spec.username ?? username;
+        const command = managedCommand({ ...spec, username: user });
         const { rows: r } = await client.query(
           "select cron.schedule_in_database($1, $2, $3, $4, $5, $6) as jobid",
-          [spec.name, spec.schedule, command, spec.database, username, spec.active],
+          [spec.name, spec.schedule, command, spec.database, user, spec.active],
         );
         a.jobid = Number(r[0].jobid);
         log.info(`scheduled ${a.name}`, { schedule: spec.schedule, jobid: a.jobid });
       } else if (a.action === "update" && spec) {
-        const command = managedCommand({ ...spec, username });
+        const user = spec.username ?? username;
+        const command = managedCommand({ ...spec, username: user });
         await client.query("select cron.alter_job($1::bigint, $2, $3, $4, $5, $6)", [
           a.jobid,
           spec.schedule,
           command,
           spec.database,
-          username,
+          user,
           spec.active,
         ]);
         log.info(`updated ${a.name}${a.drift ? " (it had been edited by hand)" : ""}`, {

@@ -84,7 +84,7 @@ export interface DownResult {
   waitedMs: number;
 }
 
-const planned = (m: Migration): PlannedMigration => ({
+export const planned = (m: Migration): PlannedMigration => ({
   version: m.version,
   name: m.name,
   file: m.up.file,
@@ -135,7 +135,7 @@ export function compare(migrations: Migration[], history: HistoryRow[]): Status 
   return { current, head, applied: history, pending, problems };
 }
 
-function load(opts: EngineOptions): Migration[] {
+export function load(opts: EngineOptions): Migration[] {
   return opts.migrations ?? loadMigrations(opts.dir);
 }
 
@@ -234,7 +234,8 @@ async function runFile(
   }
 }
 
-async function withLock<T>(
+/** Runs `fn` holding the migration lock (waits for another runner up to opts.lockWaitMs). */
+export async function withLock<T>(
   client: pg.Client,
   opts: EngineOptions,
   fn: (waitedMs: number) => Promise<T>,
@@ -255,7 +256,7 @@ async function withLock<T>(
   }
 }
 
-async function appliedBy(client: pg.Client, opts: EngineOptions): Promise<string> {
+export async function appliedBy(client: pg.Client, opts: EngineOptions): Promise<string> {
   if (opts.appliedBy) return opts.appliedBy;
   const { rows } = await client.query("select session_user as u");
   return rows[0].u;
@@ -364,49 +365,5 @@ export async function down(client: pg.Client, opts: EngineOptions & { to: number
       }
     }
     return result;
-  });
-}
-
-/**
- * Records migrations up to `version` as already applied, without running them: for a JARVIS
- * database whose tables were made before this engine existed. Refused when any history exists.
- */
-export async function baseline(
-  client: pg.Client,
-  opts: EngineOptions & { version: number },
-): Promise<{ recorded: PlannedMigration[] }> {
-  const migrations = load(opts);
-  if (!migrations.some((m) => m.version === opts.version)) {
-    throw new MigrationRequestError(
-      `no migration ${versionLabel(opts.version)} in the directory; baseline names the last migration the database already matches (one of ${migrations.map((m) => versionLabel(m.version)).join(", ")})`,
-    );
-  }
-  return withLock(client, opts, async () => {
-    await ensureHistory(client);
-    const history = await readHistory(client);
-    if (history.length) {
-      throw new MigrationRequestError(
-        `the database already has migration history (up to ${versionLabel(Math.max(...history.map((h) => h.version)))}); baseline is only for a database that never ran migrations: use migrate apply`,
-      );
-    }
-    const by = await appliedBy(client, opts);
-    const recorded = migrations.filter((m) => m.version <= opts.version);
-    await client.query("begin");
-    try {
-      for (const m of recorded) {
-        await client.query(
-          `insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, 0, $4, 'baseline')`,
-          [m.version, m.name, m.up.sha256, by],
-        );
-      }
-      await client.query("commit");
-    } catch (e) {
-      await client.query("rollback").catch(() => {});
-      throw e;
-    }
-    (opts.log ?? silentLogger).info(
-      `baselined ${recorded.length} migration(s) up to ${versionLabel(opts.version)}`,
-    );
-    return { recorded: recorded.map(planned) };
   });
 }

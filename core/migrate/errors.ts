@@ -1,4 +1,5 @@
 /** The migration engine's errors: a stable code each, and a message naming the cause and the fix. */
+import type { CatalogDifference } from "./catalog.ts";
 import { EXIT, JarvisError } from "../errors.ts";
 
 /** A file that cannot be a migration (name, headers, no-transaction with several statements). */
@@ -53,5 +54,15 @@ export class MigrationLockTimeoutError extends JarvisError {
 export class MigrationRequestError extends JarvisError {
   constructor(message: string) {
     super("JARVIS_MIGRATION_REQUEST", message, EXIT.usage);
+  }
+}
+
+/** `migrate baseline` on a database whose schema is not what migrations 1..N make. */
+export class BaselineMismatchError extends JarvisError {
+  constructor(
+    message: string,
+    readonly differences: CatalogDifference[],
+  ) {
+    super("JARVIS_BASELINE_MISMATCH", message, EXIT.refused);
   }
 }

@@ -4,3 +4,5 @@ export * from "./files.ts";
 export * from "./history.ts";
 export * from "./lock.ts";
 export * from "./engine.ts";
+export * from "./catalog.ts";
+export * from "./baseline.ts";

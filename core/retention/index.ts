@@ -27,7 +27,7 @@ export interface RetentionInputs {
   stores?: RetentionStore[];
   chroma?: { url: string; token?: string; collections?: string[] };
   redis?: { url: string };
-  /** A superuser connection to the application database. */
+  /** jarvis_owner's connection to the application database (a superuser is refused). */
   postgres?: { url: string };
   dryRun?: boolean;
   now?: Date;

@@ -1,10 +1,13 @@
 /**
  * PostgreSQL retention on demand: runs exactly what the pg_cron jobs run (sql/migrations/0100),
  * so `retention run --store postgres` and the schedule cannot disagree. Dry-run only counts.
- * Needs a superuser connection to the application database (the conversation purge sets
- * session_replication_role).
+ * Runs as jarvis_owner, the jobs' user, and refuses a superuser connection: the functions it
+ * calls belong to jarvis_owner, which can replace them, and a superuser must never run code a
+ * non-superuser can change (issue 16, item 3). A dry run only counts rows and may use any role
+ * that reads the tables.
  */
 import type pg from "pg";
+import { RefusedError } from "../errors.ts";
 import type { RetentionPolicy } from "./policy.ts";
 
 export interface PostgresRetentionRow {
@@ -22,6 +25,18 @@ export interface PostgresRetentionReport {
 }
 
 const n = (x: unknown) => Number(x ?? 0);
+
+/** Refuses a session whose user is a superuser (or may become one) before it calls owner code. */
+async function refuseSuperuser(client: pg.Client): Promise<void> {
+  const { rows } = await client.query(
+    "select session_user as u, (select rolsuper from pg_roles where rolname = session_user) as su",
+  );
+  if (rows[0].su) {
+    throw new RefusedError(
+      `retention run --store postgres is connected as the superuser "${rows[0].u}": it would run functions that jarvis_owner owns and can replace, as a superuser; set DATABASE_URL to jarvis_owner's connection (the pg_cron jobs' user)`,
+    );
+  }
+}
 
 export async function postgresRetention(
   client: pg.Client,
@@ -67,6 +82,7 @@ export async function postgresRetention(
       kept: 0,
     });
   } else {
+    await refuseSuperuser(client);
     const { rows: start } = await client.query(
       "select coalesce(max(id), 0) as id from jarvis.retention_runs",
     );
