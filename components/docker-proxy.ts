@@ -21,6 +21,8 @@ export interface DockerApiProxyArgs {
   allowGet: string;
   /** restart policy, log rotation and labels: containerCommon(cfg, stack, "<client>-docker-proxy"). */
   common: ContainerCommon;
+  /** Docker names: `<dockerName>-docker-net` and `<dockerName>-docker-proxy` (default: the resource name). */
+  dockerName?: string;
 }
 
 /**
@@ -34,9 +36,10 @@ export function dockerApiProxy(
   a: DockerApiProxyArgs,
   parent: pulumi.Resource,
 ): pulumi.Output<string> {
+  const dockerName = a.dockerName ?? name;
   const net = new docker.Network(
     `${name}-docker-net`,
-    { name: `${name}-docker-net`, driver: "bridge", internal: true, labels: a.common.labels },
+    { name: `${dockerName}-docker-net`, driver: "bridge", internal: true, labels: a.common.labels },
     { parent },
   );
   const image = new docker.RemoteImage(
@@ -47,7 +50,7 @@ export function dockerApiProxy(
   new docker.Container(
     `${name}-docker-proxy`,
     {
-      name: `${name}-docker-proxy`,
+      name: `${dockerName}-docker-proxy`,
       image: image.imageId,
       command: [
         "-loglevel=info",

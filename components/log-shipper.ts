@@ -58,6 +58,7 @@ export class LogShipper extends pulumi.ComponentResource {
         client,
         allowGet: VECTOR_DOCKER_API_GET,
         common: containerCommon(args.config, args.stack, "log-shipper-docker-proxy"),
+        dockerName: selfName,
       },
       this,
     );
