@@ -96,27 +96,6 @@ const vault = new BackupVault(
   { namePrefix: prefix, backup: cfg.backup, protect: keepOptions(cfg.environment).protect },
   { providers: [backupStorage] },
 );
-// dev: lifecycle rules by a job keyed on their hash, not the aws provider (docs/backup-storage.md).
-if (devS3 && !AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
-  new BucketLifecycle(
-    `${prefix}-lifecycle`,
-    {
-      buckets: [
-        { bucket: vault.backupBucket, rules: lifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE) },
-        {
-          bucket: vault.repositoryBucket,
-          rules: repositoryLifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE),
-        },
-      ],
-      endpoint: devS3.endpoint,
-      caCertPem: devS3.caCertPem,
-      region: cfg.backup.storage.region,
-      accessKeyId: DEV_S3_ROOT_USER,
-      secretAccessKey: secrets.values.s3RootPassword,
-    },
-    { dependsOn: [vault] },
-  );
-}
 export const backupBucket = vault.backupBucket;
 export const pgbackrestBucket = vault.repositoryBucket;
 export const backupReplicaBucket = vault.replicaBucket;
@@ -157,6 +136,29 @@ const runner: JobRunner = {
   cli: ops.cli,
   dockerHost: cfg.docker.host,
 };
+// dev: lifecycle rules by a job per bucket keyed on the rules, not the aws provider
+// (docs/backup-storage.md); it needs the buckets, not the roles.
+if (devS3 && !AWS_LIFECYCLE_ON_S3_COMPATIBLE.converges) {
+  new BucketLifecycle(
+    `${prefix}-lifecycle`,
+    {
+      runner,
+      buckets: [
+        { bucket: vault.backupBucket, rules: lifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE) },
+        {
+          bucket: vault.repositoryBucket,
+          rules: repositoryLifecycleRules(cfg.backup.retention, S3_COMPATIBLE_LIFECYCLE),
+        },
+      ],
+      endpoint: devS3.internalEndpoint,
+      caCertPem: devS3.caCertPem,
+      region: cfg.backup.storage.region,
+      accessKeyId: DEV_S3_ROOT_USER,
+      secretAccessKey: secrets.values.s3RootPassword,
+    },
+    { ...onDocker, dependsOn: [vault, devS3, ops] },
+  );
+}
 const pgRoles = new PostgresRoles(
   `${prefix}-postgres-roles`,
   {

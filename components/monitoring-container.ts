@@ -58,6 +58,8 @@ export function monitoringContainer(
   s: MonitoringService,
   service: string,
   spec: ContainerSpec,
+  /** Networks besides the stack's (e.g. the log shipper's Docker API network), with their aliases. */
+  moreNetworks: { name: pulumi.Input<string>; aliases: string[] }[] = [],
 ): docker.Container {
   const image = new docker.RemoteImage(
     `${site.name}-${MONITORING_HOSTS[s]}-image`,
@@ -69,7 +71,7 @@ export function monitoringContainer(
     {
       name: stackContainerName(site.stack, service),
       image: image.imageId,
-      networksAdvanced: [{ name: site.network, aliases: [MONITORING_HOSTS[s]] }],
+      networksAdvanced: [{ name: site.network, aliases: [MONITORING_HOSTS[s]] }, ...moreNetworks],
       memory: MONITORING_LIMITS[s].memoryMb,
       cpus: MONITORING_LIMITS[s].cpus,
       // restart policy, json-file log rotation (S12), labels

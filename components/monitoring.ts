@@ -44,8 +44,6 @@ export interface MonitoringArgs {
   alertWebhookUrl?: pulumi.Input<string>;
   /** Where the stores and the ops agent answer on the network; defaults to their aliases. */
   targets?: Partial<MonitoredTargets>;
-  /** The read-only Docker API the log shipper reads (default: the ops agent's proxy, http://docker-proxy:2375). */
-  dockerUrl?: string;
   /** The ops agent's uid, owner of the log files (default: PostgreSQL's, as the agent runs pgBackRest). */
   logsOwnerUid?: string;
 }
@@ -107,7 +105,6 @@ export class Monitoring extends pulumi.ComponentResource {
             config: cfg,
             stack: args.stack,
             network: args.network,
-            dockerUrl: args.dockerUrl ?? "http://docker-proxy:2375",
             logsOwnerUid: args.logsOwnerUid ?? POSTGRES_UID,
           },
           { parent: this },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AgentSchedule } from "../core/ops/schedule.ts";
 import type { ContainerCommon } from "../settings/containers.ts";
 import { MONITORING_PATHS, stackContainerName } from "../settings/monitoring.ts";
+import { dockerApiProxy, DOCKER_PROXY_URL } from "./docker-proxy.ts";
 
 /** The agent's port on the private network (Prometheus scrapes ops-agent:9187, settings/monitoring.ts). */
 export const OPS_AGENT_PORT = 9187;
@@ -14,15 +15,6 @@ const STATE_DIR = "/var/lib/jarvis-ops";
 const LOGS_DIR = MONITORING_PATHS.logsDir;
 const CHROMA_DATA_MOUNT = "/var/lib/chroma-data";
 
-/**
- * The Docker API proxy: wollomatic/socket-proxy, which passes a request only when a per-method
- * regex matches the whole path (anchored ^…$) and the client is on its source allowlist
- * (docs/services.md). tecnativa/docker-socket-proxy, used before, opens every GET under /containers
- * (archive, export, inspect) once CONTAINERS=1.
- */
-export const DOCKER_PROXY_IMAGE = "wollomatic/socket-proxy:1.12.2";
-const DOCKER_PROXY_HOST = "docker-proxy";
-const DOCKER_PROXY_PORT = 2375;
 /** The one request the agent makes (core/ops/containers.ts): the container list, any API version. */
 export const DOCKER_PROXY_ALLOW_GET = "/(v[0-9.]+/)?containers/json";
 
@@ -103,7 +95,13 @@ export class OpsAgent extends pulumi.ComponentResource {
 
   constructor(name: string, args: OpsAgentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jarvis:ops:OpsAgent", name, {}, opts);
-    const proxyNet = args.schedule.containers?.length ? this.dockerProxy(name, args) : undefined;
+    const proxyNet = args.schedule.containers?.length
+      ? dockerApiProxy(
+          name,
+          { client: OPS_AGENT_HOST, allowGet: DOCKER_PROXY_ALLOW_GET, common: args.proxyCommon },
+          this,
+        )
+      : undefined;
     const state = new docker.Volume(
       `${name}-state`,
       { name: `${name}-state`, labels: args.common.labels },
@@ -170,58 +168,6 @@ export class OpsAgent extends pulumi.ComponentResource {
     this.registerOutputs({ containerName: this.containerName, dockerNetworkName: this.dockerNetworkName });
   }
 
-  /** The internal network and the proxy on it; returns the network's name for the agent to join. */
-  private dockerProxy(name: string, args: OpsAgentArgs): pulumi.Output<string> {
-    const net = new docker.Network(
-      `${name}-docker-net`,
-      { name: `${name}-docker-net`, driver: "bridge", internal: true, labels: args.proxyCommon.labels },
-      { parent: this },
-    );
-    const image = new docker.RemoteImage(
-      `${name}-docker-proxy-image`,
-      { name: DOCKER_PROXY_IMAGE, keepLocally: true },
-      { parent: this },
-    );
-    new docker.Container(
-      `${name}-docker-proxy`,
-      {
-        name: `${name}-docker-proxy`,
-        image: image.imageId,
-        command: [
-          "-loglevel=info",
-          "-listenip=0.0.0.0",
-          `-proxyport=${DOCKER_PROXY_PORT}`,
-          // Only the agent may connect (resolved by name on the internal network).
-          `-allowfrom=${OPS_AGENT_HOST}`,
-          // Only the container list; no other method is set, so every other method is refused.
-          `-allowGET=${DOCKER_PROXY_ALLOW_GET}`,
-          "-allowhealthcheck",
-          "-shutdowngracetime=5",
-        ],
-        volumes: [
-          { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
-        ],
-        networksAdvanced: [{ name: net.name, aliases: [DOCKER_PROXY_HOST] }],
-        healthcheck: {
-          tests: ["CMD", "./healthcheck"],
-          interval: "30s",
-          timeout: "5s",
-          retries: 3,
-          startPeriod: "10s",
-        },
-        readOnly: true,
-        capabilities: { drops: ["ALL"] },
-        securityOpts: ["no-new-privileges"],
-        memory: 64,
-        memorySwap: 64,
-        cpus: "0.2",
-        ...args.proxyCommon,
-      },
-      { parent: this },
-    );
-    return net.name;
-  }
-
   /** Non-secret settings; every credential is a *_FILE path to an uploaded file. */
   private envs(args: OpsAgentArgs, watching: boolean): pulumi.Output<string[]> {
     return pulumi
@@ -240,7 +186,7 @@ export class OpsAgent extends pulumi.ComponentResource {
         `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
         ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
         ...(args.physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
-        ...(watching ? [`JARVIS_DOCKER_URL=http://${DOCKER_PROXY_HOST}:${DOCKER_PROXY_PORT}`] : []),
+        ...(watching ? [`JARVIS_DOCKER_URL=${DOCKER_PROXY_URL}`] : []),
         // Day-2 (issue 18): the log shipper's files, Chroma on disk, the Redis temp-key sweep.
         `JARVIS_LOGS_DIR=${LOGS_DIR}`,
         ...(args.chromaVolume ? [`JARVIS_CHROMA_DATA_DIR=${CHROMA_DATA_MOUNT}`] : []),

@@ -40,13 +40,15 @@ export interface OpsJobArgs {
   /** Docker name of the container; jobs keyed on their inputs put a hash in it. */
   containerName: string;
   /** The CLI's arguments, e.g. ["migrate", "apply", "--json"]. */
-  args: string[];
-  envs?: string[];
+  args: pulumi.Input<string>[];
+  envs?: pulumi.Input<string>[];
   files?: JobFile[];
   /** Extra labels (what the job applies, readable in a preview's diff). */
   labels?: { label: string; value: string }[];
   /** What the error says when the job fails. */
   what: string;
+  /** What the job is keyed on, readable in the state: first in its triggers, before the run's hash. */
+  keys?: pulumi.Input<string>[];
 }
 
 /** What a job that talks to PostgreSQL needs (migrations, cron schedules). */
@@ -97,18 +99,20 @@ export function opsJob(
   opts: pulumi.CustomResourceOptions,
 ): OpsJobResult {
   const files = a.files ?? [];
-  const spec = pulumi.all([runner.network, runner.image]).apply(([network, image]): JobRunSpec => ({
-    containerName: a.containerName,
-    network,
-    image,
-    command: [...runner.cli, ...a.args],
-    envs: [`JARVIS_ENVIRONMENT=${runner.environment}`, ...(a.envs ?? [])],
-    labels: [...serviceLabels(runner.environment, runner.stack, a.service), ...(a.labels ?? [])],
-    fileDirs: jobFileDirs(files),
-    memoryMb: 256,
-    cpus: 0.5,
-    what: a.what,
-  }));
+  const spec = pulumi
+    .all([runner.network, runner.image, pulumi.all(a.args), pulumi.all(a.envs ?? [])])
+    .apply(([network, image, args, envs]): JobRunSpec => ({
+      containerName: a.containerName,
+      network,
+      image,
+      command: [...runner.cli, ...args],
+      envs: [`JARVIS_ENVIRONMENT=${runner.environment}`, ...envs],
+      labels: [...serviceLabels(runner.environment, runner.stack, a.service), ...(a.labels ?? [])],
+      fileDirs: jobFileDirs(files),
+      memoryMb: 256,
+      cpus: 0.5,
+      what: a.what,
+    }));
   const publicFiles = pulumi
     .all(
       files
@@ -126,7 +130,7 @@ export function opsJob(
     {
       create: spec.apply(jobRunScript),
       stdin,
-      triggers: [pulumi.all([spec, publicFiles]).apply(([s, p]) => jobTrigger(s, p))],
+      triggers: [...(a.keys ?? []), pulumi.all([spec, publicFiles]).apply(([s, p]) => jobTrigger(s, p))],
       environment: runner.dockerHost ? { DOCKER_HOST: runner.dockerHost } : {},
       interpreter: ["/bin/sh", "-c"],
       logging: "stdoutAndStderr",

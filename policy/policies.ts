@@ -89,8 +89,8 @@ export function attached(
 
 /**
  * A bucket's lifecycle rules: its aws resource's and, on an S3-compatible server, those of the job
- * that applies them there (components/bucket-lifecycle.ts: rules as JSON on stdin, the bucket second
- * in its triggers), since the aws provider's lifecycle resource never converges on such servers.
+ * that applies them there (components/bucket-lifecycle.ts: the bucket second in its triggers, the
+ * rules as JSON fourth), since the aws provider's lifecycle resource never converges on such servers.
  */
 export function lifecycleRulesOf(resources: PolicyResource[], bucket: PolicyResource): any[] {
   const own = attached(resources, bucket, T.lifecycle).flatMap((l) => l.props.rules ?? []);
@@ -103,7 +103,7 @@ export function lifecycleRulesOf(resources: PolicyResource[], bucket: PolicyReso
           [bucket.props.bucket, bucket.props.id].includes(r.props.triggers[1]))),
   );
   const fromJobs = jobs.flatMap((j) => {
-    const rules = decoded(j.props.stdin);
+    const rules = decoded(Array.isArray(j.props.triggers) ? j.props.triggers[3] : undefined);
     return Array.isArray(rules) ? rules : [];
   });
   return [...own, ...fromJobs];

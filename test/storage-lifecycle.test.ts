@@ -42,7 +42,13 @@ import {
 import { storageLifecycleApply, storageLifecycleCheck } from "../cli/commands/storage.ts";
 import { silentLogger } from "../core/log.ts";
 import type { Command } from "../cli/command.ts";
-import { LIFECYCLE_JOB_SCRIPT } from "../components/bucket-lifecycle.ts";
+import {
+  awsCredentialsFile,
+  LIFECYCLE_CA_FILE,
+  LIFECYCLE_RULES_FILE,
+  lifecycleCommand,
+  lifecycleEnvs,
+} from "../components/bucket-lifecycle.ts";
 
 let rgw: RgwServer;
 let s3: S3Client;
@@ -176,23 +182,27 @@ test("a rules file that is not a list of lifecycle rules is a usage error naming
   });
 });
 
-test("the stack's job script (components/bucket-lifecycle.ts) applies the rules from stdin through the CLI", async () => {
+test("the stack's lifecycle job (components/bucket-lifecycle.ts) applies its rules file through the CLI", async () => {
   const bucket = await newBucket();
-  const run = spawnSync("sh", ["-c", LIFECYCLE_JOB_SCRIPT], {
+  // The job's own command line and environment; its files where the container would have them.
+  const dir = mkdtempSync(join(tmpdir(), "jarvis-lifecycle-job-"));
+  const at = (f: string) => join(dir, f.split("/").pop()!);
+  writeFileSync(at(LIFECYCLE_RULES_FILE), JSON.stringify(vaultRules));
+  writeFileSync(at(LIFECYCLE_CA_FILE), rgw.caPem);
+  writeFileSync(join(dir, "credentials"), awsCredentialsFile(rgw.accessKeyId, rgw.secretAccessKey));
+  const args = lifecycleCommand(bucket).map((a) =>
+    a === LIFECYCLE_RULES_FILE || a === LIFECYCLE_CA_FILE ? at(a) : a,
+  );
+  const envs = lifecycleEnvs(rgw.region, join(dir, "credentials")).map((e) => e.split("=", 2));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(envs) };
+  for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"]) delete env[k];
+  const run = spawnSync("node", ["bin/jarvis-data.js", ...args], {
     cwd: resolve(import.meta.dirname, ".."),
-    input: JSON.stringify(vaultRules),
     encoding: "utf8",
     timeout: 60_000,
-    env: {
-      ...process.env,
-      JARVIS_BUCKET: bucket,
-      JARVIS_S3_ENDPOINT: rgw.endpoint,
-      JARVIS_S3_CA_PEM: rgw.caPem,
-      AWS_REGION: rgw.region,
-      AWS_ACCESS_KEY_ID: rgw.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: rgw.secretAccessKey,
-    },
+    env: { ...env, JARVIS_S3_ENDPOINT: rgw.endpoint },
   });
+  rmSync(dir, { recursive: true, force: true });
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(JSON.parse(run.stdout), {
     bucket,

@@ -34,8 +34,20 @@ function vrlRegex(pattern: string): string {
 /** The file the shipper writes for a line: <logsDir>/<container>/<family>-<UTC date>.log. */
 export const LOG_FILE_TEMPLATE = `${MONITORING_PATHS.logsDir}/{{ container }}/{{ family }}-%Y-%m-%d.log`;
 
+/**
+ * The GET paths (any API version, anchored by the proxy) that Vector's docker_logs source calls,
+ * and nothing else: its own socket proxy (components/docker-proxy.ts) refuses the rest. From
+ * vectordotdev/vector src/sources/docker_logs/mod.rs: `list_containers` (GET /containers/json),
+ * `events` (GET /events, the start/die/pause/unpause stream), `inspect_container` (GET
+ * /containers/{id}/json, for the name, image, labels and creation time), `logs` (GET
+ * /containers/{id}/logs, followed); src/docker.rs connects with bollard's `connect_with_http` at a
+ * fixed API version, so no /_ping or /version. Ids are what the list and the events give: hex.
+ */
+export const VECTOR_DOCKER_API_GET =
+  "/(v[0-9.]+/)?(containers/json|events|containers/[0-9a-f]{12,64}/(json|logs))";
+
 export interface VectorOptions {
-  /** The Docker API (the read-only socket proxy of components/ops-agent.ts). */
+  /** The Docker API (the shipper's own read-only socket proxy, components/log-shipper.ts). */
   dockerUrl: string;
   /** The shipper's own container, never read (its errors would count themselves). */
   selfName: string;

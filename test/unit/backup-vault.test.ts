@@ -192,7 +192,7 @@ function rulesOf(rs: Rendered[], b: Rendered): any[] {
   if (of(rs, b, T.lifecycle).length) return one(rs, b, T.lifecycle).inputs.rules;
   const job = rs.find((r) => r.type === "command:local:Command" && r.inputs.triggers?.[1] === b.name);
   assert.ok(job, `${b.name}: a lifecycle resource or a lifecycle job`);
-  return JSON.parse(job.inputs.stdin);
+  return JSON.parse(job.inputs.triggers[3]);
 }
 
 function assertLifecycleMatches(rs: Rendered[], backup: ReturnType<typeof backupOf>, aws: boolean) {

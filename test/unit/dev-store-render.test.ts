@@ -124,34 +124,61 @@ test("the bundled aws provider's lifecycle resource does not converge on S3-comp
     assert.ok(docs.includes(cited), `docs/backup-storage.md cites ${cited}`);
 });
 
+/** The lifecycle jobs: ops jobs (components/ops-job.ts) that run `storage lifecycle apply`. */
+const lifecycleJobs = (rs: Rendered[]) =>
+  ofType(rs, JOB).filter((j) => / storage lifecycle apply /.test(String(j.inputs.create)));
+
 test("dev: no aws lifecycle resource; one job per bucket applies settings/lifecycle.ts's rules, keyed on their hash", () => {
   assert.deepEqual(ofType(dev, LIFECYCLE), [], "no BucketLifecycleConfiguration on the dev store");
-  const jobs = ofType(dev, JOB);
+  const jobs = lifecycleJobs(dev);
   const wanted = {
     "jarvis-dev-vault-backups": lifecycleRules(devBackup.retention, S3_COMPATIBLE_LIFECYCLE),
     "jarvis-dev-vault-pgbackrest": repositoryLifecycleRules(devBackup.retention, S3_COMPATIBLE_LIFECYCLE),
   };
   assert.deepEqual(jobs.map((j) => j.inputs.triggers[1]).sort(), Object.keys(wanted).sort());
+  assert.deepEqual(
+    ofType(dev, JOB)
+      .filter((j) => j.parent === "jarvis-dev-lifecycle")
+      .map((j) => j.name)
+      .sort(),
+    jobs.map((j) => j.name).sort(),
+  );
   for (const [bucket, rules] of Object.entries(wanted)) {
     const job = jobs.find((j) => j.inputs.triggers[1] === bucket)!;
-    assert.deepEqual(JSON.parse(job.inputs.stdin), rules, `${bucket}: the rules on stdin are the settings'`);
+    assert.deepEqual(JSON.parse(job.inputs.triggers[3]), rules, `${bucket}: the rules are the settings'`);
     assert.equal(
       job.inputs.triggers[0],
       lifecycleRulesHash(rules),
       `${bucket}: re-runs when the rules change`,
     );
-    assert.equal(job.inputs.triggers[2], "https://127.0.0.1:9000");
+    assert.equal(job.inputs.triggers[2], "https://s3:9000", "the store as the private network reaches it");
+    // The same mechanism as the other jobs: docker run --rm of the ops image, on the private network.
+    assert.match(job.inputs.create, /^docker rm --force \S+ >\/dev\/null 2>&1 \|\| true\ndocker run --rm /);
+    assert.match(job.inputs.create, / --network jarvis-dev-net /);
     assert.match(
       job.inputs.create,
-      /storage lifecycle apply --bucket "\$JARVIS_BUCKET" --rules-file - --ca-file/,
+      new RegExp(
+        `jarvis-data storage lifecycle apply --json --bucket ${bucket} ` +
+          "--rules-file /run/jarvis/lifecycle-rules.json --ca-file /run/jarvis/s3-ca.pem",
+      ),
     );
-    assert.equal(job.inputs.environment, "[secret]", "the job's environment carries the secret key");
-    assert.equal(job.parent, "jarvis-dev-lifecycle");
+    assert.match(job.inputs.create, /AWS_SHARED_CREDENTIALS_FILE=\/run\/secrets\/aws_credentials/);
+    assert.doesNotMatch(job.inputs.create, /AWS_SECRET_ACCESS_KEY|aws_secret_access_key/);
+    assert.equal(job.inputs.stdin, "[secret]", "the keys reach the job as a secret file on stdin");
+    assert.equal(job.inputs.delete, undefined, "on destroy the rules stay with the retained bucket");
+    for (const after of [
+      "jarvis-dev-vault-backups-versioning",
+      "jarvis-dev-vault-pgbackrest-versioning",
+      "jarvis-dev-s3",
+    ])
+      assert.ok(job.options.dependsOn?.includes(after), `after ${after}`);
+    assert.ok(!job.options.dependsOn?.includes("jarvis-dev-postgres-roles"), "not after the roles job");
   }
 });
 
 test("prod: lifecycle stays with the aws provider (AWS returns what it waits for), and no job", () => {
-  assert.equal(ofType(prod, JOB).length, 0);
+  assert.ok(ofType(prod, JOB).length > 0, "prod has its other jobs");
+  assert.deepEqual(lifecycleJobs(prod), []);
   assert.equal(ofType(prod, LIFECYCLE).length, 3, "vault, repository and replica");
 });
 

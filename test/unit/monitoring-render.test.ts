@@ -30,7 +30,10 @@ test("render dev shows the monitoring containers, Prometheus with the generated 
   assert.equal(r.code, 0, r.stderr);
   const rs = JSON.parse(r.stdout) as Rendered[];
   const cs = monitoringContainers(rs, "dev");
-  assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana", "log-shipper"].sort());
+  assert.deepEqual(
+    [...cs.keys()].sort(),
+    [...SERVICES, "grafana", "log-shipper", "log-shipper-docker-proxy"].sort(),
+  );
   const images = ofType(rs, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name);
   for (const img of Object.values(MONITORING_IMAGES)) assert.ok(images.includes(img), `${img} is pulled`);
 
@@ -103,7 +106,10 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
   assert.doesNotMatch(r.stdout + r.stderr, /SENTINEL/, "no secret value in the render");
   const rs = JSON.parse(r.stdout) as Rendered[];
   const cs = monitoringContainers(rs, "prod");
-  assert.deepEqual([...cs.keys()].sort(), [...SERVICES, "grafana", "log-shipper"].sort());
+  assert.deepEqual(
+    [...cs.keys()].sort(),
+    [...SERVICES, "grafana", "log-shipper", "log-shipper-docker-proxy"].sort(),
+  );
   assert.equal(
     cs.get("alertmanager")!.inputs.uploads,
     "[secret]",

@@ -3,11 +3,14 @@
  * - the Docker socket proxy answers exactly the container list the ops agent reads, and refuses
  *   every other path (a container's archive, export or inspect would hand out its secrets), on an
  *   internal network that only the agent and the proxy join;
+ * - the log shipper has its own proxy, the same container definition, passing only the GET paths
+ *   Vector's docker_logs source calls, on an internal network only the shipper and it join;
  * - Chroma (whose own token auth is a no-op) sits alone with its token gateway on an internal
  *   network, has no port, and only the gateway joins the stack's network.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import YAML from "yaml";
 import { renderStack, ofType, type Rendered } from "../support/render.ts";
 
 const [dev, prod] = await Promise.all([renderStack("dev"), renderStack("prod")]);
@@ -85,13 +88,15 @@ function proxyAllows(proxy: Rendered, image: string, method: string, path: strin
   throw new Error(`unknown Docker socket proxy image ${image}: teach this test how it filters`);
 }
 
-const proxyOf = (rs: Rendered[]) => {
-  const proxy = ofType(rs, CONTAINER).find((c) =>
-    (c.inputs.volumes ?? []).some((v: any) => v.hostPath?.endsWith("docker.sock")),
-  );
-  assert.ok(proxy, "the container that mounts the Docker socket");
+/** The Docker socket proxies: the agent's and the log shipper's, each its own (components/docker-proxy.ts). */
+const PROXIES = (stack: string) => ({
+  agent: `jarvis-${stack}-ops-agent-docker-proxy`,
+  shipper: `jarvis-${stack}-monitoring-log-shipper-docker-proxy`,
+});
+const proxyOf = (rs: Rendered[], name: string) => {
+  const proxy = container(rs, name);
   const image = rs.find(
-    (r) => r.type === "docker:index/remoteImage:RemoteImage" && r.parent === proxy.parent,
+    (r) => r.type === "docker:index/remoteImage:RemoteImage" && r.name === `${name}-image`,
   );
   return { proxy, image: String(image?.inputs.name) };
 };
@@ -116,7 +121,7 @@ const ATTACKS = [
 
 for (const [stack, rs] of Object.entries(STACKS)) {
   test(`${stack}: the Docker socket proxy refuses a container's archive, export and inspect, and every path but the container list`, () => {
-    const { proxy, image } = proxyOf(rs);
+    const { proxy, image } = proxyOf(rs, PROXIES(stack).agent);
     for (const path of ["/containers/json", "/v1.47/containers/json"])
       assert.ok(proxyAllows(proxy, image, "GET", path.split("?")[0]!), `GET ${path} is what the agent reads`);
     for (const attack of ATTACKS) {
@@ -133,7 +138,7 @@ for (const [stack, rs] of Object.entries(STACKS)) {
   });
 
   test(`${stack}: the proxy sits on an internal network that only it and the ops agent join`, () => {
-    const { proxy } = proxyOf(rs);
+    const { proxy } = proxyOf(rs, PROXIES(stack).agent);
     const agent = container(rs, `jarvis-${stack}-ops-agent`);
     const nets = networksOf(proxy);
     assert.equal(nets.length, 1, "the proxy joins one network");
@@ -145,6 +150,81 @@ for (const [stack, rs] of Object.entries(STACKS)) {
     assert.deepEqual(proxy.inputs.ports ?? [], [], "no published port");
     const agentEnv: string[] = agent.inputs.envs ?? [];
     assert.ok(agentEnv.some((e) => /^JARVIS_DOCKER_URL=http:\/\/docker-proxy:2375$/.test(e)));
+  });
+
+  test(`${stack}: only the two socket proxies mount the Docker socket, hardened alike`, () => {
+    const mounting = ofType(rs, CONTAINER)
+      .filter((c) =>
+        (c.inputs.volumes ?? []).some((v: any) => String(v.hostPath ?? "").includes("docker.sock")),
+      )
+      .map((c) => c.name)
+      .sort();
+    assert.deepEqual(mounting, Object.values(PROXIES(stack)).sort());
+    const hardening = (c: Rendered) => ({
+      image: proxyOf(rs, c.name).image,
+      volumes: c.inputs.volumes,
+      readOnly: c.inputs.readOnly,
+      capabilities: c.inputs.capabilities,
+      securityOpts: c.inputs.securityOpts,
+      memory: c.inputs.memory,
+      memorySwap: c.inputs.memorySwap,
+      ports: c.inputs.ports ?? [],
+    });
+    const [agent, shipper] = Object.values(PROXIES(stack)).map((n) => container(rs, n));
+    assert.deepEqual(hardening(shipper!), hardening(agent!));
+    assert.deepEqual(agent!.inputs.volumes, [
+      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
+    ]);
+    assert.equal(agent!.inputs.readOnly, true);
+    assert.deepEqual(agent!.inputs.capabilities.drops, ["ALL"]);
+  });
+
+  test(`${stack}: the log shipper's proxy passes exactly what Vector's docker_logs reads, to the shipper only`, () => {
+    const { proxy, image } = proxyOf(rs, PROXIES(stack).shipper);
+    const vector = [
+      "/containers/json",
+      "/v1.41/containers/json",
+      "/events",
+      "/v1.41/events",
+      `/containers/${ID}/json`,
+      `/v1.41/containers/${ID}/logs`,
+    ];
+    for (const path of vector)
+      assert.ok(proxyAllows(proxy, image, "GET", path), `GET ${path} is what Vector reads`);
+    const refused = ATTACKS.filter((a) => !vector.includes(a.split("?")[0]!) && !/\/(json|logs)$/.test(a));
+    assert.ok(refused.some((a) => a.includes("/archive")) && refused.some((a) => a.includes("/export")));
+    for (const attack of [
+      ...refused,
+      `/containers/${ID}/logs/../archive`,
+      "/_ping",
+      "/version",
+      "/containers/x/json",
+    ]) {
+      const path = attack.split("?")[0]!;
+      assert.equal(proxyAllows(proxy, image, "GET", path), false, `GET ${attack} must be refused`);
+    }
+    for (const method of ["POST", "PUT", "DELETE", "HEAD", "PATCH"])
+      for (const path of vector)
+        assert.equal(proxyAllows(proxy, image, method, path), false, `${method} ${path} refused`);
+    assert.ok(
+      (proxy.inputs.command ?? []).includes("-allowfrom=log-shipper"),
+      "connections from the shipper only",
+    );
+  });
+
+  test(`${stack}: the log shipper and its proxy are alone on an internal network; the shipper reads Docker there`, () => {
+    const { proxy } = proxyOf(rs, PROXIES(stack).shipper);
+    const shipper = container(rs, `jarvis-${stack}-monitoring-log-shipper-log-shipper`);
+    assert.equal(networksOf(proxy).length, 1, "the proxy joins one network");
+    const inner = networksOf(proxy)[0]!;
+    assert.equal(network(rs, inner).inputs.internal, true, "internal: no route out");
+    assert.deepEqual(members(rs, inner), [shipper.name, proxy.name].sort());
+    assert.deepEqual(networksOf(shipper).sort(), [inner, `jarvis-${stack}-net`].sort());
+    assert.ok(!members(rs, `jarvis-${stack}-net`).includes(proxy.name));
+    const onInner = shipper.inputs.networksAdvanced.find((n: any) => n.name === inner);
+    assert.ok(onInner.aliases.includes("log-shipper"), "the name the proxy's allowlist resolves");
+    const conf = shipper.inputs.uploads.find((u: any) => u.file.endsWith("vector.yaml")).content;
+    assert.equal(YAML.parse(conf).sources.containers.docker_host, "http://docker-proxy:2375");
   });
 
   test(`${stack}: Chroma and its gateway are alone on an internal network; only the gateway joins the stack's network`, () => {

@@ -179,8 +179,10 @@ for (const [stack, rs] of Object.entries(stacks)) {
     assert.equal(conf.persist_path, "/data");
     assert.ok(!JSON.stringify(chroma.inputs.healthcheck.tests).includes("curl"), "the image has no curl");
     const gw = container(rs, `jarvis-${stack}-chroma-gateway`);
-    assert.ok(gw.inputs.command.includes("gateway"));
-    assert.ok(gw.inputs.command.includes("http://chroma-upstream:8000"));
+    // Its own entry (settings/chroma.ts chromaGatewayCommand), not the whole CLI.
+    assert.ok(gw.inputs.command.some((w: string) => w.endsWith("/cli/chroma-gateway-main.ts")));
+    const upstream = gw.inputs.command.indexOf("--upstream");
+    assert.equal(gw.inputs.command[upstream + 1], "http://chroma-upstream:8000");
     assert.equal(gw.inputs.uploads, "[secret]");
   });
 }
@@ -261,11 +263,17 @@ for (const [stack, rs] of Object.entries(stacks)) {
       [],
     );
     const jobs = rs.filter((r) => r.type === COMMAND).map((r) => r.name);
-    assert.deepEqual(jobs.sort(), [
-      `jarvis-${stack}-cron-job`,
-      `jarvis-${stack}-migrations-job`,
-      `jarvis-${stack}-postgres-roles`,
-    ]);
+    // dev adds one lifecycle job per bucket on its S3-compatible store (components/bucket-lifecycle.ts).
+    const lifecycle = stack === "dev" ? ["jarvis-dev-lifecycle-0", "jarvis-dev-lifecycle-1"] : [];
+    assert.deepEqual(
+      jobs.sort(),
+      [
+        `jarvis-${stack}-cron-job`,
+        ...lifecycle,
+        `jarvis-${stack}-migrations-job`,
+        `jarvis-${stack}-postgres-roles`,
+      ].sort(),
+    );
   });
 
   test(`${stack}: jobs run in order, each only after the previous one succeeded: roles, migrations, cron, then the agent`, () => {
@@ -319,7 +327,12 @@ for (const [stack, rs] of Object.entries(stacks)) {
       assert.equal(options(r).retainOnDelete, true, `${r.name} is retained`);
       assert.equal(Boolean(options(r).protect), stack === "prod", `${r.name} protect`);
     }
-    for (const t of ["Bucket", "BucketPolicy", "BucketLifecycleConfiguration", "BucketVersioning"])
+    // dev's lifecycle rules are applied by jobs with no delete command: destroy leaves them on the bucket.
+    const lifecycle = stack === "prod" ? ["BucketLifecycleConfiguration"] : [];
+    if (stack === "dev")
+      for (const j of rs.filter((r) => r.type === COMMAND))
+        assert.equal(j.inputs.delete, undefined, `${j.name} undoes nothing on destroy`);
+    for (const t of ["Bucket", "BucketPolicy", ...lifecycle, "BucketVersioning"])
       assert.ok(
         kept.some((r) => r.type.endsWith(`:${t}`)),
         `${t} is among the kept resources`,
