@@ -280,6 +280,8 @@ export const chromaConnection = {
   tokenHeader: "x-chroma-token",
 };
 export const chromaToken = pulumi.secret(sv.chromaToken);
+/** Signs backup manifests; an operator's CLI needs it as JARVIS_MANIFEST_KEY (docs/backup-restore.md). */
+export const manifestKey = pulumi.secret(sv.manifestKey);
 
 // The ops agent (docs/backup-restore.md): scheduled backups and recovery drills, /metrics for Prometheus.
 const opsAgent = new OpsAgent(
@@ -309,6 +311,7 @@ const opsAgent = new OpsAgent(
     redisBackupUrl: pulumi.interpolate`redis://backup:${sv.redisBackup}@${redisServer.host}:${redisServer.port}`,
     chromaUrl: chromaServer.internalUrl,
     chromaToken: sv.chromaToken,
+    manifestKey: sv.manifestKey,
     bucket: vault.backupBucket,
     s3Endpoint: writers.agent.endpoint,
     s3AccessKeyId: writers.agent.accessKeyId,

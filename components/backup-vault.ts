@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupConfig, LifecycleRule } from "../settings/lifecycle.ts";
 import {
+  type BackupConfig,
+  type LifecycleRule,
   AWS_LIFECYCLE,
   AWS_LIFECYCLE_ON_S3_COMPATIBLE,
   BACKUP_PREFIXES,
@@ -13,6 +14,9 @@ import {
   transitionPlan,
 } from "../settings/lifecycle.ts";
 import {
+  MAX_BUCKET_PREFIX,
+  bucketPrefixFits,
+  encryptionRule,
   backupWriterPolicy,
   replicationRolePolicy,
   replicationTrustPolicy,
@@ -26,13 +30,9 @@ import {
 } from "../settings/bucket-policy.ts";
 import { objectLockAtCreation } from "../settings/keep.ts";
 
-/** The provider's generated suffix is 26 characters and S3 names stop at 63. */
-const MAX_BUCKET_PREFIX = 37;
-
 /** S3 bucket names: lowercase letters, digits and '-', short enough for the provider's suffix. */
 function checkNamePrefix(name: string, namePrefix: string): void {
-  const longest = `${namePrefix}-pgbackrest-`;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(namePrefix) || longest.length > MAX_BUCKET_PREFIX) {
+  if (!bucketPrefixFits(namePrefix)) {
     throw new Error(
       `BackupVault ${name}: namePrefix "${namePrefix}" must be lowercase letters, digits and '-' and at most ${MAX_BUCKET_PREFIX - "-pgbackrest-".length} characters (S3 bucket names); use a shorter, lowercase stack name`,
     );
@@ -315,20 +315,7 @@ export class BackupVault extends pulumi.ComponentResource {
     );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${id}-sse`,
-      {
-        bucket: bucket.id,
-        rules: [
-          spec.kmsKeyArn
-            ? {
-                applyServerSideEncryptionByDefault: {
-                  sseAlgorithm: "aws:kms",
-                  kmsMasterKeyId: spec.kmsKeyArn,
-                },
-                bucketKeyEnabled: true,
-              }
-            : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
-        ],
-      },
+      { bucket: bucket.id, rules: [encryptionRule(spec.kmsKeyArn)] },
       opts,
     );
     const guards: pulumi.Resource[] = [];

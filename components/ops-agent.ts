@@ -55,6 +55,8 @@ export interface OpsAgentArgs {
   s3Endpoint?: pulumi.Input<string>;
   s3AccessKeyId: pulumi.Input<string>;
   s3SecretAccessKey: pulumi.Input<string>;
+  /** The key that signs and checks backup manifests (JARVIS_MANIFEST_KEY, secret): docs/security.md. */
+  manifestKey: pulumi.Input<string>;
   /** PEM of the CA that signed a dev S3 server's certificate. */
   s3CaCert?: pulumi.Input<string>;
   /** redis://app:...@redis:6379 for the temp-key sweep (secret), issue 18. */
@@ -184,6 +186,7 @@ export class OpsAgent extends pulumi.ComponentResource {
         `CHROMA_TOKEN_FILE=${SECRETS_DIR}/chroma_token`,
         `AWS_ACCESS_KEY_ID_FILE=${SECRETS_DIR}/s3_access_key_id`,
         `AWS_SECRET_ACCESS_KEY_FILE=${SECRETS_DIR}/s3_secret_access_key`,
+        `JARVIS_MANIFEST_KEY_FILE=${SECRETS_DIR}/manifest_key`,
         ...(args.s3CaCert ? [`NODE_EXTRA_CA_CERTS=${CA_FILE}`] : []),
         ...(args.physical ? ["JARVIS_PGBACKREST_CONFIG_PATH=/etc/pgbackrest"] : []),
         ...(watching ? [`JARVIS_DOCKER_URL=${DOCKER_PROXY_URL}`] : []),
@@ -214,6 +217,7 @@ export class OpsAgent extends pulumi.ComponentResource {
       secret("chroma_token", args.chromaToken),
       secret("s3_access_key_id", args.s3AccessKeyId),
       secret("s3_secret_access_key", args.s3SecretAccessKey),
+      secret("manifest_key", args.manifestKey),
       ...(args.redisRetentionUrl ? [secret("redis_retention_url", args.redisRetentionUrl)] : []),
       ...(args.physical?.files ?? []).map((f) => ({
         file: f.file,

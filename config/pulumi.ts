@@ -3,6 +3,7 @@
  * exists. `validateStack` is the one check: `pulumi up` (loadStackConfig) and `jarvis-data config
  * check` both run it, so a config that passes the check does not fail at deploy time.
  */
+import { MAX_BUCKET_PREFIX, bucketPrefixFits } from "../settings/bucket-policy.ts";
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseConfig, type JarvisConfig } from "./schema.ts";
@@ -24,9 +25,6 @@ export function decodeConfigMap(all: Record<string, string>, namespace = "jarvis
   return raw;
 }
 
-/** The longest bucket name prefix S3 allows for the stack's buckets (`<prefix>-pgbackrest-<suffix>`). */
-const MAX_BUCKET_PREFIX = 37;
-
 /**
  * What the components need beyond the schema, checked before any resource exists: the dev S3
  * container's published port (`pulumi up` on the workstation talks to it), and a stack name that
@@ -40,7 +38,7 @@ export function deployProblems(cfg: JarvisConfig, stack: string): string[] {
     );
   }
   const prefix = `jarvis-${stack}`;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(prefix) || `${prefix}-pgbackrest-`.length > MAX_BUCKET_PREFIX) {
+  if (!bucketPrefixFits(prefix)) {
     problems.push(
       `stack "${stack}": bucket names derive from it, so it must be lowercase letters, digits and '-' and at most ${MAX_BUCKET_PREFIX - "jarvis--pgbackrest-".length} characters; use a shorter, lowercase stack name`,
     );

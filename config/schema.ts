@@ -39,6 +39,8 @@ export const SECRET_NAMES = [
   "chromaToken",
   "s3RootPassword",
   "pgbackrestCipher",
+  /** HMAC key that signs every backup manifest (JARVIS_MANIFEST_KEY): a bucket writer cannot forge one. */
+  "manifestKey",
 ] as const;
 /** Credentials that only exist when an alert receiver needs them; never generated. */
 export const OPTIONAL_SECRET_NAMES = ["alertSmtpPassword", "alertWebhookUrl"] as const;

@@ -38,7 +38,9 @@ if (!stack || positionals.length > 1) {
 }
 try {
   const result = await render(stack, values.config);
-  process.stdout.write(JSON.stringify(values.outputs ? result.outputs : result.resources, null, 2) + "\n");
+  const text = JSON.stringify(values.outputs ? result.outputs : result.resources, null, 2) + "\n";
+  // Exit once the text is flushed: on a pipe, stdout is asynchronous and an early exit cuts it.
+  await new Promise<void>((done) => process.stdout.write(text, () => done()));
   process.exit(0);
 } catch (e) {
   if (e instanceof ConfigError) {

@@ -226,3 +226,24 @@ export function replicationRolePolicy(a: {
     ],
   };
 }
+
+/** The provider's generated suffix is 26 characters and S3 names stop at 63. */
+export const MAX_BUCKET_PREFIX = 37;
+
+/**
+ * Whether `<prefix>-pgbackrest-<suffix>`, the longest bucket name the vault derives from a prefix,
+ * is a valid S3 name: lowercase letters, digits and '-', short enough for the provider's suffix.
+ */
+export function bucketPrefixFits(prefix: string): boolean {
+  return /^[a-z0-9][a-z0-9-]*$/.test(prefix) && `${prefix}-pgbackrest-`.length <= MAX_BUCKET_PREFIX;
+}
+
+/** Default encryption of a vault bucket: SSE-KMS with an S3 bucket key when a key is given, else SSE-S3. */
+export function encryptionRule<K>(kmsKeyArn?: K) {
+  return kmsKeyArn
+    ? {
+        applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: kmsKeyArn },
+        bucketKeyEnabled: true,
+      }
+    : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } };
+}
