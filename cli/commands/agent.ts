@@ -14,17 +14,19 @@ import { runBackup, runDrill, type OpsDeps } from "../../core/ops/jobs.ts";
 import { runRetentionJob, runStorageReport } from "../../core/ops/retention-jobs.ts";
 import { agentJobs, agentSchedule, type AgentSchedule, type JobRunners } from "../../core/ops/schedule.ts";
 import type { Connections } from "../env.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 
-function loadSchedule(opts: Record<string, unknown>, stack: string | undefined): AgentSchedule {
-  const file = opts["schedule-file"] as string | undefined;
+function loadSchedule(
+  opts: { config?: string; "schedule-file"?: string },
+  stack: string | undefined,
+): AgentSchedule {
+  const file = opts["schedule-file"];
   if (file) {
     if (!existsSync(file)) throw new UsageError(`no schedule file ${file}`);
     return JSON.parse(readFileSync(file, "utf8")) as AgentSchedule;
   }
-  const cfgFile =
-    (opts.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  const cfgFile = opts.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
   const cfg = cfgFile
     ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config))
     : parseConfig({ environment: "dev" });
@@ -60,7 +62,7 @@ function dayTwoRunners(s: AgentSchedule, deps: OpsDeps, env: Connections): Parti
   };
 }
 
-export const agent: Command = {
+export const agent = defineCommand({
   name: "agent",
   summary: "run the ops agent: scheduled backups, drills and store retention, /metrics in Prometheus format",
   usage:
@@ -68,12 +70,20 @@ export const agent: Command = {
   description:
     "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up and jarvis_container_present for the schedule file's containers. Retention: Chroma (CHROMA_URL), Redis temp keys (JARVIS_REDIS_RETENTION_URL[_FILE] or REDIS_URL, a user allowed SCAN/TTL/EXPIRE/INFO/DBSIZE), log files (JARVIS_LOGS_DIR); storage figures hourly (the bucket, and JARVIS_CHROMA_DATA_DIR when mounted).",
   options: {
-    config: { type: "string" },
-    "schedule-file": { type: "string" },
-    host: { type: "string" },
-    port: { type: "string" },
+    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    "schedule-file": { type: "string", description: "a schedule as JSON, instead of the stack's config" },
+    host: { type: "string", default: "127.0.0.1", description: "where /metrics listens" },
+    port: {
+      type: "number",
+      integer: true,
+      min: 0,
+      default: 9187,
+      description: "/metrics port (0: any free one)",
+    },
   },
   async run(ctx) {
+    if (ctx.options.port > 65535)
+      throw new UsageError(`--port must be at most 65535 (got ${ctx.options.port})`);
     const schedule = loadSchedule(ctx.options, ctx.args[0]);
     const env = {
       ...process.env,
@@ -102,8 +112,8 @@ export const agent: Command = {
       jobs,
       stateFile: deps.stateFile!,
       containerStates,
-      host: (ctx.options.host as string | undefined) ?? "127.0.0.1",
-      port: Number(ctx.options.port ?? 9187),
+      host: ctx.options.host,
+      port: ctx.options.port,
       log: ctx.log,
     });
     await new Promise<void>((done) => {
@@ -112,4 +122,4 @@ export const agent: Command = {
     deps.store.destroy();
     return 0;
   },
-};
+});

@@ -11,13 +11,14 @@ import {
 } from "../../core/backup/manifest.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { runBackup, type BackupSummary } from "../../core/ops/jobs.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 
 /** A store named on the command line; "all" is the three stores (logs go with the weekly backup, by name). */
 export function parseStore(word: string | undefined, allowAll: boolean): StoreName[] {
   if (allowAll && word === "all") return [...STORES];
-  if (word && (STORES as readonly string[]).includes(word)) return [word as StoreName];
+  const store = STORES.find((s) => s === word);
+  if (store) return [store];
   throw new UsageError(`name a store: ${STORES.join(", ")}${allowAll ? " or all" : ""}`);
 }
 
@@ -31,7 +32,7 @@ export function parseSource(word: string | undefined, allowAll: boolean): Backup
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 
-export const backup: Command = {
+export const backup = defineCommand({
   name: "backup",
   summary: "back up a store (or all) to the backup bucket; prints the id and the figures",
   usage:
@@ -45,28 +46,31 @@ export const backup: Command = {
     "Manifests are signed with JARVIS_MANIFEST_KEY when it is set. Progress on stderr on a TTY (JARVIS_PROGRESS=1 forces it).",
     "Exit status 1 when any store's backup failed (the others still run with `all`).",
   ].join("\n"),
-  options: { kind: { type: "string" }, type: { type: "string" } },
+  options: {
+    kind: {
+      type: "string",
+      choices: ["logical", "physical"],
+      description: "postgres only: pg_dump (default) or pgBackRest",
+    },
+    type: {
+      type: "string",
+      choices: ["full", "diff", "incr"],
+      default: "full",
+      description: "a physical backup's type",
+    },
+  },
   async run(ctx) {
     const stores = parseSource(ctx.args[0], true);
-    const kind = ctx.options.kind as string | undefined;
-    if (kind !== undefined && kind !== "logical" && kind !== "physical")
-      throw new UsageError("--kind must be logical or physical");
+    const { kind, type } = ctx.options;
     if (kind === "physical" && stores.some((s) => s !== "postgres"))
       throw new UsageError("--kind physical applies to postgres only");
-    const type = (ctx.options.type as "full" | "diff" | "incr" | undefined) ?? "full";
-    if (!["full", "diff", "incr"].includes(type)) throw new UsageError("--type must be full, diff or incr");
     const deps = opsFromEnv(ctx);
     const done: BackupSummary[] = [];
     const failed: { store: string; error: string }[] = [];
     try {
       for (const s of stores) {
         try {
-          done.push(
-            await runBackup(deps, s, {
-              kind: kind as "logical" | "physical" | undefined,
-              physicalType: type,
-            }),
-          );
+          done.push(await runBackup(deps, s, { kind, physicalType: type }));
         } catch (e) {
           if (stores.length === 1) throw e;
           failed.push({ store: s, error: (e as Error).message });
@@ -83,9 +87,9 @@ export const backup: Command = {
     ctx.print(stores.length === 1 ? done[0] : { backups: done, failed }, text);
     return failed.length ? EXIT.failed : EXIT.ok;
   },
-};
+});
 
-export const backupsList: Command = {
+export const backupsList = defineCommand({
   name: "backups list",
   summary: "list complete backups (those with a manifest), and pgBackRest's when configured",
   usage: "jarvis-data backups list [<store>] [--json]",
@@ -143,4 +147,4 @@ export const backupsList: Command = {
       deps.store.destroy();
     }
   },
-};
+});

@@ -1,11 +1,12 @@
 /** `jarvis-data drill [--store S]`: restore the latest backups into scratch targets and check them (S7, S9). */
 import { EXIT } from "../../core/errors.ts";
 import { runDrill } from "../../core/ops/jobs.ts";
-import type { Command } from "../command.ts";
+import { STORES } from "../../core/backup/manifest.ts";
+import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 import { parseStore } from "./backup.ts";
 
-export const drillCommand: Command = {
+export const drillCommand = defineCommand({
   name: "drill",
   summary:
     "recovery drill: restore the latest backup of each store into a scratch target and check it; exit 1 on any failure",
@@ -15,9 +16,11 @@ export const drillCommand: Command = {
     "Records the restore time (RTO) and the backup's age (RPO) in the ops state (JARVIS_OPS_STATE) behind /metrics.",
     "Scratch targets: a new database on DATABASE_URL's server, a throwaway redis-server, a new Chroma database.",
   ].join("\n"),
-  options: { store: { type: "string" } },
+  options: {
+    store: { type: "string", choices: [...STORES, "all"], default: "all", description: "the store to drill" },
+  },
   async run(ctx) {
-    const stores = parseStore((ctx.options.store as string | undefined) ?? "all", true);
+    const stores = parseStore(ctx.options.store, true);
     const deps = opsFromEnv(ctx);
     try {
       const results = await runDrill(deps, stores);
@@ -35,4 +38,4 @@ export const drillCommand: Command = {
       deps.store.destroy();
     }
   },
-};
+});

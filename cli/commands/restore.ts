@@ -9,7 +9,7 @@ import { restorePhysical } from "../../core/backup/pgbackrest.ts";
 import { restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
 import { restoreRedis } from "../../core/backup/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 import { parseSource } from "./backup.ts";
 
@@ -44,7 +44,7 @@ export function withCredentials(target: string, from: string | undefined): strin
   return t.toString();
 }
 
-export const restore: Command = {
+export const restore = defineCommand({
   name: "restore",
   summary: "restore a backup into a target, refusing a non-empty one unless --confirm names it",
   usage:
@@ -62,22 +62,18 @@ export const restore: Command = {
     "In prod (JARVIS_ENVIRONMENT=prod), replacing a non-empty target needs --force as well as --confirm.",
   ].join("\n"),
   options: {
-    backup: { type: "string" },
-    target: { type: "string" },
-    time: { type: "string" },
-    name: { type: "string" },
-    confirm: { type: "string" },
-    kind: { type: "string" },
-    force: { type: "boolean" },
+    backup: { type: "string", description: "the backup's id (default: the newest valid one)" },
+    target: { type: "string", required: true, description: "where to restore (URL or directory, see above)" },
+    time: { type: "string", description: "physical: recover to this time" },
+    name: { type: "string", description: "physical: recover to this restore point" },
+    confirm: { type: "string", description: "the non-empty target's name, to replace it" },
+    kind: { type: "string", choices: ["logical", "physical"], description: "postgres: the backup's kind" },
+    force: { type: "boolean", description: "prod: replace a non-empty target (with --confirm)" },
   },
   async run(ctx) {
     const [store] = parseSource(ctx.args[0], false);
-    const target = ctx.options.target as string | undefined;
-    if (!target) throw new UsageError("--target is required: where to restore (see --help)");
-    const id = ctx.options.backup as string | undefined;
-    const confirm = ctx.options.confirm as string | undefined;
-    const physical =
-      ctx.options.kind === "physical" || ctx.options.time !== undefined || ctx.options.name !== undefined;
+    const { target, backup: id, confirm, time, name } = ctx.options;
+    const physical = ctx.options.kind === "physical" || time !== undefined || name !== undefined;
     const force = Boolean(ctx.options.force);
     if (store !== "logs" && !physical) {
       const { protocols, example } = EXAMPLES[store!];
@@ -110,10 +106,10 @@ export const restore: Command = {
             "a physical restore needs JARVIS_PGBACKREST_CONFIG_PATH (the directory of pgbackrest.conf)",
           );
         const dir = target.startsWith("file://") ? new URL(target).pathname : target;
-        const t = ctx.options.time
-          ? { type: "time" as const, time: ctx.options.time as string }
-          : ctx.options.name
-            ? { type: "name" as const, name: ctx.options.name as string }
+        const t = time
+          ? { type: "time" as const, time }
+          : name
+            ? { type: "name" as const, name }
             : { type: "latest" as const };
         result = {
           store,
@@ -164,4 +160,4 @@ export const restore: Command = {
       deps.store.destroy();
     }
   },
-};
+});

@@ -3,20 +3,19 @@
  * (core/retention). PostgreSQL's retention normally runs as pg_cron jobs; `--store postgres`
  * runs the very same SQL now.
  */
-import { EXIT, UsageError } from "../../core/errors.ts";
+import { EXIT } from "../../core/errors.ts";
 import {
   RETENTION_STORES,
   formatRetentionReport,
   retentionPolicy,
   runRetention,
   type RetentionInputs,
-  type RetentionStore,
 } from "../../core/retention/index.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 import { need } from "../env.ts";
 import { stackConfig } from "./cron.ts";
 
-export const retentionRun: Command = {
+export const retentionRun = defineCommand({
   name: "retention run",
   summary: "apply retention to Chroma (S15), Redis temp keys (S13) and, on demand, PostgreSQL",
   usage:
@@ -24,17 +23,23 @@ export const retentionRun: Command = {
   description:
     "Without --store: Chroma and Redis (PostgreSQL runs on its pg_cron schedule). Reads CHROMA_URL (+ CHROMA_TOKEN), REDIS_URL, DATABASE_URL (jarvis_owner's: a superuser is refused). --dry-run counts and deletes nothing.",
   options: {
-    config: { type: "string" },
-    "dry-run": { type: "boolean" },
-    store: { type: "string", multiple: true },
-    collection: { type: "string", multiple: true },
+    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    "dry-run": { type: "boolean", description: "count, delete nothing" },
+    store: {
+      type: "string",
+      multiple: true,
+      choices: RETENTION_STORES,
+      description: "a store to apply retention to (repeatable; default chroma and redis)",
+    },
+    collection: {
+      type: "string",
+      multiple: true,
+      description: "a Chroma collection (repeatable; default all)",
+    },
   },
   async run(ctx) {
     const cfg = stackConfig(ctx);
-    const stores = ((ctx.options.store as string[] | undefined) ?? ["chroma", "redis"]) as RetentionStore[];
-    for (const s of stores)
-      if (!RETENTION_STORES.includes(s))
-        throw new UsageError(`--store ${s}: choose chroma, redis or postgres`);
+    const stores = ctx.options.store ?? ["chroma", "redis"];
     const inputs: RetentionInputs = {
       policy: retentionPolicy(cfg),
       stores,
@@ -45,7 +50,7 @@ export const retentionRun: Command = {
       inputs.chroma = {
         url: need(ctx.env.chromaUrl, "CHROMA_URL", "http://127.0.0.1:8000"),
         token: ctx.env.chromaToken,
-        collections: ctx.options.collection as string[] | undefined,
+        collections: ctx.options.collection,
       };
     }
     if (stores.includes("redis"))
@@ -58,4 +63,4 @@ export const retentionRun: Command = {
     ctx.print(report, formatRetentionReport(report));
     return report.ok ? EXIT.ok : EXIT.failed;
   },
-};
+});

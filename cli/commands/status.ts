@@ -6,7 +6,7 @@ import { readStackFile } from "../../config/stackfile.ts";
 import { BackupStore } from "../../core/backup/store.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { collectStatus, formatStatus } from "../../core/status/index.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 
 /** Thresholds come from the stack's config when named, else from the schema's defaults (the audit's). */
 function loadConfig(stack: string | undefined, file: string | undefined): JarvisConfig {
@@ -17,7 +17,7 @@ function loadConfig(stack: string | undefined, file: string | undefined): Jarvis
   return parseConfig(decodeConfigMap(readStackFile(path).config));
 }
 
-export const status: Command = {
+export const status = defineCommand({
   name: "status",
   summary: "health and figures of every store, read live (S20, S22); exit 1 when something is down",
   usage:
@@ -35,27 +35,25 @@ export const status: Command = {
     "Exit status: 0 all configured services up; 1 something is down; 2 usage.",
   ].join("\n"),
   options: {
-    config: { type: "string" },
-    disk: { type: "string", multiple: true },
-    "ops-url": { type: "string" },
-    "prometheus-url": { type: "string" },
-    timeout: { type: "string" },
+    config: { type: "string", description: "the stack file, for the thresholds" },
+    disk: { type: "string", multiple: true, description: "a path whose disk use to report (repeatable)" },
+    "ops-url": { type: "string", description: "the ops agent (default JARVIS_OPS_URL)" },
+    "prometheus-url": { type: "string", description: "Prometheus (default JARVIS_PROMETHEUS_URL)" },
+    timeout: { type: "number", default: 5, description: "seconds per check" },
   },
   async run(ctx) {
-    const cfg = loadConfig(ctx.args[0], ctx.options.config as string | undefined);
-    const timeout = ctx.options.timeout === undefined ? 5 : Number(ctx.options.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0)
-      throw new UsageError(
-        `--timeout must be a positive number of seconds (got ${String(ctx.options.timeout)})`,
-      );
+    const cfg = loadConfig(ctx.args[0], ctx.options.config);
+    const timeout = ctx.options.timeout;
+    // the validator's min is inclusive; 0 s would time every check out
+    if (timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got ${timeout})`);
     const s3 = ctx.env.s3;
     const report = await collectStatus(cfg, {
       databaseUrl: ctx.env.databaseUrl,
       redisUrl: ctx.env.redisUrl,
       chromaUrl: ctx.env.chromaUrl,
       chromaToken: ctx.env.chromaToken,
-      opsUrl: (ctx.options["ops-url"] as string | undefined) ?? ctx.env.opsUrl,
-      prometheusUrl: (ctx.options["prometheus-url"] as string | undefined) ?? ctx.env.prometheusUrl,
+      opsUrl: ctx.options["ops-url"] ?? ctx.env.opsUrl,
+      prometheusUrl: ctx.options["prometheus-url"] ?? ctx.env.prometheusUrl,
       backupStore: s3.bucket
         ? new BackupStore({
             endpoint: s3.endpoint,
@@ -67,10 +65,10 @@ export const status: Command = {
             requestTimeoutMs: timeout * 1000,
           })
         : undefined,
-      diskPaths: (ctx.options.disk as string[] | undefined) ?? [],
+      diskPaths: ctx.options.disk ?? [],
       timeoutMs: timeout * 1000,
     });
     ctx.print(report, formatStatus(report));
     return report.ok ? EXIT.ok : EXIT.failed;
   },
-};
+});

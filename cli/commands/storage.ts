@@ -11,7 +11,7 @@ import { EXIT, UsageError } from "../../core/errors.ts";
 import { applyLifecycle, checkLifecycle, lifecycleRulesHash } from "../../core/storage/lifecycle.ts";
 import type { LifecycleRule } from "../../settings/lifecycle.ts";
 import { need, type Connections } from "../env.ts";
-import type { Command, CommandContext } from "../command.ts";
+import { defineCommand, type Command, type CommandContext } from "../command.ts";
 
 const days = z.number().int().min(1);
 /** settings/lifecycle.ts's LifecycleRule, checked at the boundary. */
@@ -66,20 +66,23 @@ export function storageClient(s3: Connections["s3"], caFile?: string): S3Client 
   });
 }
 
-function target(ctx: CommandContext): { bucket: string; rules: LifecycleRule[]; s3: S3Client } {
-  const bucket = ctx.options.bucket as string | undefined;
-  if (!bucket) throw new UsageError("--bucket NAME is required");
-  const rules = readRules((ctx.options["rules-file"] as string | undefined) ?? "-");
-  return { bucket, rules, s3: storageClient(ctx.env.s3, ctx.options["ca-file"] as string | undefined) };
-}
-
 const options = {
-  bucket: { type: "string" },
-  "rules-file": { type: "string" },
-  "ca-file": { type: "string" },
+  bucket: { type: "string", required: true, description: "the bucket" },
+  "rules-file": { type: "string", default: "-", description: "the rules as JSON (-: stdin)" },
+  "ca-file": { type: "string", description: "a CA certificate (PEM) to trust, the dev store's" },
 } as const;
 
-export const storageLifecycleApply: Command = {
+function target(ctx: CommandContext<typeof options>): {
+  bucket: string;
+  rules: LifecycleRule[];
+  s3: S3Client;
+} {
+  const { bucket } = ctx.options;
+  const rules = readRules(ctx.options["rules-file"]);
+  return { bucket, rules, s3: storageClient(ctx.env.s3, ctx.options["ca-file"]) };
+}
+
+export const storageLifecycleApply = defineCommand({
   name: "storage lifecycle apply",
   summary:
     "put a bucket's lifecycle rules on an S3-compatible server, read them back, fail on any difference",
@@ -99,9 +102,9 @@ export const storageLifecycleApply: Command = {
     );
     return EXIT.ok;
   },
-};
+});
 
-export const storageLifecycleCheck: Command = {
+export const storageLifecycleCheck = defineCommand({
   name: "storage lifecycle check",
   summary: "compare a bucket's lifecycle rules on the server with the wanted ones, without writing",
   usage: "jarvis-data storage lifecycle check --bucket NAME [--rules-file FILE|-] [--ca-file PEM] [--json]",
@@ -116,6 +119,6 @@ export const storageLifecycleCheck: Command = {
     );
     return EXIT.ok;
   },
-};
+});
 
 export const STORAGE_COMMANDS: Command[] = [storageLifecycleApply, storageLifecycleCheck];

@@ -1,17 +1,24 @@
 /** `jarvis-data verify <store> [--backup ID]`: every object re-read and checked against the manifest (S7). */
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { verifyBackup } from "../../core/backup/verify.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
 import { parseSource } from "./backup.ts";
 
-export const verify: Command = {
+export const verify = defineCommand({
   name: "verify",
   summary: "check a backup's objects against its manifest (sizes and sha256); exit 1 naming any bad object",
   usage: "jarvis-data verify <postgres|redis|chroma|logs|all> [--backup ID] [--kind physical] [--json]",
   description:
     "Without --backup, the latest complete backup. --kind physical runs pgBackRest's own verify on its repository.",
-  options: { backup: { type: "string" }, kind: { type: "string" } },
+  options: {
+    backup: { type: "string", description: "the backup's id (default: the latest complete one)" },
+    kind: {
+      type: "string",
+      choices: ["logical", "physical"],
+      description: "physical: pgBackRest's verify of its repository",
+    },
+  },
   async run(ctx) {
     const stores = parseSource(ctx.args[0], true);
     const deps = opsFromEnv(ctx);
@@ -28,7 +35,7 @@ export const verify: Command = {
       const results = [];
       for (const s of stores)
         results.push(
-          await verifyBackup(deps.store, s, ctx.options.backup as string | undefined, {
+          await verifyBackup(deps.store, s, ctx.options.backup, {
             throwOnFailure: false,
             progress: deps.progress?.(`verify ${s}`),
           }),
@@ -49,4 +56,4 @@ export const verify: Command = {
       deps.store.destroy();
     }
   },
-};
+});
