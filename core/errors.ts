@@ -64,6 +64,15 @@ export const ERROR_CODES = {
   JARVIS_MIGRATION_FILE: { exit: EXIT.usage, meaning: "a migration file is malformed" },
   JARVIS_MIGRATION_REQUEST: { exit: EXIT.usage, meaning: "a migration request cannot be carried out" },
   JARVIS_MIGRATION_DRIFT: { exit: EXIT.failed, meaning: "an applied migration was edited" },
+  JARVIS_BASELINE_MISMATCH: {
+    exit: EXIT.refused,
+    meaning: "migrate baseline: the database differs from migrations 1..N; nothing recorded (see adopt)",
+  },
+  JARVIS_LIFECYCLE_MISMATCH: {
+    exit: EXIT.failed,
+    meaning: "an S3-compatible store kept other lifecycle rules than the ones it was sent",
+  },
+  JARVIS_CONFIG_YAML: { exit: EXIT.usage, meaning: "a stack file is not valid YAML" },
   JARVIS_MIGRATION_FAILED: { exit: EXIT.failed, meaning: "a migration failed and was rolled back" },
   JARVIS_MIGRATION_LOCKED: { exit: EXIT.failed, meaning: "another migration run holds the lock" },
   JARVIS_MIGRATION_MANIFEST: { exit: EXIT.usage, meaning: "the migration manifest is invalid" },

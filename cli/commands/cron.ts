@@ -12,21 +12,28 @@ import { applyCron, cronStatus, planCron, type CronPlan } from "../../core/cron/
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { withClient } from "../../core/pg.ts";
 import { cronJobs, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../../settings/cron.ts";
-import type { Command, CommandContext } from "../command.ts";
+import { defineCommand, type CommandContext } from "../command.ts";
 import { need } from "../env.ts";
 
+const OPTIONS = {
+  config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+  jobs: { type: "string", description: "a JSON array of jobs instead of the stack's config" },
+  prefix: { type: "string", default: DEFAULT_CRON_PREFIX, description: "the jobs this stack owns" },
+  database: { type: "string", description: "the database the jobs run in" },
+  username: { type: "string", description: "the role the jobs run as, when a job names none" },
+} as const;
+
 /** The stack's config from Pulumi.<stack>.yaml or --config FILE (shared by cron and retention). */
-export function stackConfig(ctx: CommandContext): JarvisConfig {
+export function stackConfig(ctx: { args: string[]; options: { config?: string } }): JarvisConfig {
   const stack = ctx.args[0];
-  const file =
-    (ctx.options.config as string | undefined) ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
+  const file = ctx.options.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
   if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
   if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
   return parseConfig(decodeConfigMap(readStackFile(file).config));
 }
 
-function declaredJobs(ctx: CommandContext, prefix: string): CronJobSpec[] {
-  const file = ctx.options.jobs as string | undefined;
+function declaredJobs(ctx: CommandContext<typeof OPTIONS>, prefix: string): CronJobSpec[] {
+  const file = ctx.options.jobs;
   if (file) {
     if (!existsSync(file)) throw new UsageError(`no jobs file ${file}`);
     const jobs = JSON.parse(readFileSync(file, "utf8")) as CronJobSpec[];
@@ -36,16 +43,8 @@ function declaredJobs(ctx: CommandContext, prefix: string): CronJobSpec[] {
       );
     return jobs;
   }
-  return cronJobs(stackConfig(ctx), { prefix, database: ctx.options.database as string | undefined });
+  return cronJobs(stackConfig(ctx), { prefix, database: ctx.options.database });
 }
-
-const OPTIONS = {
-  config: { type: "string" },
-  jobs: { type: "string" },
-  prefix: { type: "string" },
-  database: { type: "string" },
-  username: { type: "string" },
-} as const;
 
 function planText(p: CronPlan, applied: boolean): string {
   const verb = (a: string) =>
@@ -66,15 +65,15 @@ function planText(p: CronPlan, applied: boolean): string {
 }
 
 function run(mode: "plan" | "apply") {
-  return async (ctx: CommandContext) => {
-    const prefix = (ctx.options.prefix as string | undefined) ?? DEFAULT_CRON_PREFIX;
+  return async (ctx: CommandContext<typeof OPTIONS>) => {
+    const prefix = ctx.options.prefix;
     const jobs = declaredJobs(ctx, prefix);
     const url = need(
       ctx.env.databaseUrl,
       "DATABASE_URL",
       "postgresql://postgres@host:5432/jarvis (pg_cron's database, as a superuser)",
     );
-    const opts = { jobs, prefix, username: ctx.options.username as string | undefined, log: ctx.log };
+    const opts = { jobs, prefix, username: ctx.options.username, log: ctx.log };
     const plan = await withClient(url, (c) => (mode === "plan" ? planCron(c, opts) : applyCron(c, opts)), {
       applicationName: `jarvis-data cron ${mode}`,
     });
@@ -83,7 +82,7 @@ function run(mode: "plan" | "apply") {
   };
 }
 
-export const cronPlan: Command = {
+export const cronPlan = defineCommand({
   name: "cron plan",
   summary: "show what cron apply would change in cron.job (drift included)",
   usage:
@@ -92,9 +91,9 @@ export const cronPlan: Command = {
     "Jobs come from the stack's config (settings/cron.ts) or a JSON file. Reads DATABASE_URL (pg_cron's database). Jobs outside the prefix are never touched.",
   options: OPTIONS,
   run: run("plan"),
-};
+});
 
-export const cronApply: Command = {
+export const cronApply = defineCommand({
   name: "cron apply",
   summary: "create, update and unschedule the stack's pg_cron jobs to match the declaration",
   usage:
@@ -103,15 +102,17 @@ export const cronApply: Command = {
     "Idempotent: a second apply changes nothing. Creates the pg_cron extension if missing (superuser).",
   options: OPTIONS,
   run: run("apply"),
-};
+});
 
-export const cronStatusCommand: Command = {
+export const cronStatusCommand = defineCommand({
   name: "cron status",
   summary: "list the stack's pg_cron jobs with their last run",
   usage: "jarvis-data cron status [--prefix jarvis:] [--json]",
-  options: { prefix: { type: "string" } },
+  options: {
+    prefix: { type: "string", default: DEFAULT_CRON_PREFIX, description: "the jobs this stack owns" },
+  },
   async run(ctx) {
-    const prefix = (ctx.options.prefix as string | undefined) ?? DEFAULT_CRON_PREFIX;
+    const prefix = ctx.options.prefix;
     const url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@host:5432/jarvis");
     const jobs = await withClient(url, (c) => cronStatus(c, prefix), {
       applicationName: "jarvis-data cron status",
@@ -127,4 +128,4 @@ export const cronStatusCommand: Command = {
     ctx.print({ prefix, jobs }, text);
     return jobs.some((j) => j.lastRun?.status === "failed") ? EXIT.failed : EXIT.ok;
   },
-};
+});

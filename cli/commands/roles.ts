@@ -8,7 +8,7 @@ import { EXIT, UsageError } from "../../core/errors.ts";
 import { withClient } from "../../core/pg.ts";
 import { ensureRoles, ROLE_NAMES, type RoleKey, type RolePasswords } from "../../core/postgres/roles.ts";
 import { need } from "../env.ts";
-import type { Command } from "../command.ts";
+import { defineCommand } from "../command.ts";
 
 function readSecretFile(path: string, what: string): string {
   if (!existsSync(path))
@@ -28,7 +28,7 @@ export function readRolePasswords(dir: string): RolePasswords {
   return out;
 }
 
-export const rolesApply: Command = {
+export const rolesApply = defineCommand({
   name: "roles apply",
   summary: "create or update the database roles (owner, app, readonly, backup, monitor) with their passwords",
   usage: "jarvis-data roles apply [--passwords-dir DIR] [--password-file FILE] [--json]",
@@ -38,16 +38,22 @@ export const rolesApply: Command = {
     "(default: $JARVIS_ROLE_PASSWORDS_DIR). Idempotent; only SCRAM verifiers reach the server.",
     "The superuser's own password may come from --password-file or $PGPASSWORD_FILE.",
   ].join("\n"),
-  options: { "passwords-dir": { type: "string" }, "password-file": { type: "string" } },
+  options: {
+    "passwords-dir": {
+      type: "string",
+      description: "one file per role (default: $JARVIS_ROLE_PASSWORDS_DIR)",
+    },
+    "password-file": { type: "string", description: "the superuser's password (default: $PGPASSWORD_FILE)" },
+  },
   async run(ctx) {
-    const dir = (ctx.options["passwords-dir"] as string | undefined) ?? ctx.env.rolePasswordsDir;
+    const dir = ctx.options["passwords-dir"] ?? ctx.env.rolePasswordsDir;
     if (!dir)
       throw new UsageError(
         "no passwords directory: pass --passwords-dir DIR or set JARVIS_ROLE_PASSWORDS_DIR (one file per role, named jarvis_owner, jarvis_app, ...)",
       );
     const passwords = readRolePasswords(dir);
     let url = need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres@postgres:5432/jarvis");
-    const pwFile = (ctx.options["password-file"] as string | undefined) ?? ctx.env.pgPasswordFile;
+    const pwFile = ctx.options["password-file"] ?? ctx.env.pgPasswordFile;
     if (pwFile) {
       const u = new URL(url);
       u.password = encodeURIComponent(readSecretFile(pwFile, "superuser password"));
@@ -59,4 +65,4 @@ export const rolesApply: Command = {
     ctx.print({ roles: results }, results.map((r) => `${r.role}: ${r.action}`).join("\n"));
     return EXIT.ok;
   },
-};
+});
