@@ -19,6 +19,7 @@ import { restore } from "./commands/restore.ts";
 import { verify } from "./commands/verify.ts";
 import { drillCommand } from "./commands/drill.ts";
 import { agent } from "./commands/agent.ts";
+import { adopt } from "./commands/adopt.ts";
 
 /** Every command, in help order. Later features register here. */
 export const COMMANDS: Command[] = [
@@ -37,6 +38,7 @@ export const COMMANDS: Command[] = [
   verify,
   drillCommand,
   agent,
+  adopt,
 ];
 
 const COMMON = {

@@ -1,0 +1,178 @@
+/**
+ * One table's copy: the source rows after the last committed key, through a cursor of the
+ * snapshot, in batches. Each batch is one target transaction holding its rows, its quarantined
+ * rows and the progress that names its last key, so a kill -9 loses at most the batch in flight
+ * and the next run starts after the last one committed. Rows the target refuses are found by
+ * halving the batch until the refused row stands alone: its error (constraint name, message)
+ * goes to the quarantine with the source row as JSON.
+ */
+import type pg from "pg";
+import { ident, literal } from "../pg.ts";
+import { sourceFrom, sourceRowHash } from "./checksum.ts";
+import type { Source } from "./source.ts";
+import type { Progress } from "./target.ts";
+import type { TableMap } from "./tables.ts";
+
+export interface CopyOptions {
+  source: Source;
+  target: pg.Client;
+  map: TableMap;
+  sourceId: string;
+  progress: Progress;
+  batchSize: number;
+  /** The foreign key that an orphan breaks (named in its quarantine reason). */
+  conversationFk?: string;
+  onBatch?: (p: Progress) => void;
+}
+
+type Row = Record<string, string | null> & { _key: string };
+
+interface Refusal {
+  key: string;
+  constraint: string | null;
+  reason: string;
+}
+
+/** Errors a row causes (SQLSTATE classes 22 data exception, 23 integrity violation). */
+function isRowError(e: unknown): e is { code: string; constraint?: string; message: string } {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
+}
+
+/** The rule a refused row broke: the constraint's name, or what the type enforces. */
+function ruleOf(e: { code: string; constraint?: string; message: string }): string {
+  if (e.constraint) return e.constraint;
+  if (/expected \d+ dimensions/.test(e.message)) return "embedding vector(384)";
+  return `SQLSTATE ${e.code}`;
+}
+
+function cursorSql(m: TableMap, lastKey: string | null): string {
+  const cols = m.columns.map((c, i) => `(${c.expr})::text AS c${i}`);
+  const orphan = m.join ? "(s.conversation_id IS NOT NULL AND c.id IS NULL)" : "false";
+  const where = lastKey === null ? "" : `WHERE s.${ident(m.key)} > ${literal(lastKey)}`;
+  return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, ${cols.join(", ")} FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
+}
+
+function insertSql(m: TableMap): string {
+  const names = m.columns.map((c) => ident(c.target)).join(", ");
+  const casts = m.columns
+    .map((c, i) => `r.c${i}::${c.type === "timestamptz(3)" ? "timestamptz" : c.type}`)
+    .join(", ");
+  const defs = m.columns.map((_, i) => `c${i} text`).join(", ");
+  return `INSERT INTO public.${ident(m.table)} (${names}) SELECT ${casts} FROM json_to_recordset($1::json) AS r(${defs}) ON CONFLICT DO NOTHING`;
+}
+
+/** Inserts what the target accepts; returns how many went in and the refused rows with their error. */
+async function insertAccepted(
+  target: pg.Client,
+  sql: string,
+  rows: Row[],
+  refused: Refusal[],
+): Promise<number> {
+  if (!rows.length) return 0;
+  await target.query("savepoint adopt_rows");
+  try {
+    const r = await target.query(sql, [JSON.stringify(rows)]);
+    await target.query("release savepoint adopt_rows");
+    return r.rowCount ?? 0;
+  } catch (e) {
+    await target.query("rollback to savepoint adopt_rows");
+    if (!isRowError(e)) throw e;
+    if (rows.length === 1) {
+      refused.push({
+        key: rows[0]!._key,
+        constraint: e.constraint ?? null,
+        reason: `${ruleOf(e)}: ${e.message}`,
+      });
+      return 0;
+    }
+    const half = Math.ceil(rows.length / 2);
+    return (
+      (await insertAccepted(target, sql, rows.slice(0, half), refused)) +
+      (await insertAccepted(target, sql, rows.slice(half), refused))
+    );
+  }
+}
+
+/** Quarantines the refused rows (source row as JSON) and returns how many were new, and their hash sum. */
+async function quarantine(o: CopyOptions, refused: Refusal[]): Promise<{ n: number; hash: bigint }> {
+  if (!refused.length) return { n: 0, hash: 0n };
+  const m = o.map;
+  const { rows } = await o.source.client.query(
+    `SELECT s.${ident(m.key)}::text AS k, row_to_json(s)::text AS j, (${sourceRowHash(m)})::text AS h FROM ${sourceFrom(m)} WHERE s.${ident(m.key)} = ANY($1::${m.keyType}[])`,
+    [refused.map((r) => r.key)],
+  );
+  const byKey = new Map(rows.map((r) => [r.k as string, r]));
+  const items = refused.map((r) => ({ ...r, row: byKey.get(r.key)?.j ?? "{}" }));
+  const { rows: added } = await o.target.query(
+    `INSERT INTO jarvis.adopt_quarantine (source_id, table_name, source_key, constraint_name, reason, source_row)
+     SELECT $1, $2, x.key, x.constraint, x.reason, x.row::jsonb FROM json_to_recordset($3::json) AS x(key text, "constraint" text, reason text, row text)
+     ON CONFLICT (source_id, table_name, source_key) DO NOTHING RETURNING source_key`,
+    [o.sourceId, m.table, JSON.stringify(items)],
+  );
+  let hash = 0n;
+  for (const a of added) hash += BigInt(byKey.get(a.source_key)?.h ?? 0);
+  return { n: added.length, hash };
+}
+
+/** One batch, one target transaction: rows, quarantine and progress commit together. */
+async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
+  const m = o.map;
+  const t = o.target;
+  const refused: Refusal[] = [];
+  const fk = o.conversationFk ?? `${m.table}_conversation_fkey`;
+  const conv = `c${m.columns.findIndex((c) => c.target === "conversation_id")}`;
+  const clean = rows.filter((r) => {
+    if (r._orphan !== (true as unknown)) return true;
+    refused.push({
+      key: r._key,
+      constraint: fk,
+      reason: `${fk}: conversation ${r[conv]} does not exist in the source`,
+    });
+    return false;
+  });
+  for (const r of clean) delete (r as Record<string, unknown>)._orphan;
+  await t.query("begin");
+  try {
+    // The application's triggers (audit, counters, updated_at) are off for adopt's own rows,
+    // inside this transaction only: a crash cannot leave them off. Constraints stay on.
+    await t.query(`alter table public.${ident(m.table)} disable trigger user`);
+    const inserted = await insertAccepted(t, insertSql(m), clean, refused);
+    const q = await quarantine(o, refused);
+    await t.query(`alter table public.${ident(m.table)} enable trigger user`);
+    const last = rows[rows.length - 1]!._key;
+    await t.query(
+      `UPDATE jarvis.adopt_progress SET last_key = $3, imported = imported + $4, quarantined = quarantined + $5,
+              quarantined_hash = quarantined_hash + $6, completed_at = NULL, updated_at = now()
+        WHERE source_id = $1 AND table_name = $2`,
+      [o.sourceId, m.table, last, inserted, q.n, q.hash.toString()],
+    );
+    await t.query("commit");
+    Object.assign(o.progress, {
+      lastKey: last,
+      imported: o.progress.imported + inserted,
+      quarantined: o.progress.quarantined + q.n,
+      quarantinedHash: o.progress.quarantinedHash + q.hash,
+      completed: false,
+    });
+  } catch (e) {
+    await t.query("rollback").catch(() => {});
+    throw e;
+  }
+}
+
+/** Copies the table from its last committed key to the end of the snapshot. */
+export async function copyTable(o: CopyOptions): Promise<void> {
+  const s = o.source.client;
+  await s.query(cursorSql(o.map, o.progress.lastKey));
+  try {
+    for (;;) {
+      const { rows } = await s.query(`FETCH ${o.batchSize} FROM adopt_cursor`);
+      if (!rows.length) break;
+      await commitBatch(o, rows as Row[]);
+      o.onBatch?.(o.progress);
+    }
+  } finally {
+    await s.query("CLOSE adopt_cursor");
+  }
+}

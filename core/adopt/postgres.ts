@@ -1,0 +1,213 @@
+/**
+ * `jarvis-data adopt postgres`: brings a legacy JARVIS database (the audit's Alembic 001 shape)
+ * into the stack's schema, resumably, and proves it. The steps:
+ *
+ *   open the source's read-only snapshot, check its shape and time zone
+ *   check the target is migrated; refuse rows not from this source (unless --force)
+ *   per table: monthly partitions back to the oldest row, then batches (copy.ts)
+ *   recount message_count, move identity sequences past the highest id
+ *   verify per table: source rows = imported + quarantined, checksums equal
+ */
+import type pg from "pg";
+import { silentLogger, type Logger } from "../log.ts";
+import { noProgress, type Progress as ProgressLine } from "../progress.ts";
+import { ident } from "../pg.ts";
+import { copyTable } from "./copy.ts";
+import { shapeError } from "./errors.ts";
+import { planTable, type TablePlan } from "./plan.ts";
+import { checkPostgresUrl, checkTimeZone, openSource, type Source } from "./source.ts";
+import { sourceChecksumSql, sourceFrom } from "./checksum.ts";
+import { instant, shapeProblems, tableMaps, type TableMap } from "./tables.ts";
+import {
+  checkTargetShape,
+  claimTarget,
+  connectTarget,
+  ensurePartitions,
+  finishTarget,
+  readProgress,
+  targetChecksum,
+  type Progress,
+} from "./target.ts";
+
+export interface AdoptPostgresOptions {
+  /** The legacy database (read only). */
+  from: string;
+  /** The stack's database (DATABASE_URL). */
+  target: string;
+  dryRun?: boolean;
+  force?: boolean;
+  /** Zone of the source's naive timestamps (default: the source server's TimeZone). */
+  sourceTimeZone?: string;
+  batchSize?: number;
+  log?: Logger;
+  /** A progress line per table (core/progress.ts); none by default. */
+  progress?: (label: string, total: number) => ProgressLine;
+}
+
+export interface AdoptTableReport {
+  source: number;
+  imported: number;
+  quarantined: number;
+  checksumMatch: boolean;
+}
+
+export interface AdoptPostgresResult {
+  sourceId: string;
+  timeZone: string;
+  dryRun: boolean;
+  tables: Record<string, AdoptTableReport>;
+  plan?: Record<string, TablePlan>;
+  mismatches: string[];
+  seconds: number;
+  copySeconds: number;
+  verifySeconds: number;
+}
+
+const PARTITIONED = new Set(["conversations", "messages"]);
+
+/** Oldest and newest instants of a table's partition key, converted as the copy converts them. */
+async function timeRange(source: Source, m: TableMap): Promise<{ from: Date; to: Date } | null> {
+  const created = source.tables[m.source]?.created_at;
+  if (!created) return null;
+  const { rows } = await source.client.query(
+    `SELECT ${instant("x.lo", created, source.tz)}::text AS lo, ${instant("x.hi", created, source.tz)}::text AS hi
+       FROM (SELECT min(s.created_at) AS lo, max(s.created_at) AS hi FROM public.${ident(m.source)} s) x`,
+  );
+  if (!rows[0].lo) return null;
+  return { from: new Date(rows[0].lo), to: new Date(rows[0].hi) };
+}
+
+async function sourceChecksum(source: Source, m: TableMap): Promise<{ rows: number; hash: bigint }> {
+  const { rows } = await source.client.query(sourceChecksumSql(m));
+  return { rows: Number(rows[0].n), hash: BigInt(rows[0].h) };
+}
+
+async function conversationFk(target: pg.Client, table: string): Promise<string | undefined> {
+  const { rows } = await target.query(
+    `select conname from pg_constraint where conrelid = $1::regclass and contype = 'f' and confrelid = 'public.conversations'::regclass`,
+    [`public.${table}`],
+  );
+  return rows[0]?.conname;
+}
+
+/** A completed table whose source did not change is left alone; a changed one is walked again. */
+async function prepareTable(source: Source, m: TableMap, p: Progress, log: Logger): Promise<boolean> {
+  if (!p.completed) return true;
+  const now = await sourceChecksum(source, m);
+  if (now.rows === p.sourceRows && now.hash === p.sourceHash) return false;
+  log.warn(
+    `${m.table}: the source changed since the last adopt; walking it again (rows already here are skipped)`,
+  );
+  p.lastKey = null;
+  return true;
+}
+
+async function copyAll(
+  source: Source,
+  target: pg.Client,
+  maps: TableMap[],
+  progress: Map<string, Progress>,
+  o: AdoptPostgresOptions,
+) {
+  const log = o.log ?? silentLogger;
+  for (const m of maps) {
+    const p = progress.get(m.table)!;
+    if (!(await prepareTable(source, m, p, log))) {
+      log.info(`${m.table}: already adopted, source unchanged; nothing to copy`);
+      continue;
+    }
+    if (PARTITIONED.has(m.table)) {
+      const range = await timeRange(source, m);
+      if (range) await ensurePartitions(target, m.table, range.from, range.to);
+    }
+    const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM ${sourceFrom(m)}`);
+    const line = o.progress?.(`adopt ${m.table}`, Number(rows[0].n)) ?? noProgress;
+    line.update(p.imported + p.quarantined);
+    await copyTable({
+      source,
+      target,
+      map: m,
+      sourceId: source.id,
+      progress: p,
+      batchSize: o.batchSize ?? 5000,
+      conversationFk: await conversationFk(target, m.table),
+      onBatch: (q) => line.update(q.imported + q.quarantined),
+    });
+    line.finish();
+    log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
+  }
+  await finishTarget(target);
+}
+
+/** Verification, table by table; records the source's figures on the tables that match. */
+async function verifyAll(
+  source: Source,
+  target: pg.Client,
+  maps: TableMap[],
+  progress: Map<string, Progress>,
+) {
+  const tables: Record<string, AdoptTableReport> = {};
+  const mismatches: string[] = [];
+  for (const m of maps) {
+    const p = progress.get(m.table)!;
+    const [src, tgt] = [await sourceChecksum(source, m), await targetChecksum(target, m)];
+    const imported = tgt.rows - p.preexistingRows;
+    const countOk = src.rows === imported + p.quarantined;
+    const checksumMatch = countOk && src.hash - p.quarantinedHash === tgt.hash - p.preexistingHash;
+    tables[m.table] = { source: src.rows, imported, quarantined: p.quarantined, checksumMatch };
+    if (!countOk)
+      mismatches.push(
+        `${m.table}: ${src.rows} source rows ≠ ${imported} imported + ${p.quarantined} quarantined`,
+      );
+    else if (!checksumMatch)
+      mismatches.push(`${m.table}: the imported rows' checksum differs from the source's`);
+    await target.query(
+      `update jarvis.adopt_progress set completed_at = case when $3 then coalesce(completed_at, now()) end,
+              source_rows = $4, source_hash = $5 where source_id = $1 and table_name = $2`,
+      [source.id, m.table, checksumMatch, src.rows, src.hash.toString()],
+    );
+  }
+  return { tables, mismatches };
+}
+
+export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostgresResult> {
+  const t0 = performance.now();
+  checkPostgresUrl(o.from, "legacy (source)", "--from");
+  checkPostgresUrl(o.target, "stack's (target)", "DATABASE_URL");
+  const source = await openSource(o.from);
+  let target: pg.Client | undefined;
+  try {
+    const problems = shapeProblems(source.tables);
+    if (problems.length) throw shapeError(problems);
+    source.tz = o.sourceTimeZone ?? source.serverTimeZone;
+    await checkTimeZone(source, source.tz);
+    const maps = tableMaps(source.tables, source.tz);
+    target = await connectTarget(o.target);
+    await checkTargetShape(target, maps);
+    const base = { sourceId: source.id, timeZone: source.tz, mismatches: [] as string[] };
+    if (o.dryRun) {
+      const plan: Record<string, TablePlan> = {};
+      for (const m of maps) plan[m.table] = await planTable(source, target, m);
+      const seconds = (performance.now() - t0) / 1000;
+      return { ...base, dryRun: true, tables: {}, plan, seconds, copySeconds: 0, verifySeconds: 0 };
+    }
+    const progress = await readProgress(target, source.id);
+    await claimTarget(target, source.id, maps, progress, Boolean(o.force));
+    await copyAll(source, target, maps, progress, o);
+    const t1 = performance.now();
+    const v = await verifyAll(source, target, maps, progress);
+    const t2 = performance.now();
+    return {
+      ...base,
+      dryRun: false,
+      tables: v.tables,
+      mismatches: v.mismatches,
+      seconds: (t2 - t0) / 1000,
+      copySeconds: (t1 - t0) / 1000,
+      verifySeconds: (t2 - t1) / 1000,
+    };
+  } finally {
+    await source.close();
+    await target?.end().catch(() => {});
+  }
+}
