@@ -1,0 +1,369 @@
+/**
+ * `adopt postgres` on the legacy fixture (test/fixtures/legacy, built from the seed's schema):
+ * counts and checksums match, refused rows are in quarantine with their rule, the source is
+ * unchanged, a kill -9 mid-copy resumes cleanly, a second run changes nothing.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import pg from "pg";
+import { adoptPostgres } from "../core/adopt/postgres.ts";
+import { defaultPartitionRows } from "../core/adopt/target.ts";
+import { apply } from "../core/migrate/index.ts";
+import { buildLegacy } from "./fixtures/legacy/build.ts";
+import { createDatabase, freePort, useServices } from "./harness/index.ts";
+
+const { postgres } = await useServices("postgres");
+const ROOT = resolve(import.meta.dirname, "..");
+const TZ = "Europe/Paris";
+
+async function q<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("set TimeZone = 'UTC'");
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function migratedTarget() {
+  const db = await createDatabase(postgres, "adopt");
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  await apply(c);
+  await c.end();
+  return db;
+}
+
+/** Every table's rows (md5 of their sorted text) and the write counters: equal means untouched. */
+async function fingerprint(url: string, schemas = ["public"]): Promise<Record<string, string>> {
+  const tables = await q<{ t: string }>(
+    url,
+    "select format('%I.%I', schemaname, tablename) as t from pg_tables where schemaname = any($1) order by 1",
+    [schemas],
+  );
+  const out: Record<string, string> = {};
+  for (const { t } of tables) {
+    const [r] = await q<{ h: string }>(
+      url,
+      `select md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from ${t} x`,
+    );
+    out[t] = r!.h;
+  }
+  return out;
+}
+
+async function writeCounters(url: string): Promise<string> {
+  const [r] = await q<{ s: string }>(
+    url,
+    "select sum(n_tup_ins)::text || '/' || sum(n_tup_upd)::text || '/' || sum(n_tup_del)::text as s from pg_stat_user_tables",
+  );
+  return r!.s;
+}
+
+/** Does the target still carry the S18 charset/markup CHECKs that helper C's migration relaxes? */
+async function strictChecks(url: string): Promise<boolean> {
+  const r = await q(url, "select 1 from pg_constraint where conname = 'conversations_title_charset'");
+  return r.length > 0;
+}
+
+test("adopts the legacy fixture: every row imported or quarantined with its rule, checksums equal, conversions right, the source unchanged", async () => {
+  const legacy = await buildLegacy(postgres, { timezone: TZ });
+  const target = await migratedTarget();
+  try {
+    const before = { rows: await fingerprint(legacy.url), counters: await writeCounters(legacy.url) };
+    // No --source-timezone: the source server's TimeZone (the database's setting here) is used.
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, batchSize: 7 });
+    assert.equal(r.timeZone, TZ);
+    assert.deepEqual(r.mismatches, []);
+    for (const [name, t] of Object.entries(r.tables)) {
+      assert.equal(t.source, t.imported + t.quarantined, name);
+      assert.equal(t.checksumMatch, true, name);
+    }
+    assert.deepEqual(Object.fromEntries(Object.entries(r.tables).map(([k, v]) => [k, v.source])), {
+      users: 3,
+      conversations: 7,
+      messages: 406,
+      memory_entries: 6,
+    });
+
+    // Quarantine: the orphan and the 3-dimension embedding always; on the stack's original
+    // CHECKs also the French titles and the user messages with "<" or "=" (and what hangs on them).
+    const quarantined = await q<{
+      table_name: string;
+      source_key: string;
+      constraint_name: string;
+      reason: string;
+      source_row: { content?: string };
+    }>(
+      target.url,
+      "select table_name, source_key, constraint_name, reason, source_row from jarvis.adopt_quarantine order by table_name, source_key",
+    );
+    const byKey = new Map(quarantined.map((x) => [x.source_key, x]));
+    const orphan = byKey.get("30000000-0000-4000-8000-000000000006");
+    assert.equal(orphan?.constraint_name, "memory_entries_conversation_fkey");
+    assert.equal(orphan?.source_row.content, "Mémoire orpheline");
+    assert.match(
+      byKey.get("30000000-0000-4000-8000-000000000004")?.reason ?? "",
+      /^embedding vector\(384\): expected 384 dimensions, not 3/,
+    );
+    if (await strictChecks(target.url)) {
+      for (const k of ["1", "2", "3"])
+        assert.equal(
+          byKey.get(`00000000-0000-4000-8000-00000000000${k}`)?.constraint_name,
+          "conversations_title_charset",
+        );
+      for (const k of ["3", "4"])
+        assert.equal(
+          byKey.get(`10000000-0000-4000-8000-00000000000${k}`)?.constraint_name,
+          "messages_user_content_no_markup",
+        );
+    } else {
+      assert.deepEqual([...byKey.keys()].sort(), [
+        "30000000-0000-4000-8000-000000000004",
+        "30000000-0000-4000-8000-000000000006",
+      ]);
+    }
+
+    // Naive timestamps read in Europe/Paris, on both sides of the 2025 DST changes.
+    const users = await q<{ id: string; created_at: Date }>(
+      target.url,
+      "select id, created_at from users order by id",
+    );
+    assert.deepEqual(
+      users.map((u) => u.id),
+      ["1", "2", "7"],
+    );
+    assert.equal(users[2]!.created_at.toISOString(), "2025-03-30T00:59:59.000Z"); // CET, before the change
+    const [c4] = await q<{ created_at: Date }>(
+      target.url,
+      "select created_at from conversations where id = '00000000-0000-4000-8000-000000000004'",
+    );
+    assert.equal(c4!.created_at.toISOString(), "2025-03-30T01:30:00.000Z"); // CEST, after it
+    // Every bulk message, across the October change: the instant the source's own zone rules give.
+    const want = await q<{ id: string; t: string }>(
+      legacy.url,
+      `select id::text, (created_at at time zone '${TZ}')::text as t from messages where content like 'message %' order by id`,
+    );
+    const got = await q<{ id: string; t: string }>(
+      target.url,
+      "select id::text, created_at::text as t from messages where content like 'message %' order by id",
+    );
+    assert.equal(got.length, 400);
+    assert.deepEqual(got, want);
+
+    // NULL / JSON-null metadata -> {}; importance and category from metadata; ids kept.
+    const mem = await q<{
+      id: string;
+      metadata: object;
+      importance: number;
+      category: string;
+      user_id: string | null;
+      dims: number;
+    }>(
+      target.url,
+      "select id::text, metadata, importance, category, user_id::text, vector_dims(embedding) as dims from memory_entries order by id",
+    );
+    const m3 = mem.find((m) => m.id.endsWith("003"))!;
+    assert.deepEqual([m3.metadata, m3.importance, m3.category, m3.dims], [{}, 0.5, "conversations", 384]);
+    const m5 = mem.find((m) => m.id.endsWith("005"))!;
+    assert.deepEqual([m5.importance, m5.category, m5.user_id], [0.1, "commands", "1"]);
+
+    // Partitions back to the oldest row: nothing in the default partitions.
+    const c = new pg.Client({ connectionString: target.url });
+    await c.connect();
+    assert.equal(await defaultPartitionRows(c, "conversations"), 0);
+    assert.equal(await defaultPartitionRows(c, "messages"), 0);
+    await c.end();
+    // message_count recounted; the identity sequence moved past the highest id kept.
+    const [bulk] = await q<{ message_count: number }>(
+      target.url,
+      "select message_count from conversations where title = 'Bulk'",
+    );
+    assert.equal(bulk!.message_count, 400);
+    const [zoe] = await q<{ id: string }>(
+      target.url,
+      "insert into users (username) values ('zoe') returning id",
+    );
+    assert.equal(zoe!.id, "8");
+
+    assert.deepEqual(await fingerprint(legacy.url), before.rows);
+    assert.equal(await writeCounters(legacy.url), before.counters);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("plans with --dry-run: rows, conversions and the rule each refused row breaks, and writes nothing", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    const before = await fingerprint(target.url, ["public", "jarvis"]);
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, dryRun: true, sourceTimeZone: TZ });
+    const plan = r.plan!;
+    assert.equal(plan.messages!.source, 406);
+    assert.ok(plan.memory_entries!.conversions.includes("embedding: float8[] -> vector(384)"));
+    assert.ok(plan.users!.conversions.includes(`created_at: naive timestamp read in ${TZ}`));
+    const refusals = Object.fromEntries(plan.memory_entries!.refusals.map((x) => [x.rule, x.rows]));
+    assert.equal(refusals["memory_entries_conversation_fkey"], 1);
+    assert.equal(refusals["embedding vector(384)"], 1);
+    assert.deepEqual(plan.memory_entries!.unchecked, []);
+    assert.deepEqual(await fingerprint(target.url, ["public", "jarvis"]), before);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+function cli(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
+    child.on("exit", (code, signal) => ok({ code, signal })),
+  );
+  return { child, done, out: () => stdout, err: () => stderr };
+}
+
+test("a run killed with kill -9 mid-copy resumes without duplicates, and a run after success changes nothing", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    const args = ["adopt", "postgres", "--from", legacy.url, "--source-timezone", TZ, "--json"];
+    const first = cli([...args, "--batch-size", "2"], { DATABASE_URL: target.url });
+    // Kill it once messages are partly copied.
+    for (let i = 0; ; i++) {
+      const [p] = await q<{ imported: string }>(
+        target.url,
+        "select imported from jarvis.adopt_progress where table_name = 'messages'",
+      ).catch(() => []);
+      if (p && Number(p.imported) >= 20) break;
+      assert.ok(i < 3000, `the copy never reached messages: ${first.err()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    first.child.kill("SIGKILL");
+    assert.equal((await first.done).signal, "SIGKILL");
+    const [mid] = await q<{ n: string }>(target.url, "select count(*) as n from messages");
+    assert.ok(Number(mid!.n) > 0 && Number(mid!.n) < 402, `killed mid-copy (${mid!.n} messages)`);
+
+    const second = cli(args, { DATABASE_URL: target.url });
+    const s = await second.done;
+    assert.equal(s.code, 0, second.err());
+    const report = JSON.parse(second.out());
+    assert.deepEqual(Object.keys(report.tables), ["users", "conversations", "messages", "memory_entries"]);
+    for (const t of Object.values(report.tables) as {
+      source: number;
+      imported: number;
+      quarantined: number;
+      checksumMatch: boolean;
+    }[]) {
+      assert.equal(t.source, t.imported + t.quarantined);
+      assert.equal(t.checksumMatch, true);
+    }
+    assert.equal(typeof report.seconds, "number");
+    const [dups] = await q<{ n: string; d: string }>(
+      target.url,
+      "select count(*) as n, count(distinct id) as d from messages",
+    );
+    assert.equal(dups!.n, dups!.d);
+
+    const before = await fingerprint(target.url, ["public"]);
+    const quarantine = await q(target.url, "select * from jarvis.adopt_quarantine order by id");
+    const third = cli(args, { DATABASE_URL: target.url });
+    assert.equal((await third.done).code, 0, third.err());
+    assert.deepEqual(JSON.parse(third.out()).tables, report.tables);
+    assert.deepEqual(await fingerprint(target.url, ["public"]), before);
+    assert.deepEqual(await q(target.url, "select * from jarvis.adopt_quarantine order by id"), quarantine);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("refuses a target holding rows that did not come from this source, naming the tables, unless --force", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    await q(target.url, "insert into users (id, username) values (100, 'zoe')");
+    await assert.rejects(
+      adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ }),
+      (e: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(e.code, "JARVIS_ADOPT_TARGET_NOT_EMPTY");
+        assert.equal(e.exitCode, 4);
+        assert.match(e.message, /users \(1 rows\)/);
+        return true;
+      },
+    );
+    assert.deepEqual(await q(target.url, "select count(*)::int as n from messages"), [{ n: 0 }]);
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ, force: true });
+    assert.deepEqual(r.mismatches, []);
+    assert.deepEqual(r.tables.users, { source: 3, imported: 3, quarantined: 0, checksumMatch: true });
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("says what is wrong and how to fix it: a bad URL, a missing server, a source not in the legacy shape, an unknown zone, an unmigrated target", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  const empty = await createDatabase(postgres, "notlegacy");
+  const expectCode = async (p: Promise<unknown>, code: string, exitCode: number, text: RegExp) =>
+    assert.rejects(p, (e: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(e.code, code);
+      assert.equal(e.exitCode, exitCode);
+      assert.match(e.message, text);
+      return true;
+    });
+  try {
+    await expectCode(
+      adoptPostgres({ from: "not a url", target: target.url }),
+      "JARVIS_ADOPT_BAD_URL",
+      2,
+      /postgresql:\/\/user:pass@host/,
+    );
+    const port = await freePort();
+    await expectCode(
+      adoptPostgres({ from: `postgresql://u:secret@127.0.0.1:${port}/jarvis_memory`, target: target.url }),
+      "JARVIS_ADOPT_SOURCE_UNREACHABLE",
+      3,
+      /check --from/,
+    );
+    await expectCode(
+      adoptPostgres({ from: empty.url, target: target.url }),
+      "JARVIS_ADOPT_SOURCE_SHAPE",
+      2,
+      /table users is missing/,
+    );
+    await expectCode(
+      adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: "Mars/Olympus" }),
+      "JARVIS_ADOPT_TIMEZONE",
+      2,
+      /Europe\/Paris/,
+    );
+    await expectCode(
+      adoptPostgres({ from: legacy.url, target: empty.url }),
+      "JARVIS_ADOPT_TARGET_SHAPE",
+      2,
+      /migrate apply/,
+    );
+  } finally {
+    await empty.drop();
+    await target.drop();
+    await legacy.drop();
+  }
+});
