@@ -4,6 +4,7 @@
  * or CHROMA_URL (+ CHROMA_TOKEN).
  */
 import { adoptPostgres, type AdoptPostgresResult } from "../../core/adopt/postgres.ts";
+import { adoptRedis } from "../../core/adopt/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { createProgress } from "../../core/progress.ts";
 import type { Command, CommandContext } from "../command.ts";
@@ -58,6 +59,24 @@ async function runPostgres(ctx: CommandContext): Promise<number> {
   return r.mismatches.length ? EXIT.failed : EXIT.ok;
 }
 
+async function runRedis(ctx: CommandContext): Promise<number> {
+  const r = await adoptRedis({
+    from: ctx.options.from as string,
+    target: need(ctx.env.redisUrl, "REDIS_URL", "redis://admin:...@redis:6379"),
+    force: Boolean(ctx.options.force),
+    log: ctx.log,
+  });
+  const text = Object.entries(r.databases)
+    .map(
+      ([db, x]) =>
+        `${db}: ${x.source} keys: ${x.imported} imported, ${x.unchanged} already there, ${x.expired} expired, ${x.withTtl} with expiry; counts ${x.countsMatch ? "match" : "DIFFER"}`,
+    )
+    .concat(r.mismatches.map((m) => `MISMATCH ${m}`))
+    .join("\n");
+  ctx.print(r, text || "the source Redis holds no keys");
+  return r.mismatches.length ? EXIT.failed : EXIT.ok;
+}
+
 export const adopt: Command = {
   name: "adopt",
   summary:
@@ -84,6 +103,7 @@ export const adopt: Command = {
     const store = ctx.args[0];
     if (!ctx.options.from) throw new UsageError("--from is required: the legacy store to read (see --help)");
     if (store === "postgres") return runPostgres(ctx);
+    if (store === "redis") return runRedis(ctx);
     throw new UsageError(`adopt ${store ?? ""}: choose postgres, redis or chroma`);
   },
 };
