@@ -4,6 +4,7 @@
  * or CHROMA_URL (+ CHROMA_TOKEN).
  */
 import { adoptPostgres, type AdoptPostgresResult } from "../../core/adopt/postgres.ts";
+import { adoptChroma } from "../../core/adopt/chroma.ts";
 import { adoptRedis } from "../../core/adopt/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { createProgress } from "../../core/progress.ts";
@@ -77,6 +78,26 @@ async function runRedis(ctx: CommandContext): Promise<number> {
   return r.mismatches.length ? EXIT.failed : EXIT.ok;
 }
 
+async function runChroma(ctx: CommandContext): Promise<number> {
+  const url = need(ctx.env.chromaUrl, "CHROMA_URL", "http://chroma-gateway:8000");
+  const r = await adoptChroma({
+    from: ctx.options.from as string,
+    target: { url, ...(ctx.env.chromaToken ? { token: ctx.env.chromaToken } : {}) },
+    force: Boolean(ctx.options.force),
+    sourceTimeZone: ctx.options["source-timezone"] as string | undefined,
+    log: ctx.log,
+  });
+  const text = Object.entries(r.collections)
+    .map(
+      ([name, x]) =>
+        `${name}: ${x.source} records, ${x.imported} imported, derived category ${x.derived.category} / created_at ${x.derived.createdAt} / importance ${x.derived.importance}, ${x.withoutCreatedAt} without a time (never expire); fingerprint ${x.checksumMatch ? "matches" : "DIFFERS"}`,
+    )
+    .concat(r.mismatches.map((m) => `MISMATCH ${m}`))
+    .join("\n");
+  ctx.print(r, text || "the source directory holds no collections");
+  return r.mismatches.length ? EXIT.failed : EXIT.ok;
+}
+
 export const adopt: Command = {
   name: "adopt",
   summary:
@@ -104,6 +125,7 @@ export const adopt: Command = {
     if (!ctx.options.from) throw new UsageError("--from is required: the legacy store to read (see --help)");
     if (store === "postgres") return runPostgres(ctx);
     if (store === "redis") return runRedis(ctx);
+    if (store === "chroma") return runChroma(ctx);
     throw new UsageError(`adopt ${store ?? ""}: choose postgres, redis or chroma`);
   },
 };

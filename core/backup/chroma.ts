@@ -27,14 +27,14 @@ export interface ChromaTarget {
   database?: string;
 }
 
-interface CollectionInfo {
+export interface CollectionInfo {
   id: string;
   name: string;
   metadata: Record<string, unknown> | null;
   configuration_json?: Record<string, unknown> | null;
 }
 
-interface Batch {
+export interface Batch {
   ids: string[];
   embeddings: number[][];
   documents: (string | null)[];
@@ -156,7 +156,7 @@ function canonical(v: unknown): string {
  * come back a unit in the last place away, 0.14112002 for 0.14112), so embeddings are compared
  * by value within float32 precision rather than by hash.
  */
-class CollectionDigest {
+export class CollectionDigest {
   private hashes: string[] = [];
   private sum = 0;
   private weighted = 0;
@@ -322,7 +322,7 @@ export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupRes
 }
 
 /** The collection settings a new collection can be created with (HNSW/SPANN parameters). */
-function creatable(config: Record<string, unknown> | null): Record<string, unknown> | null {
+export function creatable(config: Record<string, unknown> | null): Record<string, unknown> | null {
   if (!config) return null;
   const out: Record<string, unknown> = {};
   for (const k of ["hnsw", "spann"]) if (config[k]) out[k] = config[k];
