@@ -367,3 +367,34 @@ test("says what is wrong and how to fix it: a bad URL, a missing server, a sourc
     await legacy.drop();
   }
 });
+
+test("a run after the source changed catches up the new rows (the pass during the cut-over's write freeze)", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    const first = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(first.mismatches, []);
+    // The application keeps writing to the old database until the freeze.
+    await q(
+      legacy.url,
+      `
+      insert into conversations (id, user_id, title, message_count, created_at) values ('00000000-0000-4000-8000-0000000000aa', 2, 'Nouvelle', 0, '2026-11-27 23:00:00');
+      insert into messages (conversation_id, role, content, created_at)
+        select '00000000-0000-4000-8000-0000000000aa', 'user', 'nouveau ' || i, '2026-11-27 23:01:00' from generate_series(1, 5) i;
+      insert into messages (conversation_id, role, content) values ('00000000-0000-4000-8000-000000000007', 'assistant', 'encore');`,
+    );
+    const second = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(second.mismatches, []);
+    assert.equal(second.tables.conversations!.imported, first.tables.conversations!.imported + 1);
+    assert.equal(second.tables.messages!.imported, first.tables.messages!.imported + 6);
+    assert.equal(second.tables.messages!.quarantined, first.tables.messages!.quarantined);
+    const [n] = await q<{ message_count: number }>(
+      target.url,
+      "select message_count from conversations where id = '00000000-0000-4000-8000-0000000000aa'",
+    );
+    assert.equal(n!.message_count, 5);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});

@@ -23,6 +23,8 @@ export interface CopyOptions {
   /** The foreign key that an orphan breaks (named in its quarantine reason). */
   conversationFk?: string;
   onBatch?: (p: Progress) => void;
+  /** Only these key buckets (the first 4 hex digits of a uuid key): a catch-up pass. */
+  buckets?: string[];
 }
 
 type Row = Record<string, string | null> & { _key: string };
@@ -46,10 +48,24 @@ function ruleOf(e: { code: string; constraint?: string; message: string }): stri
   return `SQLSTATE ${e.code}`;
 }
 
-function cursorSql(m: TableMap, lastKey: string | null): string {
+/** A uuid key range per bucket, so the primary key's index finds them. */
+function bucketRanges(key: string, buckets: string[]): string {
+  const ranges = buckets.map(
+    (b) =>
+      `(${key} BETWEEN ${literal(`${b}0000-0000-0000-0000-000000000000`)} AND ${literal(`${b}ffff-ffff-ffff-ffff-ffffffffffff`)})`,
+  );
+  return `(${ranges.join(" OR ")})`;
+}
+
+function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): string {
   const cols = m.columns.map((c, i) => `(${c.expr})::text AS c${i}`);
   const orphan = m.join ? "(s.conversation_id IS NOT NULL AND c.id IS NULL)" : "false";
-  const where = lastKey === null ? "" : `WHERE s.${ident(m.key)} > ${literal(lastKey)}`;
+  const key = `s.${ident(m.key)}`;
+  const conds = [
+    ...(lastKey === null ? [] : [`${key} > ${literal(lastKey)}`]),
+    ...(buckets ? [buckets.length ? bucketRanges(key, buckets) : "false"] : []),
+  ];
+  const where = conds.length ? `WHERE ${conds.join(" AND ")}` : "";
   return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, ${cols.join(", ")} FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
 }
 
@@ -164,7 +180,7 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
 /** Copies the table from its last committed key to the end of the snapshot. */
 export async function copyTable(o: CopyOptions): Promise<void> {
   const s = o.source.client;
-  await s.query(cursorSql(o.map, o.progress.lastKey));
+  await s.query(cursorSql(o.map, o.progress.lastKey, o.buckets));
   try {
     for (;;) {
       const { rows } = await s.query(`FETCH ${o.batchSize} FROM adopt_cursor`);

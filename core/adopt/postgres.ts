@@ -13,10 +13,11 @@ import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress as ProgressLine } from "../progress.ts";
 import { ident } from "../pg.ts";
 import { copyTable } from "./copy.ts";
+import { DEFER_INDEX_ROWS, deferVectorIndexes, rebuildDeferredIndexes } from "./indexes.ts";
 import { shapeError } from "./errors.ts";
 import { planTable, type TablePlan } from "./plan.ts";
 import { checkPostgresUrl, checkTimeZone, openSource, type Source } from "./source.ts";
-import { sourceChecksumSql, sourceFrom } from "./checksum.ts";
+import { sourceChecksumSql } from "./checksum.ts";
 import { instant, shapeProblems, tableMaps, type TableMap } from "./tables.ts";
 import {
   checkTargetShape,
@@ -90,16 +91,46 @@ async function conversationFk(target: pg.Client, table: string): Promise<string 
   return rows[0]?.conname;
 }
 
-/** A completed table whose source did not change is left alone; a changed one is walked again. */
-async function prepareTable(source: Source, m: TableMap, p: Progress, log: Logger): Promise<boolean> {
-  if (!p.completed) return true;
-  const now = await sourceChecksum(source, m);
-  if (now.rows === p.sourceRows && now.hash === p.sourceHash) return false;
-  log.warn(
-    `${m.table}: the source changed since the last adopt; walking it again (rows already here are skipped)`,
+/** Rows per key bucket (the first 4 hex digits of a uuid key), on one side. */
+async function buckets(c: pg.Client, sql: string, params: unknown[] = []): Promise<Map<string, number>> {
+  const { rows } = await c.query(sql, params);
+  return new Map(rows.map((r) => [r.b as string, Number(r.n)]));
+}
+
+/**
+ * What a completed table needs when the source changed since (the last pass before the cut-over):
+ * for uuid keys, only the buckets whose counts differ (source ≠ target + quarantined) are walked
+ * again; other keys are walked whole. Rows already here are skipped either way.
+ */
+async function catchUp(source: Source, target: pg.Client, m: TableMap): Promise<string[] | undefined> {
+  if (m.keyType !== "uuid") return undefined;
+  const src = await buckets(
+    source.client,
+    `SELECT left(s.${ident(m.key)}::text, 4) AS b, count(*) AS n FROM public.${ident(m.source)} s GROUP BY 1`,
   );
+  const tgt = await buckets(
+    target,
+    `SELECT left(id::text, 4) AS b, count(*) AS n FROM public.${ident(m.table)} GROUP BY 1`,
+  );
+  const q = await buckets(
+    target,
+    `SELECT left(source_key, 4) AS b, count(*) AS n FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 GROUP BY 1`,
+    [source.id, m.table],
+  );
+  return [...src].filter(([b, n]) => n !== (tgt.get(b) ?? 0) + (q.get(b) ?? 0)).map(([b]) => b);
+}
+
+/** A completed table whose source did not change is left alone; a changed one is caught up. */
+async function prepareTable(source: Source, target: pg.Client, m: TableMap, p: Progress, log: Logger) {
+  if (!p.completed) return { copy: true };
+  const now = await sourceChecksum(source, m);
+  if (now.rows === p.sourceRows && now.hash === p.sourceHash) return { copy: false };
+  const b = await catchUp(source, target, m);
+  log.warn(`${m.table}: the source changed since the last adopt; catching up`, {
+    buckets: b?.length ?? "all",
+  });
   p.lastKey = null;
-  return true;
+  return { copy: true, buckets: b };
 }
 
 async function copyAll(
@@ -112,7 +143,8 @@ async function copyAll(
   const log = o.log ?? silentLogger;
   for (const m of maps) {
     const p = progress.get(m.table)!;
-    if (!(await prepareTable(source, m, p, log))) {
+    const prep = await prepareTable(source, target, m, p, log);
+    if (!prep.copy) {
       log.info(`${m.table}: already adopted, source unchanged; nothing to copy`);
       continue;
     }
@@ -120,8 +152,11 @@ async function copyAll(
       const range = await timeRange(source, m);
       if (range) await ensurePartitions(target, m.table, range.from, range.to);
     }
-    const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM ${sourceFrom(m)}`);
-    const line = o.progress?.(`adopt ${m.table}`, Number(rows[0].n)) ?? noProgress;
+    const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM public.${ident(m.source)}`);
+    const total = Number(rows[0].n);
+    if (!prep.buckets && total - p.imported - p.quarantined >= DEFER_INDEX_ROWS)
+      await deferVectorIndexes(target, m.table);
+    const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
     line.update(p.imported + p.quarantined);
     await copyTable({
       source,
@@ -132,10 +167,12 @@ async function copyAll(
       batchSize: o.batchSize ?? 5000,
       conversationFk: await conversationFk(target, m.table),
       onBatch: (q) => line.update(q.imported + q.quarantined),
+      ...(prep.buckets ? { buckets: prep.buckets } : {}),
     });
     line.finish();
     log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
   }
+  await rebuildDeferredIndexes(target);
   await finishTarget(target);
 }
 

@@ -49,3 +49,13 @@ CREATE TABLE jarvis.adopt_quarantine (
   CONSTRAINT adopt_quarantine_pkey PRIMARY KEY (id),
   CONSTRAINT adopt_quarantine_row_key UNIQUE (source_id, table_name, source_key)
 );
+
+-- Indexes adopt drops while it fills a table and builds again afterwards (the HNSW index: one
+-- build after the load is several times faster than 50,000 inserts into it). The definition is
+-- recorded in the transaction that drops the index, so a killed run rebuilds it on the next one.
+CREATE TABLE jarvis.adopt_deferred_indexes (
+  index_name text NOT NULL,
+  definition text NOT NULL,
+  dropped_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT adopt_deferred_indexes_pkey PRIMARY KEY (index_name)
+);
