@@ -91,7 +91,7 @@ test("adopts the legacy fixture: every row imported or quarantined with its rule
       users: 3,
       conversations: 7,
       messages: 406,
-      memory_entries: 6,
+      memory_entries: 7,
     });
 
     // Quarantine: the orphan and the 3-dimension embedding always; on the stack's original
@@ -114,6 +114,8 @@ test("adopts the legacy fixture: every row imported or quarantined with its rule
       byKey.get("30000000-0000-4000-8000-000000000004")?.reason ?? "",
       /^embedding vector\(384\): expected 384 dimensions, not 3/,
     );
+    // No rule foresees a NULL inside a vector: the cast refuses it, and only that row is set aside.
+    assert.match(byKey.get("30000000-0000-4000-8000-000000000007")?.reason ?? "", /^SQLSTATE 22\w+: .*NULL/i);
     if (await strictChecks(target.url)) {
       for (const k of ["1", "2", "3"])
         assert.equal(
@@ -129,6 +131,7 @@ test("adopts the legacy fixture: every row imported or quarantined with its rule
       assert.deepEqual([...byKey.keys()].sort(), [
         "30000000-0000-4000-8000-000000000004",
         "30000000-0000-4000-8000-000000000006",
+        "30000000-0000-4000-8000-000000000007",
       ]);
     }
 
@@ -214,7 +217,7 @@ test("plans with --dry-run: rows, conversions and the rule each refused row brea
     assert.ok(plan.users!.conversions.includes(`created_at: naive timestamp read in ${TZ}`));
     const refusals = Object.fromEntries(plan.memory_entries!.refusals.map((x) => [x.rule, x.rows]));
     assert.equal(refusals["memory_entries_conversation_fkey"], 1);
-    assert.equal(refusals["embedding vector(384)"], 1);
+    assert.equal(refusals["embedding vector(384)"], 2);
     assert.deepEqual(plan.memory_entries!.unchecked, []);
     assert.deepEqual(await fingerprint(target.url, ["public", "jarvis"]), before);
   } finally {

@@ -11,6 +11,7 @@ import { ident, literal } from "../pg.ts";
 import { sourceFrom, sourceRowHash } from "./checksum.ts";
 import type { Source } from "./source.ts";
 import type { Progress } from "./target.ts";
+import type { RowRule } from "./rules.ts";
 import type { TableMap } from "./tables.ts";
 
 export interface CopyOptions {
@@ -23,6 +24,8 @@ export interface CopyOptions {
   /** The foreign key that an orphan breaks (named in its quarantine reason). */
   conversationFk?: string;
   onBatch?: (p: Progress) => void;
+  /** The target's rules for the table (rules.ts). */
+  rules: RowRule[];
   /** Only these key buckets (the first 4 hex digits of a uuid key): a catch-up pass. */
   buckets?: string[];
 }
@@ -69,28 +72,42 @@ function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): str
   return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, ${cols.join(", ")} FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
 }
 
-function insertSql(m: TableMap): string {
+/**
+ * One statement per batch: the rows cast to the target's types, judged by the target's rules
+ * (rules.ts), the accepted ones inserted; returns how many went in and the refused keys with
+ * their "rule|detail".
+ */
+function insertSql(m: TableMap, rules: RowRule[]): string {
   const names = m.columns.map((c) => ident(c.target)).join(", ");
-  const casts = m.columns
-    .map((c, i) => `r.c${i}::${c.type === "timestamptz(3)" ? "timestamptz" : c.type}`)
-    .join(", ");
+  const casts = m.columns.map((c, i) => `r.c${i}::${c.type} AS ${ident(c.target)}`).join(", ");
   const defs = m.columns.map((_, i) => `c${i} text`).join(", ");
-  return `INSERT INTO public.${ident(m.table)} (${names}) SELECT ${casts} FROM json_to_recordset($1::json) AS r(${defs}) ON CONFLICT DO NOTHING`;
+  const judge = rules.length
+    ? `CASE ${rules.map((r) => `WHEN ${r.when} THEN ${r.reason}`).join(" ")} END`
+    : "NULL::text";
+  return `WITH v AS (SELECT r._key, ${casts} FROM json_to_recordset($1::json) AS r(_key text, ${defs})),
+    judged AS (SELECT v.*, ${judge} AS _refused FROM v),
+    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ON CONFLICT DO NOTHING RETURNING 1)
+    SELECT (SELECT count(*) FROM ins)::int AS inserted,
+           coalesce((SELECT json_agg(json_build_array(_key, _refused)) FROM judged WHERE _refused IS NOT NULL), '[]'::json) AS refused`;
 }
 
-/** Inserts what the target accepts; returns how many went in and the refused rows with their error. */
-async function insertAccepted(
-  target: pg.Client,
-  sql: string,
-  rows: Row[],
-  refused: Refusal[],
-): Promise<number> {
+/**
+ * Inserts what the target accepts and collects the refused rows with their rule. A statement
+ * that fails (a value no rule foresaw) is halved until the row that fails it stands alone.
+ */
+async function insertAccepted(o: CopyOptions, sql: string, rows: Row[], refused: Refusal[]): Promise<number> {
   if (!rows.length) return 0;
+  const target = o.target;
   await target.query("savepoint adopt_rows");
   try {
-    const r = await target.query(sql, [JSON.stringify(rows)]);
+    const { rows: res } = await target.query(sql, [JSON.stringify(rows)]);
     await target.query("release savepoint adopt_rows");
-    return r.rowCount ?? 0;
+    const named = new Set(o.rules.map((r) => r.constraint).filter(Boolean));
+    for (const [key, why] of res[0].refused as [string, string][]) {
+      const [rule, detail] = [why.slice(0, why.indexOf("|")), why.slice(why.indexOf("|") + 1)];
+      refused.push({ key, constraint: named.has(rule) ? rule : null, reason: `${rule}: ${detail}` });
+    }
+    return res[0].inserted as number;
   } catch (e) {
     await target.query("rollback to savepoint adopt_rows");
     if (!isRowError(e)) throw e;
@@ -104,8 +121,8 @@ async function insertAccepted(
     }
     const half = Math.ceil(rows.length / 2);
     return (
-      (await insertAccepted(target, sql, rows.slice(0, half), refused)) +
-      (await insertAccepted(target, sql, rows.slice(half), refused))
+      (await insertAccepted(o, sql, rows.slice(0, half), refused)) +
+      (await insertAccepted(o, sql, rows.slice(half), refused))
     );
   }
 }
@@ -153,7 +170,7 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
     // The application's triggers (audit, counters, updated_at) are off for adopt's own rows,
     // inside this transaction only: a crash cannot leave them off. Constraints stay on.
     await t.query(`alter table public.${ident(m.table)} disable trigger user`);
-    const inserted = await insertAccepted(t, insertSql(m), clean, refused);
+    const inserted = await insertAccepted(o, insertSql(m, o.rules), clean, refused);
     const q = await quarantine(o, refused);
     await t.query(`alter table public.${ident(m.table)} enable trigger user`);
     const last = rows[rows.length - 1]!._key;

@@ -61,7 +61,7 @@ async function targetRules(target: pg.Client, table: string) {
     [`public.${table}`],
   );
   const { rows: fks } = await target.query(
-    `select conname, confrelid::regclass::text as ref from pg_constraint where conrelid = $1::regclass and contype = 'f'`,
+    `select conname, confrelid::regclass::text as ref from pg_constraint where conrelid = $1::regclass and contype = 'f' and conparentid = 0`,
     [`public.${table}`],
   );
   return {

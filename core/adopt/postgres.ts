@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress as ProgressLine } from "../progress.ts";
 import { ident } from "../pg.ts";
 import { copyTable } from "./copy.ts";
+import { targetRules } from "./rules.ts";
 import { DEFER_INDEX_ROWS, deferVectorIndexes, rebuildDeferredIndexes } from "./indexes.ts";
 import { shapeError } from "./errors.ts";
 import { planTable, type TablePlan } from "./plan.ts";
@@ -166,6 +167,7 @@ async function copyAll(
       progress: p,
       batchSize: o.batchSize ?? 5000,
       conversationFk: await conversationFk(target, m.table),
+      rules: await targetRules(target, m),
       onBatch: (q) => line.update(q.imported + q.quarantined),
       ...(prep.buckets ? { buckets: prep.buckets } : {}),
     });
