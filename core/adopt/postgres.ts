@@ -142,6 +142,8 @@ async function copyAll(
   o: AdoptPostgresOptions,
 ) {
   const log = o.log ?? silentLogger;
+  const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
+  const superuser = Boolean(su[0]?.rolsuper);
   for (const m of maps) {
     const p = progress.get(m.table)!;
     const prep = await prepareTable(source, target, m, p, log);
@@ -165,9 +167,10 @@ async function copyAll(
       map: m,
       sourceId: source.id,
       progress: p,
-      batchSize: o.batchSize ?? 5000,
+      batchSize: o.batchSize ?? 10_000,
       conversationFk: await conversationFk(target, m.table),
       rules: await targetRules(target, m),
+      superuser,
       onBatch: (q) => line.update(q.imported + q.quarantined),
       ...(prep.buckets ? { buckets: prep.buckets } : {}),
     });
