@@ -17,7 +17,7 @@ import { targetRules } from "./rules.ts";
 import { DEFER_INDEX_ROWS, deferVectorIndexes, rebuildDeferredIndexes } from "./indexes.ts";
 import { shapeError } from "./errors.ts";
 import { planTable, type TablePlan } from "./plan.ts";
-import { checkPostgresUrl, checkTimeZone, openSource, type Source } from "./source.ts";
+import { checkPostgresUrl, checkTimeZone, forkSource, openSource, type Source } from "./source.ts";
 import { sourceChecksumSql } from "./checksum.ts";
 import { instant, shapeProblems, tableMaps, type TableMap } from "./tables.ts";
 import {
@@ -134,51 +134,75 @@ async function prepareTable(source: Source, target: pg.Client, m: TableMap, p: P
   return { copy: true, buckets: b };
 }
 
+interface Lane {
+  source: Source;
+  target: pg.Client;
+  superuser: boolean;
+}
+
+/** One table: partitions, the deferred vector index, the batches, the index built again. */
+async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgresOptions): Promise<void> {
+  const { source, target } = lane;
+  const log = o.log ?? silentLogger;
+  const prep = await prepareTable(source, target, m, p, log);
+  if (!prep.copy) return log.info(`${m.table}: already adopted, source unchanged; nothing to copy`);
+  if (PARTITIONED.has(m.table)) {
+    const range = await timeRange(source, m);
+    if (range) await ensurePartitions(target, m.table, range.from, range.to);
+  }
+  const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM public.${ident(m.source)}`);
+  const total = Number(rows[0].n);
+  if (!prep.buckets && total - p.imported - p.quarantined >= DEFER_INDEX_ROWS)
+    await deferVectorIndexes(target, m.table);
+  const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
+  line.update(p.imported + p.quarantined);
+  await copyTable({
+    source,
+    target,
+    map: m,
+    sourceId: source.id,
+    progress: p,
+    batchSize: o.batchSize ?? 10_000,
+    conversationFk: await conversationFk(target, m.table),
+    rules: await targetRules(target, m),
+    superuser: lane.superuser,
+    onBatch: (q) => line.update(q.imported + q.quarantined),
+    ...(prep.buckets ? { buckets: prep.buckets } : {}),
+  });
+  line.finish();
+  await rebuildDeferredIndexes(target);
+  log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
+}
+
+/**
+ * users, then conversations; then messages and memory_entries side by side (both need only
+ * conversations), the second on its own connections sharing the source's snapshot.
+ */
 async function copyAll(
-  source: Source,
-  target: pg.Client,
+  lane: Lane,
   maps: TableMap[],
   progress: Map<string, Progress>,
   o: AdoptPostgresOptions,
 ) {
-  const log = o.log ?? silentLogger;
-  const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
-  const superuser = Boolean(su[0]?.rolsuper);
-  for (const m of maps) {
-    const p = progress.get(m.table)!;
-    const prep = await prepareTable(source, target, m, p, log);
-    if (!prep.copy) {
-      log.info(`${m.table}: already adopted, source unchanged; nothing to copy`);
-      continue;
-    }
-    if (PARTITIONED.has(m.table)) {
-      const range = await timeRange(source, m);
-      if (range) await ensurePartitions(target, m.table, range.from, range.to);
-    }
-    const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM public.${ident(m.source)}`);
-    const total = Number(rows[0].n);
-    if (!prep.buckets && total - p.imported - p.quarantined >= DEFER_INDEX_ROWS)
-      await deferVectorIndexes(target, m.table);
-    const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
-    line.update(p.imported + p.quarantined);
-    await copyTable({
-      source,
-      target,
-      map: m,
-      sourceId: source.id,
-      progress: p,
-      batchSize: o.batchSize ?? 10_000,
-      conversationFk: await conversationFk(target, m.table),
-      rules: await targetRules(target, m),
-      superuser,
-      onBatch: (q) => line.update(q.imported + q.quarantined),
-      ...(prep.buckets ? { buckets: prep.buckets } : {}),
-    });
-    line.finish();
-    log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
+  const [first, second, ...parallel] = maps;
+  for (const m of [first!, second!]) await adoptTable(lane, m, progress.get(m.table)!, o);
+  const other: Lane = {
+    source: await forkSource(lane.source),
+    target: await connectTarget(o.target),
+    superuser: lane.superuser,
+  };
+  try {
+    const results = await Promise.allSettled(
+      parallel.map((m, i) => adoptTable(i === 0 ? lane : other, m, progress.get(m.table)!, o)),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } finally {
+    await other.source.close();
+    await other.target.end().catch(() => {});
   }
-  await rebuildDeferredIndexes(target);
-  await finishTarget(target);
+  await rebuildDeferredIndexes(lane.target);
+  await finishTarget(lane.target);
 }
 
 /** Verification, table by table; records the source's figures on the tables that match. */
@@ -235,7 +259,8 @@ export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostg
     }
     const progress = await readProgress(target, source.id);
     await claimTarget(target, source.id, maps, progress, Boolean(o.force));
-    await copyAll(source, target, maps, progress, o);
+    const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
+    await copyAll({ source, target, superuser: Boolean(su[0]?.rolsuper) }, maps, progress, o);
     const t1 = performance.now();
     const v = await verifyAll(source, target, maps, progress);
     const t2 = performance.now();

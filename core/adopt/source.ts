@@ -19,8 +19,14 @@ export interface Source {
   /** The zone naive timestamps are read in (--source-timezone, else serverTimeZone). */
   tz: string;
   tables: Record<string, SourceColumns>;
+  /** The snapshot's id (pg_export_snapshot): other connections can share it (fork). */
+  snapshot: string;
+  url: string;
   close(): Promise<void>;
 }
+
+const SESSION =
+  "set default_transaction_read_only = on; set TimeZone = 'UTC'; set DateStyle = 'ISO, YMD'; set extra_float_digits = 1; set statement_timeout = 0";
 
 /** A postgresql:// URL, or a usage error saying what is wrong. */
 export function checkPostgresUrl(url: string | undefined, what: string, flag: string): string {
@@ -93,14 +99,15 @@ export async function openSource(url: string): Promise<Source> {
     const { rows } = await client.query("select current_setting('TimeZone') as tz");
     const id = await identity(client);
     // Text crosses to the target: instants in UTC, ISO dates, shortest exact floats.
-    await client.query(
-      "set default_transaction_read_only = on; set TimeZone = 'UTC'; set DateStyle = 'ISO, YMD'; set extra_float_digits = 1; set statement_timeout = 0",
-    );
+    await client.query(SESSION);
     await client.query("begin isolation level repeatable read read only");
+    const { rows: snap } = await client.query("select pg_export_snapshot() as s");
     const tables = await columns(client);
     return {
       client,
       id,
+      url,
+      snapshot: snap[0].s,
       serverTimeZone: rows[0].tz,
       tz: rows[0].tz,
       tables,
@@ -129,4 +136,25 @@ export async function checkTimeZone(source: Source, tz: string): Promise<void> {
       EXIT.usage,
     );
   }
+}
+
+/** A second connection reading the same snapshot (for a table copied in parallel). */
+export async function forkSource(source: Source): Promise<Source> {
+  const client = await connectSource(source.url);
+  try {
+    await client.query(SESSION);
+    await client.query("begin isolation level repeatable read read only");
+    await client.query(`set transaction snapshot '${source.snapshot.replace(/'/g, "")}'`);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+  return {
+    ...source,
+    client,
+    async close() {
+      await client.query("rollback").catch(() => {});
+      await client.end().catch(() => {});
+    },
+  };
 }
