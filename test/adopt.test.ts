@@ -401,3 +401,66 @@ test("a run after the source changed catches up the new rows (the pass during th
     await legacy.drop();
   }
 });
+
+test("retention on adopted data: the S14 purge and S15 memory retention remove what the audit's rules say, importance from metadata included, and kept conversations keep every message", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    // A small variation of the legacy shape: conversations with the audit's metadata column
+    // (section 3.1 reads importance from it).
+    await q(
+      legacy.url,
+      `
+      alter table conversations add column metadata jsonb;
+      update conversations set metadata = '{"importance": 0.2}' where title = 'Bulk';
+      update conversations set metadata = '{"importance": 0.9}' where title = 'Plain title';`,
+    );
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(r.mismatches, []);
+    const imp = await q<{ title: string; importance: number }>(
+      target.url,
+      "select title, importance from conversations where title in ('Bulk', 'Plain title') order by title",
+    );
+    assert.deepEqual(
+      imp.map((x) => x.importance),
+      [0.2, 0.9],
+    );
+    const perConversation = `select c.id::text, count(m.id)::int as n from conversations c left join messages m
+                               on m.conversation_id = c.id and m.conversation_created_at = c.created_at group by 1 order by 1`;
+    const before = await q<{ id: string; n: number }>(target.url, perConversation);
+    const memBefore = await q<{ id: string }>(target.url, "select id::text from memory_entries order by 1");
+
+    const { cronJobs } = await import("../settings/cron.ts");
+    const { testConfig } = await import("./harness/index.ts");
+    const jobs = cronJobs(testConfig());
+    const c = new pg.Client({ connectionString: target.url });
+    await c.connect();
+    try {
+      await c.query(jobs.find((j) => j.name === "jarvis:conversation-retention")!.command);
+      for (const j of jobs.filter((x) => x.name.startsWith("jarvis:memory-retention-")))
+        await c.query(j.command);
+    } finally {
+      await c.end();
+    }
+
+    const after = await q<{ id: string; n: number }>(target.url, perConversation);
+    // S14: only 'Bulk' (2025, importance 0.2 from metadata) is purged; 0.5 and 0.9 stay.
+    assert.deepEqual(
+      after.map((x) => x.id),
+      before.map((x) => x.id).filter((id) => id !== "00000000-0000-4000-8000-000000000007"),
+    );
+    // No message of a kept conversation is lost.
+    for (const kept of after) assert.equal(kept.n, before.find((b) => b.id === kept.id)!.n, kept.id);
+    // S15: the 'commands' memory (importance 0.1 from metadata, over 90 days old) is deleted;
+    // the others are above their category's threshold.
+    const memAfter = await q<{ id: string }>(target.url, "select id::text from memory_entries order by 1");
+    assert.deepEqual(
+      memAfter.map((x) => x.id),
+      memBefore.map((x) => x.id).filter((id) => id !== "30000000-0000-4000-8000-000000000005"),
+    );
+    assert.ok(memBefore.some((x) => x.id === "30000000-0000-4000-8000-000000000005"));
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
