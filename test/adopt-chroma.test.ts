@@ -159,3 +159,26 @@ test("refuses a directory that is not Chroma's", async () => {
     code: "JARVIS_ADOPT_BAD_SOURCE",
   });
 });
+
+test("refuses a stack collection holding records the source lacks unless --force, and verifies only the source's records", async () => {
+  const dir = await legacyMemoryDir();
+  const database = `adopt_${randomBytes(4).toString("hex")}`;
+  const target = new ChromaApi({ url: chroma.url, token: chroma.token, database });
+  await target.createDatabase();
+  const mine = await target.create("preferences", null, null);
+  await target.add(mine, {
+    ids: ["already-here"],
+    embeddings: [emb(9)],
+    documents: ["x"],
+    metadatas: [{ category: "preferences" }],
+  });
+  const opts = { from: dir, target: { url: chroma.url, token: chroma.token, database } };
+  await assert.rejects(adoptChroma(opts), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "JARVIS_ADOPT_TARGET_NOT_EMPTY");
+    assert.match(e.message, /preferences holds 1 records/);
+    return true;
+  });
+  const r = await adoptChroma({ ...opts, force: true });
+  assert.deepEqual(r.mismatches, []);
+  assert.equal(await target.count(mine), 2);
+});

@@ -384,18 +384,37 @@ test("a run after the source changed catches up the new rows (the pass during th
       insert into conversations (id, user_id, title, message_count, created_at) values ('00000000-0000-4000-8000-0000000000aa', 2, 'Nouvelle', 0, '2026-11-27 23:00:00');
       insert into messages (conversation_id, role, content, created_at)
         select '00000000-0000-4000-8000-0000000000aa', 'user', 'nouveau ' || i, '2026-11-27 23:01:00' from generate_series(1, 5) i;
-      insert into messages (conversation_id, role, content) values ('00000000-0000-4000-8000-000000000007', 'assistant', 'encore');`,
+      insert into messages (conversation_id, role, content) values ('00000000-0000-4000-8000-000000000007', 'assistant', 'encore');
+      -- and updates and deletes rows that were already adopted
+      update conversations set ended_at = '2025-10-26 03:10:00', summary = 'close' where id = '00000000-0000-4000-8000-000000000005';
+      delete from messages where id = '20000000-0000-4000-8000-000000000010';
+      update users set email = 'chloe@exemple.fr' where id = 7;`,
     );
     const second = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
     assert.deepEqual(second.mismatches, []);
     assert.equal(second.tables.conversations!.imported, first.tables.conversations!.imported + 1);
-    assert.equal(second.tables.messages!.imported, first.tables.messages!.imported + 6);
+    assert.equal(second.tables.messages!.imported, first.tables.messages!.imported + 6 - 1);
     assert.equal(second.tables.messages!.quarantined, first.tables.messages!.quarantined);
     const [n] = await q<{ message_count: number }>(
       target.url,
       "select message_count from conversations where id = '00000000-0000-4000-8000-0000000000aa'",
     );
     assert.equal(n!.message_count, 5);
+    const [c5] = await q<{ summary: string; ended_at: Date }>(
+      target.url,
+      "select summary, ended_at from conversations where id = '00000000-0000-4000-8000-000000000005'",
+    );
+    assert.deepEqual([c5!.summary, c5!.ended_at.toISOString()], ["close", "2025-10-26T02:10:00.000Z"]);
+    assert.deepEqual(
+      await q(target.url, "select 1 from messages where id = '20000000-0000-4000-8000-000000000010'"),
+      [],
+    );
+    assert.deepEqual(await q(target.url, "select email from users where id = 7"), [
+      { email: "chloe@exemple.fr" },
+    ]);
+    // Caught up: a further run finds nothing to do.
+    const third = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(third.tables, second.tables);
   } finally {
     await target.drop();
     await legacy.drop();
@@ -459,6 +478,37 @@ test("retention on adopted data: the S14 purge and S15 memory retention remove w
       memBefore.map((x) => x.id).filter((id) => id !== "30000000-0000-4000-8000-000000000005"),
     );
     assert.ok(memBefore.some((x) => x.id === "30000000-0000-4000-8000-000000000005"));
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("a row changed on its way into the target fails the verification: the checksum differs, and the command exits 1", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    // A target that alters what it is given (a trigger that fires even for adopt's session):
+    // same count, different content, so only the checksum can tell.
+    await q(
+      target.url,
+      `create function public.corrupt() returns trigger language plpgsql as $$
+       begin if new.content = 'message 1 : x = 2' then new.content := new.content || '!'; end if; return new; end $$;
+       create trigger corrupt before insert on messages for each row execute function public.corrupt();
+       alter table messages enable always trigger corrupt;`,
+    );
+    const again = cli(["adopt", "postgres", "--from", legacy.url, "--source-timezone", TZ, "--json"], {
+      DATABASE_URL: target.url,
+    });
+    assert.equal((await again.done).code, 1, again.err());
+    const report = JSON.parse(again.out());
+    assert.equal(report.tables.messages.checksumMatch, false);
+    assert.equal(
+      report.tables.messages.source,
+      report.tables.messages.imported + report.tables.messages.quarantined,
+    );
+    assert.match(report.mismatches.join(), /messages: the imported rows' checksum differs/);
+    assert.equal(report.tables.users.checksumMatch, true);
   } finally {
     await target.drop();
     await legacy.drop();

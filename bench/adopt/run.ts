@@ -147,7 +147,7 @@ async function freeze(legacyUrl: string, targetUrl: string, appUrl: string) {
   return {
     writesDuringRun: written,
     catchUpSeconds,
-    catchUpImported: pass.tables.messages?.imported,
+    messagesAfterCatchUp: pass.tables.messages?.imported,
     verified: pass.mismatches.length === 0,
     freezeSeconds: (firstNew - lastOld) / 1000,
   };

@@ -195,7 +195,7 @@ function transform(b: Batch, collection: string, tz: string, r: AdoptChromaColle
   return { ...b, metadatas };
 }
 
-async function refuseForeign(target: ChromaApi, c: CollectionInfo, sourceIds: Set<string>): Promise<number> {
+async function foreignRecords(target: ChromaApi, c: CollectionInfo, sourceIds: Set<string>): Promise<number> {
   let foreign = 0;
   for (let offset = 0; ; offset += 1000) {
     const b = await target.call<{ ids: string[] }>("POST", `${targetDb(target)}/collections/${c.id}/get`, {
@@ -233,7 +233,7 @@ async function adoptCollection(
   }
   const existing = (await dst.collections()).find((x) => x.name === c.name);
   if (existing && !o.force) {
-    const foreign = await refuseForeign(dst, existing, new Set(batches.flatMap((b) => b.ids)));
+    const foreign = await foreignRecords(dst, existing, new Set(batches.flatMap((b) => b.ids)));
     if (foreign)
       throw new AdoptError(
         "JARVIS_ADOPT_TARGET_NOT_EMPTY",
@@ -248,10 +248,18 @@ async function adoptCollection(
     await dst.call("POST", `${targetDb(dst)}/collections/${into.id}/upsert`, b);
     r.imported += b.ids.length;
   }
+  // The stack's copy, restricted to the source's ids (--force may have added to other records).
+  const ids = new Set(batches.flatMap((b) => b.ids));
   const got = new CollectionDigest();
   for (let offset = 0; ; offset += batch) {
     const b = await dst.get(into, offset, batch);
-    got.add(b);
+    const keep = b.ids.flatMap((id, i) => (ids.has(id) ? [i] : []));
+    got.add({
+      ids: keep.map((i) => b.ids[i]!),
+      embeddings: keep.map((i) => b.embeddings[i]!),
+      documents: keep.map((i) => b.documents[i] ?? null),
+      metadatas: keep.map((i) => b.metadatas[i] ?? null),
+    });
     if (b.ids.length < batch) break;
   }
   const problems = compareFingerprints(want.result(c.name), got.result(c.name));

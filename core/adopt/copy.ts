@@ -30,6 +30,10 @@ export interface CopyOptions {
   rules: RowRule[];
   /** Only these key buckets (the first 4 hex digits of a uuid key): a catch-up pass. */
   buckets?: string[];
+  /** A catch-up pass: rows already here are updated to the source's content (the primary key's columns). */
+  upsert?: string[];
+  /** Filled with every source key the pass saw (a catch-up pass then removes what the source lost). */
+  seen?: Set<string>;
 }
 
 type Row = Record<string, string | null> & { _key: string };
@@ -54,7 +58,7 @@ function ruleOf(e: { code: string; constraint?: string; message: string }): stri
 }
 
 /** A uuid key range per bucket, so the primary key's index finds them. */
-function bucketRanges(key: string, buckets: string[]): string {
+export function bucketRanges(key: string, buckets: string[]): string {
   const ranges = buckets.map(
     (b) =>
       `(${key} BETWEEN ${literal(`${b}0000-0000-0000-0000-000000000000`)} AND ${literal(`${b}ffff-ffff-ffff-ffff-ffffffffffff`)})`,
@@ -79,7 +83,7 @@ function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): str
  * (rules.ts), the accepted ones inserted; returns how many went in and the refused keys with
  * their "rule|detail".
  */
-function insertSql(m: TableMap, rules: RowRule[]): string {
+function insertSql(m: TableMap, rules: RowRule[], upsert?: string[]): string {
   const names = m.columns.map((c) => ident(c.target)).join(", ");
   const casts = m.columns.map((c, i) => `r.c${i}::${c.type} AS ${ident(c.target)}`).join(", ");
   const defs = m.columns.map((_, i) => `c${i} text`).join(", ");
@@ -88,9 +92,18 @@ function insertSql(m: TableMap, rules: RowRule[]): string {
     : "NULL::text";
   return `WITH v AS (SELECT r._key, ${casts} FROM json_to_recordset($1::json) AS r(_key text, ${defs})),
     judged AS (SELECT v.*, ${judge} AS _refused FROM v),
-    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ON CONFLICT DO NOTHING RETURNING 1)
+    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ${onConflict(m, upsert)} RETURNING 1)
     SELECT (SELECT count(*) FROM ins)::int AS inserted,
            coalesce((SELECT json_agg(json_build_array(_key, _refused)) FROM judged WHERE _refused IS NOT NULL), '[]'::json) AS refused`;
+}
+
+/** Rows already here: left alone, or (catch-up) brought to the source's content when it differs. */
+function onConflict(m: TableMap, pk?: string[]): string {
+  if (!pk) return "ON CONFLICT DO NOTHING";
+  const cols = m.columns.map((c) => ident(c.target)).filter((c) => !pk.map(ident).includes(c));
+  const t = `public.${ident(m.table)}`;
+  return `ON CONFLICT (${pk.map(ident).join(", ")}) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
+    WHERE (${cols.map((c) => `${t}.${c}`).join(", ")}) IS DISTINCT FROM (${cols.map((c) => `EXCLUDED.${c}`).join(", ")})`;
 }
 
 /**
@@ -138,16 +151,33 @@ async function quarantine(o: CopyOptions, refused: Refusal[]): Promise<{ n: numb
     [refused.map((r) => r.key)],
   );
   const byKey = new Map(rows.map((r) => [r.k as string, r]));
-  const items = refused.map((r) => ({ ...r, row: byKey.get(r.key)?.j ?? "{}" }));
+  const items = refused.map((r) => ({
+    ...r,
+    row: byKey.get(r.key)?.j ?? "{}",
+    h: byKey.get(r.key)?.h ?? "0",
+  }));
   const { rows: added } = await o.target.query(
-    `INSERT INTO jarvis.adopt_quarantine (source_id, table_name, source_key, constraint_name, reason, source_row)
-     SELECT $1, $2, x.key, x.constraint, x.reason, x.row::jsonb FROM json_to_recordset($3::json) AS x(key text, "constraint" text, reason text, row text)
-     ON CONFLICT (source_id, table_name, source_key) DO NOTHING RETURNING source_key`,
+    `INSERT INTO jarvis.adopt_quarantine (source_id, table_name, source_key, constraint_name, reason, source_row, row_hash)
+     SELECT $1, $2, x.key, x.constraint, x.reason, x.row::jsonb, x.h::numeric FROM json_to_recordset($3::json) AS x(key text, "constraint" text, reason text, row text, h text)
+     ON CONFLICT (source_id, table_name, source_key) DO UPDATE SET constraint_name = EXCLUDED.constraint_name, reason = EXCLUDED.reason,
+        source_row = EXCLUDED.source_row, row_hash = EXCLUDED.row_hash, quarantined_at = now()
+     RETURNING source_key, (xmax = 0) AS fresh`,
     [o.sourceId, m.table, JSON.stringify(items)],
   );
   let hash = 0n;
-  for (const a of added) hash += BigInt(byKey.get(a.source_key)?.h ?? 0);
-  return { n: added.length, hash };
+  const fresh = added.filter((a) => a.fresh);
+  for (const a of fresh) hash += BigInt(byKey.get(a.source_key)?.h ?? 0);
+  return { n: fresh.length, hash };
+}
+
+/** A catch-up pass: rows that now went in are no longer in quarantine. */
+async function unquarantine(o: CopyOptions, rows: Row[], refused: Refusal[]): Promise<void> {
+  const bad = new Set(refused.map((r) => r.key));
+  const keys = rows.map((r) => r._key).filter((k) => !bad.has(k));
+  await o.target.query(
+    "DELETE FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 AND source_key = ANY($3::text[])",
+    [o.sourceId, o.map.table, keys],
+  );
 }
 
 /** One batch, one target transaction: rows, quarantine and progress commit together. */
@@ -175,7 +205,8 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
     // rules.ts has already checked every foreign key of the batch, set-wise.
     if (o.superuser) await t.query("set local session_replication_role = replica");
     else await t.query(`alter table public.${ident(m.table)} disable trigger user`);
-    const inserted = await insertAccepted(o, insertSql(m, o.rules), clean, refused);
+    const inserted = await insertAccepted(o, insertSql(m, o.rules, o.upsert), clean, refused);
+    if (o.upsert) await unquarantine(o, clean, refused);
     const q = await quarantine(o, refused);
     if (!o.superuser) await t.query(`alter table public.${ident(m.table)} enable trigger user`);
     const last = rows[rows.length - 1]!._key;
@@ -211,6 +242,7 @@ export async function copyTable(o: CopyOptions): Promise<void> {
   try {
     for (let rows = await fetch(); rows.length;) {
       next = fetch();
+      for (const r of rows) o.seen?.add(r._key);
       await commitBatch(o, rows);
       o.onBatch?.(o.progress);
       rows = await next;

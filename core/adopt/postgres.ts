@@ -12,6 +12,7 @@ import type pg from "pg";
 import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress as ProgressLine } from "../progress.ts";
 import { ident } from "../pg.ts";
+import { changedBuckets, primaryKey, removeVanished } from "./catchup.ts";
 import { copyTable } from "./copy.ts";
 import { targetRules } from "./rules.ts";
 import { DEFER_INDEX_ROWS, deferVectorIndexes, rebuildDeferredIndexes } from "./indexes.ts";
@@ -79,6 +80,15 @@ async function timeRange(source: Source, m: TableMap): Promise<{ from: Date; to:
   return { from: new Date(rows[0].lo), to: new Date(rows[0].hi) };
 }
 
+/** Count and hash sum of a table's quarantined rows. */
+async function quarantined(target: pg.Client, sourceId: string, table: string) {
+  const { rows } = await target.query(
+    "select count(*)::bigint as n, coalesce(sum(row_hash), 0)::text as h from jarvis.adopt_quarantine where source_id = $1 and table_name = $2",
+    [sourceId, table],
+  );
+  return { rows: Number(rows[0].n), hash: BigInt(rows[0].h) };
+}
+
 async function sourceChecksum(source: Source, m: TableMap): Promise<{ rows: number; hash: bigint }> {
   const { rows } = await source.client.query(sourceChecksumSql(m));
   return { rows: Number(rows[0].n), hash: BigInt(rows[0].h) };
@@ -92,46 +102,39 @@ async function conversationFk(target: pg.Client, table: string): Promise<string 
   return rows[0]?.conname;
 }
 
-/** Rows per key bucket (the first 4 hex digits of a uuid key), on one side. */
-async function buckets(c: pg.Client, sql: string, params: unknown[] = []): Promise<Map<string, number>> {
-  const { rows } = await c.query(sql, params);
-  return new Map(rows.map((r) => [r.b as string, Number(r.n)]));
+interface Prepared {
+  copy: boolean;
+  /** A catch-up pass: only these uuid buckets (undefined: the whole table). */
+  buckets?: string[];
+  /** A catch-up pass: the primary key rows are updated by. */
+  upsert?: string[];
 }
 
 /**
- * What a completed table needs when the source changed since (the last pass before the cut-over):
- * for uuid keys, only the buckets whose counts differ (source ≠ target + quarantined) are walked
- * again; other keys are walked whole. Rows already here are skipped either way.
+ * A table not completed resumes after its last key. A completed one is left alone when the
+ * source did not change, and caught up (catchup.ts) when it did.
  */
-async function catchUp(source: Source, target: pg.Client, m: TableMap): Promise<string[] | undefined> {
-  if (m.keyType !== "uuid") return undefined;
-  const src = await buckets(
-    source.client,
-    `SELECT left(s.${ident(m.key)}::text, 4) AS b, count(*) AS n FROM public.${ident(m.source)} s GROUP BY 1`,
-  );
-  const tgt = await buckets(
-    target,
-    `SELECT left(id::text, 4) AS b, count(*) AS n FROM public.${ident(m.table)} GROUP BY 1`,
-  );
-  const q = await buckets(
-    target,
-    `SELECT left(source_key, 4) AS b, count(*) AS n FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 GROUP BY 1`,
-    [source.id, m.table],
-  );
-  return [...src].filter(([b, n]) => n !== (tgt.get(b) ?? 0) + (q.get(b) ?? 0)).map(([b]) => b);
-}
-
-/** A completed table whose source did not change is left alone; a changed one is caught up. */
-async function prepareTable(source: Source, target: pg.Client, m: TableMap, p: Progress, log: Logger) {
+async function prepareTable(
+  source: Source,
+  target: pg.Client,
+  m: TableMap,
+  p: Progress,
+  log: Logger,
+): Promise<Prepared> {
   if (!p.completed) return { copy: true };
-  const now = await sourceChecksum(source, m);
-  if (now.rows === p.sourceRows && now.hash === p.sourceHash) return { copy: false };
-  const b = await catchUp(source, target, m);
+  let buckets: string[] | undefined;
+  if (m.keyType === "uuid") {
+    buckets = await changedBuckets(source, target, m);
+    if (!buckets!.length) return { copy: false };
+  } else {
+    const now = await sourceChecksum(source, m);
+    if (now.rows === p.sourceRows && now.hash === p.sourceHash) return { copy: false };
+  }
   log.warn(`${m.table}: the source changed since the last adopt; catching up`, {
-    buckets: b?.length ?? "all",
+    buckets: buckets?.length ?? "all",
   });
   p.lastKey = null;
-  return { copy: true, buckets: b };
+  return { copy: true, upsert: await primaryKey(target, m.table), ...(buckets ? { buckets } : {}) };
 }
 
 interface Lane {
@@ -156,6 +159,7 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
     await deferVectorIndexes(target, m.table);
   const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
   line.update(p.imported + p.quarantined);
+  const seen = prep.upsert ? new Set<string>() : undefined;
   await copyTable({
     source,
     target,
@@ -168,8 +172,11 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
     superuser: lane.superuser,
     onBatch: (q) => line.update(q.imported + q.quarantined),
     ...(prep.buckets ? { buckets: prep.buckets } : {}),
+    ...(prep.upsert ? { upsert: prep.upsert, seen } : {}),
   });
   line.finish();
+  if (seen && p.preexistingRows === 0)
+    await removeVanished(target, m, source.id, prep.buckets, seen, lane.superuser);
   await rebuildDeferredIndexes(target);
   log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
 }
@@ -216,15 +223,18 @@ async function verifyAll(
   const mismatches: string[] = [];
   for (const m of maps) {
     const p = progress.get(m.table)!;
-    const [src, tgt] = [await sourceChecksum(source, m), await targetChecksum(target, m)];
+    // The source on its server while the target counts on its own.
+    const [src, tgt, q] = await Promise.all([
+      sourceChecksum(source, m),
+      targetChecksum(target, m),
+      quarantined(target, source.id, m.table),
+    ]);
     const imported = tgt.rows - p.preexistingRows;
-    const countOk = src.rows === imported + p.quarantined;
-    const checksumMatch = countOk && src.hash - p.quarantinedHash === tgt.hash - p.preexistingHash;
-    tables[m.table] = { source: src.rows, imported, quarantined: p.quarantined, checksumMatch };
+    const countOk = src.rows === imported + q.rows;
+    const checksumMatch = countOk && src.hash - q.hash === tgt.hash - p.preexistingHash;
+    tables[m.table] = { source: src.rows, imported, quarantined: q.rows, checksumMatch };
     if (!countOk)
-      mismatches.push(
-        `${m.table}: ${src.rows} source rows ≠ ${imported} imported + ${p.quarantined} quarantined`,
-      );
+      mismatches.push(`${m.table}: ${src.rows} source rows ≠ ${imported} imported + ${q.rows} quarantined`);
     else if (!checksumMatch)
       mismatches.push(`${m.table}: the imported rows' checksum differs from the source's`);
     await target.query(

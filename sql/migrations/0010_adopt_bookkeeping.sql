@@ -45,6 +45,9 @@ CREATE TABLE jarvis.adopt_quarantine (
   constraint_name text,
   reason text NOT NULL,
   source_row jsonb NOT NULL,
+  -- The row's hash in the checksum (core/adopt/checksum.ts): the verification and the catch-up
+  -- pass account for quarantined rows by key bucket with it.
+  row_hash numeric NOT NULL DEFAULT 0,
   quarantined_at timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT adopt_quarantine_pkey PRIMARY KEY (id),
   CONSTRAINT adopt_quarantine_row_key UNIQUE (source_id, table_name, source_key)
