@@ -36,7 +36,12 @@ export interface CopyOptions {
   seen?: Set<string>;
 }
 
-type Row = Record<string, string | null> & { _key: string };
+/** A source row: its key, whether it is an orphan (and of which conversation), and its values as JSON text. */
+interface Row {
+  _key: string;
+  _orphan: string | null;
+  j: string;
+}
 
 interface Refusal {
   key: string;
@@ -67,15 +72,18 @@ export function bucketRanges(key: string, buckets: string[]): string {
 }
 
 function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): string {
-  const cols = m.columns.map((c, i) => `(${c.expr})::text AS c${i}`);
-  const orphan = m.join ? "(s.conversation_id IS NOT NULL AND c.id IS NULL)" : "false";
+  // The source builds each row's JSON itself: the batch crosses as text, never parsed here.
+  const cols = m.columns.map((c, i) => `'c${i}', (${c.expr})::text`);
+  const orphan = m.join
+    ? "CASE WHEN s.conversation_id IS NOT NULL AND c.id IS NULL THEN s.conversation_id::text END"
+    : "NULL::text";
   const key = `s.${ident(m.key)}`;
   const conds = [
     ...(lastKey === null ? [] : [`${key} > ${literal(lastKey)}`]),
     ...(buckets ? [buckets.length ? bucketRanges(key, buckets) : "false"] : []),
   ];
   const where = conds.length ? `WHERE ${conds.join(" AND ")}` : "";
-  return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, ${cols.join(", ")} FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
+  return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, json_build_object('_key', s.${ident(m.key)}::text, ${cols.join(", ")})::text AS j FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
 }
 
 /**
@@ -115,7 +123,7 @@ async function insertAccepted(o: CopyOptions, sql: string, rows: Row[], refused:
   const target = o.target;
   await target.query("savepoint adopt_rows");
   try {
-    const { rows: res } = await target.query(sql, [JSON.stringify(rows)]);
+    const { rows: res } = await target.query(sql, [`[${rows.map((r) => r.j).join(",")}]`]);
     await target.query("release savepoint adopt_rows");
     const named = new Set(o.rules.map((r) => r.constraint).filter(Boolean));
     for (const [key, why] of res[0].refused as [string, string][]) {
@@ -186,17 +194,15 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
   const t = o.target;
   const refused: Refusal[] = [];
   const fk = o.conversationFk ?? `${m.table}_conversation_fkey`;
-  const conv = `c${m.columns.findIndex((c) => c.target === "conversation_id")}`;
   const clean = rows.filter((r) => {
-    if (r._orphan !== (true as unknown)) return true;
+    if (r._orphan === null) return true;
     refused.push({
       key: r._key,
       constraint: fk,
-      reason: `${fk}: conversation ${r[conv]} does not exist in the source`,
+      reason: `${fk}: conversation ${r._orphan} does not exist in the source`,
     });
     return false;
   });
-  for (const r of clean) delete (r as Record<string, unknown>)._orphan;
   await t.query("begin");
   try {
     // The application's triggers (audit, counters, updated_at) are off for adopt's own rows,
