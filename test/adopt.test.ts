@@ -209,9 +209,16 @@ test("plans with --dry-run: rows, conversions and the rule each refused row brea
   const legacy = await buildLegacy(postgres);
   const target = await migratedTarget();
   try {
+    // Small variations of the shape: a column the stack has no place for, an optional one missing.
+    await q(
+      legacy.url,
+      "alter table users add column avatar_url text; alter table users drop column full_name",
+    );
     const before = await fingerprint(target.url, ["public", "jarvis"]);
     const r = await adoptPostgres({ from: legacy.url, target: target.url, dryRun: true, sourceTimeZone: TZ });
     const plan = r.plan!;
+    assert.deepEqual(plan.users!.extraColumns, ["avatar_url"]);
+    assert.deepEqual(plan.users!.defaultedColumns, ["full_name"]);
     assert.equal(plan.messages!.source, 406);
     assert.ok(plan.memory_entries!.conversions.includes("embedding: float8[] -> vector(384)"));
     assert.ok(plan.users!.conversions.includes(`created_at: naive timestamp read in ${TZ}`));
@@ -220,6 +227,9 @@ test("plans with --dry-run: rows, conversions and the rule each refused row brea
     assert.equal(refusals["embedding vector(384)"], 2);
     assert.deepEqual(plan.memory_entries!.unchecked, []);
     assert.deepEqual(await fingerprint(target.url, ["public", "jarvis"]), before);
+    // The same variations copy: full_name takes the target's default (NULL).
+    const copied = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(copied.tables.users, { source: 3, imported: 3, quarantined: 0, checksumMatch: true });
   } finally {
     await target.drop();
     await legacy.drop();
