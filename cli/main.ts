@@ -18,6 +18,7 @@ import { verify } from "./commands/verify.ts";
 import { drillCommand } from "./commands/drill.ts";
 import { agent } from "./commands/agent.ts";
 import { STORAGE_COMMANDS } from "./commands/storage.ts";
+import { adopt } from "./commands/adopt.ts";
 
 /** Every command, in help order. Later features register here. */
 export const COMMANDS: Command[] = [
@@ -37,6 +38,7 @@ export const COMMANDS: Command[] = [
   drillCommand,
   agent,
   ...STORAGE_COMMANDS,
+  adopt,
 ];
 
 function topHelp(): string {

@@ -240,3 +240,11 @@ export async function chromaContents(api: ChromaApi, batchSize = 1000): Promise<
   }
   return out;
 }
+
+/** The collection settings a new collection can be created with (HNSW/SPANN parameters). */
+export function creatable(config: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!config) return null;
+  const out: Record<string, unknown> = {};
+  for (const k of ["hnsw", "spann"]) if (config[k]) out[k] = config[k];
+  return Object.keys(out).length ? out : null;
+}

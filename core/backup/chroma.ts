@@ -15,6 +15,7 @@ import {
   ChromaApi,
   CollectionDigest,
   compareFingerprints,
+  creatable,
   type Batch,
   type ChromaTarget,
   type CollectionFingerprint,
@@ -106,14 +107,6 @@ export function chromaBackupDriver(source: ChromaTarget, batchSize = 1000): Back
 
 export async function backupChroma(opts: ChromaBackupOptions): Promise<BackupResult> {
   return runBackup(chromaBackupDriver(opts.source, opts.batchSize), opts);
-}
-
-/** The collection settings a new collection can be created with (HNSW/SPANN parameters). */
-function creatable(config: Record<string, unknown> | null): Record<string, unknown> | null {
-  if (!config) return null;
-  const out: Record<string, unknown> = {};
-  for (const k of ["hnsw", "spann"]) if (config[k]) out[k] = config[k];
-  return Object.keys(out).length ? out : null;
 }
 
 export interface ChromaRestorePlan extends RestorePlan {

@@ -1,0 +1,98 @@
+/**
+ * The catch-up pass (a run after a completed one, when the source changed: the cut-over's write
+ * freeze). For uuid keys the rows are grouped in 65,536 buckets by the key's first 4 hex digits;
+ * a bucket whose count or hash sum differs between the source and the target (imported plus
+ * quarantined rows) is walked again, with updates applied, and the rows the source no longer has
+ * are removed. Other keys (users) are walked whole.
+ */
+import type pg from "pg";
+import { ident } from "../pg.ts";
+import { sourceFrom, sourceRowHash, targetRowHash } from "./checksum.ts";
+import { bucketRanges } from "./copy.ts";
+import type { Source } from "./source.ts";
+import type { TableMap } from "./tables.ts";
+
+type Buckets = Map<string, string>;
+
+async function read(c: pg.Client, sql: string, params: unknown[] = []): Promise<Buckets> {
+  const { rows } = await c.query(sql, params);
+  return new Map(rows.map((r) => [r.b as string, `${r.n}/${r.h}`]));
+}
+
+/** Buckets whose count or hash sum differ; undefined when the key is not a uuid (walk it all). */
+export async function changedBuckets(
+  source: Source,
+  target: pg.Client,
+  m: TableMap,
+): Promise<string[] | undefined> {
+  if (m.keyType !== "uuid") return undefined;
+  const [src, tgt] = await Promise.all([
+    read(
+      source.client,
+      `SELECT left(s.${ident(m.key)}::text, 4) AS b, count(*) AS n, coalesce(sum(${sourceRowHash(m)}::numeric), 0)::text AS h
+         FROM ${sourceFrom(m)} GROUP BY 1`,
+    ),
+    read(
+      target,
+      `SELECT b, sum(n) AS n, sum(h)::text AS h FROM (
+         SELECT left(t.id::text, 4) AS b, count(*) AS n, coalesce(sum(${targetRowHash(m)}::numeric), 0) AS h FROM public.${ident(m.table)} t GROUP BY 1
+         UNION ALL
+         SELECT left(source_key, 4), count(*), sum(row_hash) FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 GROUP BY 1) x
+       GROUP BY 1`,
+      [source.id, m.table],
+    ),
+  ]);
+  const all = new Set([...src.keys(), ...tgt.keys()]);
+  return [...all].filter((b) => src.get(b) !== tgt.get(b)).sort();
+}
+
+/** The target's primary key columns (what a catch-up pass updates rows by). */
+export async function primaryKey(target: pg.Client, table: string): Promise<string[]> {
+  const { rows } = await target.query(
+    `select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+      where i.indrelid = $1::regclass and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)`,
+    [`public.${table}`],
+  );
+  return rows.map((r) => r.attname as string);
+}
+
+/**
+ * After a catch-up walk: rows of the walked buckets the source no longer has are deleted from the
+ * target and from the quarantine (only when adopt owns every row of the table: no --force rows).
+ */
+export async function removeVanished(
+  target: pg.Client,
+  m: TableMap,
+  sourceId: string,
+  buckets: string[] | undefined,
+  seen: Set<string>,
+  superuser: boolean,
+): Promise<number> {
+  const where = (col: string) =>
+    buckets ? `WHERE ${buckets.length ? bucketRanges(col, buckets) : "false"}` : "";
+  const { rows } = await target.query(`SELECT id::text AS k FROM public.${ident(m.table)} ${where("id")}`);
+  const gone = rows.map((r) => r.k as string).filter((k) => !seen.has(k));
+  await target.query("begin");
+  try {
+    if (superuser) await target.query("set local session_replication_role = replica");
+    else await target.query(`alter table public.${ident(m.table)} disable trigger user`);
+    if (gone.length)
+      await target.query(`DELETE FROM public.${ident(m.table)} WHERE id::text = ANY($1::text[])`, [gone]);
+    const { rows: q } = await target.query(
+      `SELECT source_key AS k FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 ${buckets ? `AND ${buckets.length ? bucketRanges("source_key", buckets) : "false"}` : ""}`,
+      [sourceId, m.table],
+    );
+    const qGone = q.map((r) => r.k as string).filter((k) => !seen.has(k));
+    if (qGone.length)
+      await target.query(
+        "DELETE FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 AND source_key = ANY($3::text[])",
+        [sourceId, m.table, qGone],
+      );
+    if (!superuser) await target.query(`alter table public.${ident(m.table)} enable trigger user`);
+    await target.query("commit");
+    return gone.length + qGone.length;
+  } catch (e) {
+    await target.query("rollback");
+    throw e;
+  }
+}

@@ -1,0 +1,526 @@
+/**
+ * `adopt postgres` on the legacy fixture (test/fixtures/legacy, built from the seed's schema):
+ * counts and checksums match, refused rows are in quarantine with their rule, the source is
+ * unchanged, a kill -9 mid-copy resumes cleanly, a second run changes nothing.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { test } from "node:test";
+import pg from "pg";
+import { adoptPostgres } from "../core/adopt/postgres.ts";
+import { defaultPartitionRows } from "../core/adopt/target.ts";
+import { apply } from "../core/migrate/index.ts";
+import { buildLegacy } from "./fixtures/legacy/build.ts";
+import { createDatabase, freePort, useServices } from "./harness/index.ts";
+
+const { postgres } = await useServices("postgres");
+const ROOT = resolve(import.meta.dirname, "..");
+const TZ = "Europe/Paris";
+
+async function q<T = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query("set TimeZone = 'UTC'");
+    return (await c.query(sql, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function migratedTarget() {
+  const db = await createDatabase(postgres, "adopt");
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  await apply(c);
+  await c.end();
+  return db;
+}
+
+/** Every table's rows (md5 of their sorted text) and the write counters: equal means untouched. */
+async function fingerprint(url: string, schemas = ["public"]): Promise<Record<string, string>> {
+  const tables = await q<{ t: string }>(
+    url,
+    "select format('%I.%I', schemaname, tablename) as t from pg_tables where schemaname = any($1) order by 1",
+    [schemas],
+  );
+  const out: Record<string, string> = {};
+  for (const { t } of tables) {
+    const [r] = await q<{ h: string }>(
+      url,
+      `select md5(coalesce(string_agg(x::text, E'\\n' order by x::text), '')) as h from ${t} x`,
+    );
+    out[t] = r!.h;
+  }
+  return out;
+}
+
+async function writeCounters(url: string): Promise<string> {
+  const [r] = await q<{ s: string }>(
+    url,
+    "select sum(n_tup_ins)::text || '/' || sum(n_tup_upd)::text || '/' || sum(n_tup_del)::text as s from pg_stat_user_tables",
+  );
+  return r!.s;
+}
+
+/** Does the target still carry the S18 charset/markup CHECKs that helper C's migration relaxes? */
+async function strictChecks(url: string): Promise<boolean> {
+  const r = await q(url, "select 1 from pg_constraint where conname = 'conversations_title_charset'");
+  return r.length > 0;
+}
+
+test("adopts the legacy fixture: every row imported or quarantined with its rule, checksums equal, conversions right, the source unchanged", async () => {
+  const legacy = await buildLegacy(postgres, { timezone: TZ });
+  const target = await migratedTarget();
+  try {
+    const before = { rows: await fingerprint(legacy.url), counters: await writeCounters(legacy.url) };
+    // No --source-timezone: the source server's TimeZone (the database's setting here) is used.
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, batchSize: 7 });
+    assert.equal(r.timeZone, TZ);
+    assert.deepEqual(r.mismatches, []);
+    for (const [name, t] of Object.entries(r.tables)) {
+      assert.equal(t.source, t.imported + t.quarantined, name);
+      assert.equal(t.checksumMatch, true, name);
+    }
+    assert.deepEqual(Object.fromEntries(Object.entries(r.tables).map(([k, v]) => [k, v.source])), {
+      users: 3,
+      conversations: 7,
+      messages: 406,
+      memory_entries: 7,
+    });
+
+    // Quarantine: the orphan and the 3-dimension embedding always; on the stack's original
+    // CHECKs also the French titles and the user messages with "<" or "=" (and what hangs on them).
+    const quarantined = await q<{
+      table_name: string;
+      source_key: string;
+      constraint_name: string;
+      reason: string;
+      source_row: { content?: string };
+    }>(
+      target.url,
+      "select table_name, source_key, constraint_name, reason, source_row from jarvis.adopt_quarantine order by table_name, source_key",
+    );
+    const byKey = new Map(quarantined.map((x) => [x.source_key, x]));
+    const orphan = byKey.get("30000000-0000-4000-8000-000000000006");
+    assert.equal(orphan?.constraint_name, "memory_entries_conversation_fkey");
+    assert.equal(orphan?.source_row.content, "Mémoire orpheline");
+    assert.match(
+      byKey.get("30000000-0000-4000-8000-000000000004")?.reason ?? "",
+      /^embedding vector\(384\): expected 384 dimensions, not 3/,
+    );
+    // No rule foresees a NULL inside a vector: the cast refuses it, and only that row is set aside.
+    assert.match(byKey.get("30000000-0000-4000-8000-000000000007")?.reason ?? "", /^SQLSTATE 22\w+: .*NULL/i);
+    if (await strictChecks(target.url)) {
+      for (const k of ["1", "2", "3"])
+        assert.equal(
+          byKey.get(`00000000-0000-4000-8000-00000000000${k}`)?.constraint_name,
+          "conversations_title_charset",
+        );
+      for (const k of ["3", "4"])
+        assert.equal(
+          byKey.get(`10000000-0000-4000-8000-00000000000${k}`)?.constraint_name,
+          "messages_user_content_no_markup",
+        );
+    } else {
+      assert.deepEqual([...byKey.keys()].sort(), [
+        "30000000-0000-4000-8000-000000000004",
+        "30000000-0000-4000-8000-000000000006",
+        "30000000-0000-4000-8000-000000000007",
+      ]);
+    }
+
+    // Naive timestamps read in Europe/Paris, on both sides of the 2025 DST changes.
+    const users = await q<{ id: string; created_at: Date }>(
+      target.url,
+      "select id, created_at from users order by id",
+    );
+    assert.deepEqual(
+      users.map((u) => u.id),
+      ["1", "2", "7"],
+    );
+    assert.equal(users[2]!.created_at.toISOString(), "2025-03-30T00:59:59.000Z"); // CET, before the change
+    const [c4] = await q<{ created_at: Date }>(
+      target.url,
+      "select created_at from conversations where id = '00000000-0000-4000-8000-000000000004'",
+    );
+    assert.equal(c4!.created_at.toISOString(), "2025-03-30T01:30:00.000Z"); // CEST, after it
+    // Every bulk message, across the October change: the instant the source's own zone rules give.
+    const want = await q<{ id: string; t: string }>(
+      legacy.url,
+      `select id::text, (created_at at time zone '${TZ}')::text as t from messages where content like 'message %' order by id`,
+    );
+    const got = await q<{ id: string; t: string }>(
+      target.url,
+      "select id::text, created_at::text as t from messages where content like 'message %' order by id",
+    );
+    assert.equal(got.length, 400);
+    assert.deepEqual(got, want);
+
+    // NULL / JSON-null metadata -> {}; importance and category from metadata; ids kept.
+    const mem = await q<{
+      id: string;
+      metadata: object;
+      importance: number;
+      category: string;
+      user_id: string | null;
+      dims: number;
+    }>(
+      target.url,
+      "select id::text, metadata, importance, category, user_id::text, vector_dims(embedding) as dims from memory_entries order by id",
+    );
+    const m3 = mem.find((m) => m.id.endsWith("003"))!;
+    assert.deepEqual([m3.metadata, m3.importance, m3.category, m3.dims], [{}, 0.5, "conversations", 384]);
+    const m5 = mem.find((m) => m.id.endsWith("005"))!;
+    assert.deepEqual([m5.importance, m5.category, m5.user_id], [0.1, "commands", "1"]);
+
+    // Partitions back to the oldest row: nothing in the default partitions.
+    const c = new pg.Client({ connectionString: target.url });
+    await c.connect();
+    assert.equal(await defaultPartitionRows(c, "conversations"), 0);
+    assert.equal(await defaultPartitionRows(c, "messages"), 0);
+    await c.end();
+    // message_count recounted; the identity sequence moved past the highest id kept.
+    const [bulk] = await q<{ message_count: number }>(
+      target.url,
+      "select message_count from conversations where title = 'Bulk'",
+    );
+    assert.equal(bulk!.message_count, 400);
+    const [zoe] = await q<{ id: string }>(
+      target.url,
+      "insert into users (username) values ('zoe') returning id",
+    );
+    assert.equal(zoe!.id, "8");
+
+    assert.deepEqual(await fingerprint(legacy.url), before.rows);
+    assert.equal(await writeCounters(legacy.url), before.counters);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("plans with --dry-run: rows, conversions and the rule each refused row breaks, and writes nothing", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    // Small variations of the shape: a column the stack has no place for, an optional one missing.
+    await q(
+      legacy.url,
+      "alter table users add column avatar_url text; alter table users drop column full_name",
+    );
+    const before = await fingerprint(target.url, ["public", "jarvis"]);
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, dryRun: true, sourceTimeZone: TZ });
+    const plan = r.plan!;
+    assert.deepEqual(plan.users!.extraColumns, ["avatar_url"]);
+    assert.deepEqual(plan.users!.defaultedColumns, ["full_name"]);
+    assert.equal(plan.messages!.source, 406);
+    assert.ok(plan.memory_entries!.conversions.includes("embedding: float8[] -> vector(384)"));
+    assert.ok(plan.users!.conversions.includes(`created_at: naive timestamp read in ${TZ}`));
+    const refusals = Object.fromEntries(plan.memory_entries!.refusals.map((x) => [x.rule, x.rows]));
+    assert.equal(refusals["memory_entries_conversation_fkey"], 1);
+    assert.equal(refusals["embedding vector(384)"], 2);
+    assert.deepEqual(plan.memory_entries!.unchecked, []);
+    assert.deepEqual(await fingerprint(target.url, ["public", "jarvis"]), before);
+    // The same variations copy: full_name takes the target's default (NULL).
+    const copied = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(copied.tables.users, { source: 3, imported: 3, quarantined: 0, checksumMatch: true });
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+function cli(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
+    child.on("exit", (code, signal) => ok({ code, signal })),
+  );
+  return { child, done, out: () => stdout, err: () => stderr };
+}
+
+test("a run killed with kill -9 mid-copy resumes without duplicates, and a run after success changes nothing", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    const args = ["adopt", "postgres", "--from", legacy.url, "--source-timezone", TZ, "--json"];
+    const first = cli([...args, "--batch-size", "2"], { DATABASE_URL: target.url });
+    // Kill it once messages are partly copied.
+    for (let i = 0; ; i++) {
+      const [p] = await q<{ imported: string }>(
+        target.url,
+        "select imported from jarvis.adopt_progress where table_name = 'messages'",
+      ).catch(() => []);
+      if (p && Number(p.imported) >= 20) break;
+      assert.ok(i < 3000, `the copy never reached messages: ${first.err()}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    first.child.kill("SIGKILL");
+    assert.equal((await first.done).signal, "SIGKILL");
+    const [mid] = await q<{ n: string }>(target.url, "select count(*) as n from messages");
+    assert.ok(Number(mid!.n) > 0 && Number(mid!.n) < 402, `killed mid-copy (${mid!.n} messages)`);
+
+    const second = cli(args, { DATABASE_URL: target.url });
+    const s = await second.done;
+    assert.equal(s.code, 0, second.err());
+    const report = JSON.parse(second.out());
+    assert.deepEqual(Object.keys(report.tables), ["users", "conversations", "messages", "memory_entries"]);
+    for (const t of Object.values(report.tables) as {
+      source: number;
+      imported: number;
+      quarantined: number;
+      checksumMatch: boolean;
+    }[]) {
+      assert.equal(t.source, t.imported + t.quarantined);
+      assert.equal(t.checksumMatch, true);
+    }
+    assert.equal(typeof report.seconds, "number");
+    const [dups] = await q<{ n: string; d: string }>(
+      target.url,
+      "select count(*) as n, count(distinct id) as d from messages",
+    );
+    assert.equal(dups!.n, dups!.d);
+
+    const before = await fingerprint(target.url, ["public"]);
+    const quarantine = await q(target.url, "select * from jarvis.adopt_quarantine order by id");
+    const third = cli(args, { DATABASE_URL: target.url });
+    assert.equal((await third.done).code, 0, third.err());
+    assert.deepEqual(JSON.parse(third.out()).tables, report.tables);
+    assert.deepEqual(await fingerprint(target.url, ["public"]), before);
+    assert.deepEqual(await q(target.url, "select * from jarvis.adopt_quarantine order by id"), quarantine);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("refuses a target holding rows that did not come from this source, naming the tables, unless --force", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    await q(target.url, "insert into users (id, username) values (100, 'zoe')");
+    await assert.rejects(
+      adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ }),
+      (e: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(e.code, "JARVIS_ADOPT_TARGET_NOT_EMPTY");
+        assert.equal(e.exitCode, 4);
+        assert.match(e.message, /users \(1 rows\)/);
+        return true;
+      },
+    );
+    assert.deepEqual(await q(target.url, "select count(*)::int as n from messages"), [{ n: 0 }]);
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ, force: true });
+    assert.deepEqual(r.mismatches, []);
+    assert.deepEqual(r.tables.users, { source: 3, imported: 3, quarantined: 0, checksumMatch: true });
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("says what is wrong and how to fix it: a bad URL, a missing server, a source not in the legacy shape, an unknown zone, an unmigrated target", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  const empty = await createDatabase(postgres, "notlegacy");
+  const expectCode = async (p: Promise<unknown>, code: string, exitCode: number, text: RegExp) =>
+    assert.rejects(p, (e: Error & { code?: string; exitCode?: number }) => {
+      assert.equal(e.code, code);
+      assert.equal(e.exitCode, exitCode);
+      assert.match(e.message, text);
+      return true;
+    });
+  try {
+    await expectCode(
+      adoptPostgres({ from: "not a url", target: target.url }),
+      "JARVIS_ADOPT_BAD_URL",
+      2,
+      /postgresql:\/\/user:pass@host/,
+    );
+    const port = await freePort();
+    await expectCode(
+      adoptPostgres({ from: `postgresql://u:secret@127.0.0.1:${port}/jarvis_memory`, target: target.url }),
+      "JARVIS_ADOPT_SOURCE_UNREACHABLE",
+      3,
+      /check --from/,
+    );
+    await expectCode(
+      adoptPostgres({ from: empty.url, target: target.url }),
+      "JARVIS_ADOPT_SOURCE_SHAPE",
+      2,
+      /table users is missing/,
+    );
+    await expectCode(
+      adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: "Mars/Olympus" }),
+      "JARVIS_ADOPT_TIMEZONE",
+      2,
+      /Europe\/Paris/,
+    );
+    await expectCode(
+      adoptPostgres({ from: legacy.url, target: empty.url }),
+      "JARVIS_ADOPT_TARGET_SHAPE",
+      2,
+      /migrate apply/,
+    );
+  } finally {
+    await empty.drop();
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("a run after the source changed catches up the new rows (the pass during the cut-over's write freeze)", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    const first = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(first.mismatches, []);
+    // The application keeps writing to the old database until the freeze.
+    await q(
+      legacy.url,
+      `
+      insert into conversations (id, user_id, title, message_count, created_at) values ('00000000-0000-4000-8000-0000000000aa', 2, 'Nouvelle', 0, '2026-11-27 23:00:00');
+      insert into messages (conversation_id, role, content, created_at)
+        select '00000000-0000-4000-8000-0000000000aa', 'user', 'nouveau ' || i, '2026-11-27 23:01:00' from generate_series(1, 5) i;
+      insert into messages (conversation_id, role, content) values ('00000000-0000-4000-8000-000000000007', 'assistant', 'encore');
+      -- and updates and deletes rows that were already adopted
+      update conversations set ended_at = '2025-10-26 03:10:00', summary = 'close' where id = '00000000-0000-4000-8000-000000000005';
+      delete from messages where id = '20000000-0000-4000-8000-000000000010';
+      update users set email = 'chloe@exemple.fr' where id = 7;`,
+    );
+    const second = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(second.mismatches, []);
+    assert.equal(second.tables.conversations!.imported, first.tables.conversations!.imported + 1);
+    assert.equal(second.tables.messages!.imported, first.tables.messages!.imported + 6 - 1);
+    assert.equal(second.tables.messages!.quarantined, first.tables.messages!.quarantined);
+    const [n] = await q<{ message_count: number }>(
+      target.url,
+      "select message_count from conversations where id = '00000000-0000-4000-8000-0000000000aa'",
+    );
+    assert.equal(n!.message_count, 5);
+    const [c5] = await q<{ summary: string; ended_at: Date }>(
+      target.url,
+      "select summary, ended_at from conversations where id = '00000000-0000-4000-8000-000000000005'",
+    );
+    assert.deepEqual([c5!.summary, c5!.ended_at.toISOString()], ["close", "2025-10-26T02:10:00.000Z"]);
+    assert.deepEqual(
+      await q(target.url, "select 1 from messages where id = '20000000-0000-4000-8000-000000000010'"),
+      [],
+    );
+    assert.deepEqual(await q(target.url, "select email from users where id = 7"), [
+      { email: "chloe@exemple.fr" },
+    ]);
+    // Caught up: a further run finds nothing to do.
+    const third = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(third.tables, second.tables);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("retention on adopted data: the S14 purge and S15 memory retention remove what the audit's rules say, importance from metadata included, and kept conversations keep every message", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    // A small variation of the legacy shape: conversations with the audit's metadata column
+    // (section 3.1 reads importance from it).
+    await q(
+      legacy.url,
+      `
+      alter table conversations add column metadata jsonb;
+      update conversations set metadata = '{"importance": 0.2}' where title = 'Bulk';
+      update conversations set metadata = '{"importance": 0.9}' where title = 'Plain title';`,
+    );
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(r.mismatches, []);
+    const imp = await q<{ title: string; importance: number }>(
+      target.url,
+      "select title, importance from conversations where title in ('Bulk', 'Plain title') order by title",
+    );
+    assert.deepEqual(
+      imp.map((x) => x.importance),
+      [0.2, 0.9],
+    );
+    const perConversation = `select c.id::text, count(m.id)::int as n from conversations c left join messages m
+                               on m.conversation_id = c.id and m.conversation_created_at = c.created_at group by 1 order by 1`;
+    const before = await q<{ id: string; n: number }>(target.url, perConversation);
+    const memBefore = await q<{ id: string }>(target.url, "select id::text from memory_entries order by 1");
+
+    const { cronJobs } = await import("../settings/cron.ts");
+    const { testConfig } = await import("./harness/index.ts");
+    const jobs = cronJobs(testConfig());
+    const c = new pg.Client({ connectionString: target.url });
+    await c.connect();
+    try {
+      await c.query(jobs.find((j) => j.name === "jarvis:conversation-retention")!.command);
+      for (const j of jobs.filter((x) => x.name.startsWith("jarvis:memory-retention-")))
+        await c.query(j.command);
+    } finally {
+      await c.end();
+    }
+
+    const after = await q<{ id: string; n: number }>(target.url, perConversation);
+    // S14: only 'Bulk' (2025, importance 0.2 from metadata) is purged; 0.5 and 0.9 stay.
+    assert.deepEqual(
+      after.map((x) => x.id),
+      before.map((x) => x.id).filter((id) => id !== "00000000-0000-4000-8000-000000000007"),
+    );
+    // No message of a kept conversation is lost.
+    for (const kept of after) assert.equal(kept.n, before.find((b) => b.id === kept.id)!.n, kept.id);
+    // S15: the 'commands' memory (importance 0.1 from metadata, over 90 days old) is deleted;
+    // the others are above their category's threshold.
+    const memAfter = await q<{ id: string }>(target.url, "select id::text from memory_entries order by 1");
+    assert.deepEqual(
+      memAfter.map((x) => x.id),
+      memBefore.map((x) => x.id).filter((id) => id !== "30000000-0000-4000-8000-000000000005"),
+    );
+    assert.ok(memBefore.some((x) => x.id === "30000000-0000-4000-8000-000000000005"));
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("a row changed on its way into the target fails the verification: the checksum differs, and the command exits 1", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    // A target that alters what it is given (a trigger that fires even for adopt's session):
+    // same count, different content, so only the checksum can tell.
+    await q(
+      target.url,
+      `create function public.corrupt() returns trigger language plpgsql as $$
+       begin if new.content = 'message 1 : x = 2' then new.content := new.content || '!'; end if; return new; end $$;
+       create trigger corrupt before insert on messages for each row execute function public.corrupt();
+       alter table messages enable always trigger corrupt;`,
+    );
+    const again = cli(["adopt", "postgres", "--from", legacy.url, "--source-timezone", TZ, "--json"], {
+      DATABASE_URL: target.url,
+    });
+    assert.equal((await again.done).code, 1, again.err());
+    const report = JSON.parse(again.out());
+    assert.equal(report.tables.messages.checksumMatch, false);
+    assert.equal(
+      report.tables.messages.source,
+      report.tables.messages.imported + report.tables.messages.quarantined,
+    );
+    assert.match(report.mismatches.join(), /messages: the imported rows' checksum differs/);
+    assert.equal(report.tables.users.checksumMatch, true);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
