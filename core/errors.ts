@@ -73,6 +73,34 @@ export const ERROR_CODES = {
     meaning: "an S3-compatible store kept other lifecycle rules than the ones it was sent",
   },
   JARVIS_CONFIG_YAML: { exit: EXIT.usage, meaning: "a stack file is not valid YAML" },
+  JARVIS_ADOPT_BAD_URL: { exit: EXIT.usage, meaning: "adopt: --from or the target is not a usable URL" },
+  JARVIS_ADOPT_BAD_SOURCE: {
+    exit: EXIT.usage,
+    meaning: "adopt: the --from path is not a Redis dump or a Chroma directory",
+  },
+  JARVIS_ADOPT_SOURCE_SHAPE: {
+    exit: EXIT.usage,
+    meaning: "adopt: the source is not in the legacy JARVIS shape",
+  },
+  JARVIS_ADOPT_TARGET_SHAPE: {
+    exit: EXIT.usage,
+    meaning: "adopt: the target is not migrated as `pulumi up` leaves it",
+  },
+  JARVIS_ADOPT_TIMEZONE: { exit: EXIT.usage, meaning: "adopt: --source-timezone is not a known zone" },
+  JARVIS_ADOPT_SOURCE_UNREACHABLE: { exit: EXIT.unavailable, meaning: "adopt: the source is unreachable" },
+  JARVIS_ADOPT_TARGET_UNREACHABLE: { exit: EXIT.unavailable, meaning: "adopt: the target is unreachable" },
+  JARVIS_ADOPT_TARGET_NOT_EMPTY: {
+    exit: EXIT.refused,
+    meaning: "adopt: the target holds rows that did not come from this source (needs --force)",
+  },
+  JARVIS_ADOPT_PARTITIONS: {
+    exit: EXIT.failed,
+    meaning: "adopt: the monthly partitions for the source's history could not be made",
+  },
+  JARVIS_ADOPT_VERIFY_MISMATCH: {
+    exit: EXIT.failed,
+    meaning: "adopt: counts or checksums of the target differ from the source",
+  },
   JARVIS_MIGRATION_FAILED: { exit: EXIT.failed, meaning: "a migration failed and was rolled back" },
   JARVIS_MIGRATION_LOCKED: { exit: EXIT.failed, meaning: "another migration run holds the lock" },
   JARVIS_MIGRATION_MANIFEST: { exit: EXIT.usage, meaning: "the migration manifest is invalid" },

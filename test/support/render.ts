@@ -1,7 +1,7 @@
 /** Runs the offline render in a child process (Pulumi's runtime is global: one render per process). */
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -62,10 +62,19 @@ function sourcesHash(): string {
 
 let hash: string | undefined;
 async function cached(args: string[], produce: () => Promise<RenderRun>): Promise<RenderRun> {
-  if (args.some((a) => a.startsWith("--config"))) return produce(); // temp files: nothing to share
   hash ??= sourcesHash();
+  // A --config FILE (a temp file) is named by its content, so the same config renders once; a
+  // file that cannot be read is an error case the render itself must report: not cached.
+  const flag = args.indexOf("--config");
+  const configAt = flag < 0 ? -1 : flag + 1;
+  if (configAt > 0 && !existsSync(args[configAt] ?? "")) return produce();
+  const key = args.map((a, i) =>
+    i === configAt
+      ? createHash("sha256").update(readFileSync(a)).digest("hex").slice(0, 16)
+      : a.replace(/[^A-Za-z0-9-]/g, ""),
+  );
   const dir = join(tmpdir(), "jarvis-render-cache");
-  const file = join(dir, `${hash}-${args.join("_")}.json`);
+  const file = join(dir, `${hash}-${key.join("_")}.json`);
   try {
     return JSON.parse(readFileSync(file, "utf8")) as RenderRun;
   } catch {
