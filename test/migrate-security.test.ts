@@ -130,3 +130,24 @@ test("an owner URL that logs in as a superuser is refused", async (t) => {
     (e: Error & { code?: string }) => e.code === "JARVIS_MIGRATION_REQUEST" && /a superuser/.test(e.message),
   );
 });
+
+test("a new file headed -- jarvis:superuser runs on the superuser connection, the others as the owner", async (t) => {
+  const db = await createDatabase(postgres, "migsec");
+  const dir = mkdtempSync(join(tmpdir(), "migsec-"));
+  t.after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await db.drop();
+  });
+  writeFileSync(join(dir, "0001_needs_superuser.sql"), "-- jarvis:superuser\nselect 1;\n");
+  writeFileSync(join(dir, "0002_plain.sql"), "select 1;\n");
+  assert.deepEqual(
+    loadMigrations(dir).map((m) => m.up.superuser),
+    [true, false],
+  );
+  await withClient(db.url, (c) => apply(c, { dir, ownerUrl: ownerUrl(db.name) }));
+  const history = await withClient(db.url, readHistory);
+  assert.deepEqual(
+    history.map((h) => h.appliedBy),
+    [postgres.user, "jarvis_owner"],
+  );
+});
