@@ -188,6 +188,7 @@ const schema = new SchemaMigrations(
     dbPort: pgServer.port,
     database: pgServer.database,
     password: sv.postgresSuperuser,
+    ownerPassword: sv.postgresOwner,
     restorePoint: cfg.environment === "prod",
   },
   { ...onDocker, dependsOn: [pgRoles, ops] },

@@ -14,6 +14,8 @@ import type { OpsDeps } from "../core/ops/jobs.ts";
 export interface Connections {
   /** DATABASE_URL (or the file JARVIS_DATABASE_URL_FILE names: how containers get it), or one built from PG*. */
   databaseUrl?: string;
+  /** JARVIS_MIGRATE_OWNER_URL (or _FILE): `migrate apply|down` run the non-superuser files logged in as it. */
+  migrateOwnerUrl?: string;
   /** JARVIS_ENVIRONMENT (dev | prod), set in the stack's containers; guards destructive commands. */
   environment?: string;
   redisUrl?: string;
@@ -57,6 +59,7 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
   return {
     databaseUrl,
     environment: env.JARVIS_ENVIRONMENT,
+    migrateOwnerUrl: envValue("JARVIS_MIGRATE_OWNER_URL", env),
     redisUrl: env.REDIS_URL,
     chromaUrl: env.CHROMA_URL,
     chromaToken: env.CHROMA_TOKEN,

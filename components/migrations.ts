@@ -1,8 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { databaseUrl, opsJob, type DatabaseJobArgs, type OpsJobArgs } from "./ops-job.ts";
 
-/** The job connects as a superuser (extensions, roles, restore points). */
+/**
+ * The job connects as a superuser (the lock, the history, restore points and the few superuser
+ * files) and as the owner role, logged in as it, for every other file (core/migrate/sessions.ts):
+ * no superuser session runs a trigger or function the owner could have planted.
+ */
 export interface SchemaMigrationsArgs extends DatabaseJobArgs {
+  /** The owner role's password (secret): reaches the job only inside a file, like the superuser's. */
+  ownerPassword: pulumi.Input<string>;
+  /** The owner role (default jarvis_owner). */
+  ownerUser?: string;
   /** `file@sha256` of every migration, in order (core/migrate migrationManifest). */
   migrations: string[];
   /** One hash of the whole set, up and down files (core/migrate manifestHash). */
@@ -15,6 +23,8 @@ export interface SchemaMigrationsArgs extends DatabaseJobArgs {
 
 /** Where the job finds its connection URL. */
 export const MIGRATIONS_URL_FILE = "/run/secrets/database_url";
+/** Where it finds the owner's connection URL (JARVIS_MIGRATE_OWNER_URL_FILE). */
+export const MIGRATIONS_OWNER_URL_FILE = "/run/secrets/owner_url";
 
 /**
  * The schema migrations of one environment, as a resource: a one-shot container of the ops
@@ -64,17 +74,16 @@ function migrationJob(name: string, args: SchemaMigrationsArgs): OpsJobArgs {
       String(args.lockWaitSeconds ?? 300),
       ...(args.restorePoint ? ["--restore-point"] : []),
     ],
-    envs: [`JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`, `JARVIS_MIGRATIONS=${list}`],
+    envs: [
+      `JARVIS_DATABASE_URL_FILE=${MIGRATIONS_URL_FILE}`,
+      `JARVIS_MIGRATE_OWNER_URL_FILE=${MIGRATIONS_OWNER_URL_FILE}`,
+      `JARVIS_MIGRATIONS=${list}`,
+    ],
     files: [
+      { file: MIGRATIONS_URL_FILE, content: urlOf(args, args.user ?? "postgres", args.password) },
       {
-        file: MIGRATIONS_URL_FILE,
-        content: databaseUrl(
-          args.user ?? "postgres",
-          args.password,
-          args.dbHost,
-          args.dbPort ?? 5432,
-          args.database,
-        ),
+        file: MIGRATIONS_OWNER_URL_FILE,
+        content: urlOf(args, args.ownerUser ?? "jarvis_owner", args.ownerPassword),
       },
     ],
     labels: [
@@ -83,4 +92,12 @@ function migrationJob(name: string, args: SchemaMigrationsArgs): OpsJobArgs {
     ],
     what: "the migration job",
   };
+}
+
+function urlOf(
+  args: SchemaMigrationsArgs,
+  user: string,
+  password: pulumi.Input<string>,
+): pulumi.Output<string> {
+  return databaseUrl(user, password, args.dbHost, args.dbPort ?? 5432, args.database);
 }

@@ -492,7 +492,16 @@ test("the CLI applies from a URL file, reports JSON, and refuses down in prod wi
   const dir = mkdtempSync(join(tmpdir(), "jarvis-url-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "database_url"), db.url + "\n", { mode: 0o400 });
-  const env = { JARVIS_DATABASE_URL_FILE: join(dir, "database_url"), JARVIS_ENVIRONMENT: "prod" };
+  const ownerUrl = postgres.url(db.name, "jarvis_owner", postgres.roles.owner);
+  writeFileSync(join(dir, "owner_url"), ownerUrl + "\n", { mode: 0o400 });
+  const superuserOnly = { JARVIS_DATABASE_URL_FILE: join(dir, "database_url"), JARVIS_ENVIRONMENT: "prod" };
+  const env = { ...superuserOnly, JARVIS_MIGRATE_OWNER_URL_FILE: join(dir, "owner_url") };
+
+  // In prod, a superuser run without the owner's connection is refused before anything runs.
+  const alone = await cli(["migrate", "apply", "--json"], superuserOnly);
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.equal(JSON.parse(alone.stdout).error.code, "JARVIS_MIGRATION_REQUEST");
+  assert.match(JSON.parse(alone.stdout).error.message, /JARVIS_MIGRATE_OWNER_URL/);
 
   const wrong = await cli(["migrate", "apply", "--json", "--expect", "0".repeat(64)], env);
   assert.equal(wrong.code, 2);
@@ -504,9 +513,13 @@ test("the CLI applies from a URL file, reports JSON, and refuses down in prod wi
   assert.equal(out.current, HEAD);
   assert.equal(out.applied.length, COUNT);
   assert.ok(
-    !applied.stdout.includes(postgres.password) && !applied.stderr.includes(postgres.password),
+    [postgres.password, postgres.roles.owner].every(
+      (p) => !applied.stdout.includes(p) && !applied.stderr.includes(p),
+    ),
     "no password in the output",
   );
+  const history = await query(db.url, "select applied_by from jarvis_schema_migrations where version = 2");
+  assert.equal(history[0].applied_by, "jarvis_owner", "the owner's files ran logged in as jarvis_owner");
 
   const refused = await cli(["migrate", "down", "--to", "0", "--json"], env);
   assert.equal(refused.code, 4);

@@ -50,6 +50,17 @@ function version(ctx: CommandContext, option: string, required: boolean): number
   return Number(raw);
 }
 
+/**
+ * The owner's connection for apply and down (core/migrate/sessions.ts): without one, a superuser
+ * run is refused in prod and warned about elsewhere.
+ */
+function ownerOptions(ctx: CommandContext): Pick<EngineOptions, "ownerUrl" | "requireOwner"> {
+  return {
+    ...(ctx.env.migrateOwnerUrl ? { ownerUrl: ctx.env.migrateOwnerUrl } : {}),
+    requireOwner: ctx.env.environment === "prod",
+  };
+}
+
 function url(ctx: CommandContext): string {
   return need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://jarvis_owner@localhost:5432/jarvis");
 }
@@ -91,6 +102,7 @@ export const migrateApply: Command = {
     "--restore-point records pg_create_restore_point('jarvis-pre-migrate-NNNN') before the first migration runs (prod).",
     "--expect HASH refuses to run unless the migration files hash to HASH (the stack's job passes the hash it was planned with).",
     "--lock-wait S waits up to S seconds (default 60) for another runner to finish.",
+    "JARVIS_MIGRATE_OWNER_URL (or JARVIS_MIGRATE_OWNER_URL_FILE): a URL logged in as jarvis_owner; every file not marked superuser runs there (docs/migrations.md). Without it a superuser run warns, and is refused when JARVIS_ENVIRONMENT=prod.",
   ].join("\n"),
   options: {
     ...COMMON_OPTIONS,
@@ -114,6 +126,7 @@ export const migrateApply: Command = {
       (c) =>
         apply(c, {
           ...opts,
+          ...ownerOptions(ctx),
           migrations,
           to: version(ctx, "to", false),
           restorePoint: Boolean(ctx.options["restore-point"]),
@@ -177,7 +190,7 @@ export const migrateDown: Command = {
       );
     }
     const opts = engineOptions(ctx);
-    const r = await withClient(url(ctx), (c) => down(c, { ...opts, to }), connectOpts);
+    const r = await withClient(url(ctx), (c) => down(c, { ...opts, ...ownerOptions(ctx), to }), connectOpts);
     const text = r.reverted.length
       ? [
           ...r.reverted.map((m) => `reverted ${m.file} (${m.durationMs} ms)`),

@@ -6,6 +6,8 @@
  *   its history row is written in that same transaction: a migration is applied whole or not at all.
  * - `-- jarvis:no-transaction` files (one statement, enforced in files.ts) run on their own.
  * - A session-level advisory lock (lock.ts) makes concurrent runners apply the set exactly once.
+ * - Files run on a connection logged in as the owner role (opts.ownerUrl), except the few that
+ *   need a superuser (sessions.ts, superuser.ts): no superuser session runs owner-planted code.
  * - Drift (an applied file edited, an applied file missing, a new file older than the newest
  *   applied one) stops everything before anything runs.
  */
@@ -20,6 +22,7 @@ import {
 import { loadMigrations, versionLabel, type Migration, type SqlFile } from "./files.ts";
 import { ensureHistory, HISTORY_TABLE, readHistory, type HistoryRow } from "./history.ts";
 import { acquireMigrationLock, releaseMigrationLock } from "./lock.ts";
+import { type SessionOptions, withSessions } from "./sessions.ts";
 
 /** Defaults for every migration, overridable per file with a `-- jarvis:` header. */
 export const DEFAULT_TIMEOUTS = {
@@ -30,7 +33,7 @@ export const DEFAULT_TIMEOUTS = {
   statementTimeout: "15min",
 };
 
-export interface EngineOptions {
+export interface EngineOptions extends SessionOptions {
   /** Directory of NNNN_name.sql files (default: this repository's sql/migrations). */
   dir?: string;
   /** Or the migrations themselves, already loaded. */
@@ -50,6 +53,8 @@ export interface PlannedMigration {
   file: string;
   sha256: string;
   noTransaction: boolean;
+  /** Runs on the superuser connection; every other file runs logged in as the owner. */
+  superuser: boolean;
 }
 
 export interface Status {
@@ -90,6 +95,7 @@ export const planned = (m: Migration): PlannedMigration => ({
   file: m.up.file,
   sha256: m.up.sha256,
   noTransaction: m.up.noTransaction,
+  superuser: m.up.superuser,
 });
 
 /** Compares files and history. Pure: no database access. */
@@ -302,26 +308,34 @@ export async function apply(
       result.restorePoint = { name, lsn: rows[0].lsn };
       log.info(`restore point ${name} recorded at ${rows[0].lsn}`);
     }
-    const by = await appliedBy(client, opts);
     const byVersion = new Map(migrations.map((m) => [m.version, m]));
-    for (const p of s.toApply) {
-      const m = byVersion.get(p.version)!;
-      try {
-        const durationMs = await runFile(client, m.up, timeouts, (d) =>
-          client
-            .query(
-              `insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, $4, $5, 'applied')`,
-              [m.version, m.name, m.up.sha256, d, by],
-            )
-            .then(() => {}),
-        );
-        result.applied.push({ ...p, durationMs });
-        result.current = m.version;
-        log.info(`applied ${m.up.file}`, { durationMs });
-      } catch (e) {
-        throw failure(m.up, e, !m.up.noTransaction, result.applied, "apply");
-      }
-    }
+    await withSessions(
+      client,
+      opts,
+      s.toApply.map((p) => byVersion.get(p.version)!.up),
+      async (sessions) => {
+        for (const p of s.toApply) {
+          const m = byVersion.get(p.version)!;
+          const c = await sessions.clientFor(m.up);
+          const by = await appliedBy(c, opts);
+          try {
+            const durationMs = await runFile(c, m.up, timeouts, (d) =>
+              c
+                .query(
+                  `insert into ${HISTORY_TABLE} (version, name, sha256, duration_ms, applied_by, kind) values ($1, $2, $3, $4, $5, 'applied')`,
+                  [m.version, m.name, m.up.sha256, d, by],
+                )
+                .then(() => {}),
+            );
+            result.applied.push({ ...p, durationMs });
+            result.current = m.version;
+            log.info(`applied ${m.up.file}`, { durationMs, as: by });
+          } catch (e) {
+            throw failure(m.up, e, !m.up.noTransaction, result.applied, "apply");
+          }
+        }
+      },
+    );
     result.durationMs = Date.now() - started;
     return result;
   });
@@ -348,22 +362,26 @@ export async function down(client: pg.Client, opts: EngineOptions & { to: number
       );
     }
     const result: DownResult = { from: s.current, current: s.current, reverted: [], waitedMs };
-    for (const h of targets) {
-      const m = byVersion.get(h.version)!;
-      const file = m.down!;
-      try {
-        const durationMs = await runFile(client, file, timeouts, (_d) =>
-          client.query(`delete from ${HISTORY_TABLE} where version = $1`, [m.version]).then(() => {}),
-        );
-        result.reverted.push({ ...planned(m), durationMs });
-        result.current = s.applied
-          .filter((x) => x.version < m.version)
-          .reduce((max, x) => Math.max(max, x.version), 0);
-        log.info(`reverted ${m.up.file} with ${file.file}`, { durationMs });
-      } catch (e) {
-        throw failure(file, e, !file.noTransaction, result.reverted, "revert");
+    const files = targets.map((h) => byVersion.get(h.version)!.down!);
+    await withSessions(client, opts, files, async (sessions) => {
+      for (const h of targets) {
+        const m = byVersion.get(h.version)!;
+        const file = m.down!;
+        const c = await sessions.clientFor(file);
+        try {
+          const durationMs = await runFile(c, file, timeouts, (_d) =>
+            c.query(`delete from ${HISTORY_TABLE} where version = $1`, [m.version]).then(() => {}),
+          );
+          result.reverted.push({ ...planned(m), durationMs });
+          result.current = s.applied
+            .filter((x) => x.version < m.version)
+            .reduce((max, x) => Math.max(max, x.version), 0);
+          log.info(`reverted ${m.up.file} with ${file.file}`, { durationMs });
+        } catch (e) {
+          throw failure(file, e, !file.noTransaction, result.reverted, "revert");
+        }
       }
-    }
+    });
     return result;
   });
 }

@@ -6,11 +6,16 @@
  *                                     the file must then hold exactly one statement
  *   -- jarvis:lock-timeout 10s        override the default lock_timeout
  *   -- jarvis:statement-timeout 1h    override the default statement_timeout (0 = none)
+ *   -- jarvis:superuser               run on the superuser connection (roles, extensions, grants
+ *                                     on parameters); every other file runs logged in as the
+ *                                     owner role. Files applied before this header existed are
+ *                                     listed by checksum in superuser.ts instead.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { MigrationFileError } from "./errors.ts";
+import { listedSuperuser } from "./superuser.ts";
 
 /** sql/migrations of this repository. */
 export const DEFAULT_MIGRATIONS_DIR = resolve(import.meta.dirname, "../../sql/migrations");
@@ -22,6 +27,8 @@ export interface SqlFile {
   sql: string;
   sha256: string;
   noTransaction: boolean;
+  /** Runs on the superuser connection (header, or listed in superuser.ts); others run as the owner. */
+  superuser: boolean;
   lockTimeout?: string;
   statementTimeout?: string;
 }
@@ -45,8 +52,11 @@ export function sha256(text: string): string {
 function headers(
   file: string,
   sql: string,
-): Pick<SqlFile, "noTransaction" | "lockTimeout" | "statementTimeout"> {
-  const out: Pick<SqlFile, "noTransaction" | "lockTimeout" | "statementTimeout"> = { noTransaction: false };
+): Pick<SqlFile, "noTransaction" | "superuser" | "lockTimeout" | "statementTimeout"> {
+  const out: Pick<SqlFile, "noTransaction" | "superuser" | "lockTimeout" | "statementTimeout"> = {
+    noTransaction: false,
+    superuser: false,
+  };
   for (const raw of sql.split("\n")) {
     const line = raw.trim();
     if (line === "") continue;
@@ -55,6 +65,7 @@ function headers(
     if (!m) continue;
     const [, key, value] = m as unknown as [string, string, string];
     if (key === "no-transaction") out.noTransaction = true;
+    else if (key === "superuser") out.superuser = true;
     else if (key === "lock-timeout" || key === "statement-timeout") {
       if (!TIMEOUT.test(value.trim()))
         throw new MigrationFileError(
@@ -64,7 +75,7 @@ function headers(
       else out.statementTimeout = value.trim();
     } else {
       throw new MigrationFileError(
-        `${file}: unknown header -- jarvis:${key}; allowed: no-transaction, lock-timeout, statement-timeout`,
+        `${file}: unknown header -- jarvis:${key}; allowed: no-transaction, superuser, lock-timeout, statement-timeout`,
       );
     }
   }
@@ -150,7 +161,8 @@ function readSqlFile(dir: string, file: string): SqlFile {
       );
     }
   }
-  return { file, path, sql, sha256: sha256(sql), ...h };
+  const hash = sha256(sql);
+  return { file, path, sql, sha256: hash, ...h, superuser: h.superuser || listedSuperuser(file, hash) };
 }
 
 /** Reads and checks every migration of `dir`, ordered by version. */

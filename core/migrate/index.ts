@@ -6,3 +6,5 @@ export * from "./lock.ts";
 export * from "./engine.ts";
 export * from "./catalog.ts";
 export * from "./baseline.ts";
+export * from "./sessions.ts";
+export * from "./superuser.ts";

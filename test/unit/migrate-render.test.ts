@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jobRun, renderStack } from "../support/render.ts";
+import { MIGRATIONS_OWNER_URL_FILE } from "../../components/migrations.ts";
 import { loadMigrations, manifestHash, migrationManifest } from "../../core/migrate/index.ts";
 
 const render = (stack: string) => renderStack(stack);
@@ -58,5 +59,29 @@ for (const stack of ["dev", "prod"] as const) {
     assert.ok(image, "the ops image is built from docker/ops/Dockerfile");
     assert.equal(job.image, image.inputs.imageName);
     assert.ok(jobs[0]!.inputs.triggers[0].match(/^[0-9a-f]{64}$/), "triggers: the hash of the job's inputs");
+  });
+}
+
+for (const stack of ["dev", "prod"] as const) {
+  test(`${stack}: the migration job gets the owner's connection as a secret file, never in clear`, async () => {
+    const resources = await render(stack);
+    const component = resources.find((r) => r.type === "jarvis:database:SchemaMigrations")!;
+    const job = resources.find((r) => r.type === "command:local:Command" && r.parent === component.name)!;
+    const run = jobRun(job);
+    // The non-superuser files run logged in as jarvis_owner (core/migrate/sessions.ts): the CLI
+    // reads JARVIS_MIGRATE_OWNER_URL_FILE, a file on the secrets tmpfs written from the secret stdin.
+    assert.ok(
+      run.envs.includes(`JARVIS_MIGRATE_OWNER_URL_FILE=${MIGRATIONS_OWNER_URL_FILE}`),
+      JSON.stringify(run.envs),
+    );
+    assert.ok(MIGRATIONS_OWNER_URL_FILE.startsWith("/run/secrets/"));
+    assert.ok(!run.envs.some((e) => e.startsWith("JARVIS_MIGRATE_OWNER_URL=")), "no URL in the environment");
+    assert.equal(job.inputs.stdin, "[secret]");
+    const clear = JSON.stringify({
+      create: job.inputs.create,
+      triggers: job.inputs.triggers,
+      env: job.inputs.environment,
+    });
+    assert.ok(!/postgresql:\/\/|jarvis_owner:/.test(clear), "no connection URL in the job's clear inputs");
   });
 }
