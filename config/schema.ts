@@ -7,22 +7,10 @@
  * `jarvis:<key.path>: <what is wrong, what is allowed>`.
  */
 import { z } from "zod";
-import { cronProblem } from "./cron.ts";
+import { backup } from "./backup-schema.ts";
+import { cron, days, fraction, megabytes, port } from "./fields.ts";
 import { describe, keyOf } from "./describe.ts";
 import { crossFieldRules } from "./rules.ts";
-
-const cron = (def: string) =>
-  z
-    .string()
-    .default(def)
-    .superRefine((v, ctx) => {
-      const p = cronProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    });
-const days = (def: number) => z.number().int().min(1).max(36500).default(def);
-const fraction = (def: number) => z.number().min(0).max(1).default(def);
-const port = z.number().int().min(1).max(65535);
-const megabytes = (def: number, min: number) => z.number().int().min(min).default(def);
 
 /** The credentials the stack needs. Each one comes from `jarvis:secrets.<name>` or is generated. */
 export const SECRET_NAMES = [
@@ -237,94 +225,6 @@ const retention = z.strictObject({
       chromaCollections: z.array(z.string().min(1)).optional(),
     })
     .prefault({}),
-});
-
-const tier = (d: number, ia?: number, glacier?: number) =>
-  z
-    .strictObject({
-      /** Objects of this tier are kept this many days, then expire. */
-      days: days(d),
-      /** Move to STANDARD_IA after this many days (AWS requires >= 30); null: never. */
-      infrequentAccessAfterDays: z
-        .number()
-        .int()
-        .min(30)
-        .nullable()
-        .default(ia ?? null),
-      /** Move to GLACIER_IR after this many days; null: never. */
-      glacierAfterDays: z
-        .number()
-        .int()
-        .min(1)
-        .nullable()
-        .default(glacier ?? null),
-    })
-    .prefault({});
-
-const backup = z.strictObject({
-  storage: z
-    .strictObject({
-      /** rustfs (default) or minio: an S3-compatible container of the stack (dev). aws: real S3 (prod). */
-      provider: z.enum(["rustfs", "minio", "aws"]).default("rustfs"),
-      region: z
-        .string()
-        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-west-3" })
-        .default("us-east-1"),
-      /** The dev store's image with provider rustfs (docs/backup-storage.md: why RustFS, and this pin). */
-      rustfsImage: z.string().default("rustfs/rustfs:1.0.1"),
-      /** Opt-in, provider minio: MinIO publishes no images since 2025-10 and minio/minio is gone; bring your own. */
-      minioImage: z.string().default("minio/minio:RELEASE.2025-04-22T22-12-26Z"),
-      /** A KMS key for server-side encryption (prod). Absent: the stack creates one. */
-      kmsKeyArn: z.string().optional(),
-      /** Cross-region replication of the backup bucket (prod). */
-      replicaRegion: z
-        .string()
-        .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { message: "must be an AWS region such as eu-central-1" })
-        .optional(),
-    })
-    .prefault({}),
-  /** S1: weekly full on Sunday 02:00, daily differential. */
-  schedules: z
-    .strictObject({
-      postgresFull: cron("0 2 * * 0"),
-      postgresDiff: cron("0 2 * * 1-6"),
-      postgresLogical: cron("30 2 * * *"),
-      redis: cron("0 3 * * *"),
-      chroma: cron("15 3 * * *"),
-      /** S9: monthly recovery drill. */
-      drill: cron("0 5 1 * *"),
-    })
-    .prefault({}),
-  /** S2: the one retention policy; lifecycle rules and pgBackRest retention derive from it. */
-  retention: z
-    .strictObject({
-      daily: tier(14),
-      weekly: tier(35),
-      monthly: tier(365, 30, 90),
-      redis: tier(14),
-      chroma: tier(30),
-      /** S6: the logs exported with each weekly full backup, kept as long as the weeklies. */
-      logs: tier(35),
-      /** Old versions of overwritten objects. */
-      noncurrentDays: days(7),
-    })
-    .prefault({}),
-  /**
-   * Whether the buckets are created with object lock (S3 allows it only at creation; changing it
-   * replaces the buckets). Absent: objectLock.enabled. Once buckets exist, `config check --previous`
-   * refuses a change (config/immutable.ts); docs/first-up.md explains the migration.
-   */
-  objectLockAtCreation: z.boolean().optional(),
-  objectLock: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      mode: z.enum(["GOVERNANCE", "COMPLIANCE"]).default("GOVERNANCE"),
-      days: days(7),
-    })
-    .prefault({}),
-  /** S23 targets. */
-  rpoTargetSeconds: z.number().int().min(60).default(86400),
-  rtoTargetSeconds: z.number().int().min(60).default(1800),
 });
 
 const monitoring = z.strictObject({
