@@ -10,13 +10,11 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import YAML from "yaml";
-import { BackupStore } from "../core/backup/store.ts";
 import { recordRetention, renderMetrics } from "../core/ops/metrics.ts";
 import { renderContainerMetrics } from "../core/ops/containers.ts";
 import { alertRules } from "../settings/monitoring.ts";
-import { freePort, testConfig, useServices } from "./harness/index.ts";
+import { createBucket, freePort, storeOn, testConfig, useServices } from "./harness/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const { s3 } = await useServices("s3");
@@ -54,22 +52,8 @@ async function serveMetrics(body: () => string): Promise<string> {
 }
 
 test("status shows the backup storage per prefix from a bucket of known content", async () => {
-  const bucket = `sd2-${process.pid}-${Date.now()}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  const bucket = await createBucket(s3, "sd2");
+  const store = storeOn(s3, bucket);
   after(() => store.destroy());
   await store.putBuffer("postgres/x/a", Buffer.alloc(2048));
   await store.putBuffer("postgres/x/b", Buffer.alloc(2048));

@@ -9,14 +9,12 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { test } from "node:test";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import pg from "pg";
 import { createClient } from "redis";
-import { BackupStore } from "../core/backup/store.ts";
 import { MANIFEST_FORMAT, newBackupId, writeManifest } from "../core/backup/manifest.ts";
 import { recordBackup, recordDrill, renderMetrics } from "../core/ops/metrics.ts";
 import { parseMetrics } from "../core/status/metrics.ts";
-import { createDatabase, startRedis, useServices } from "./harness/index.ts";
+import { createBucket, createDatabase, startRedis, storeOn, useServices } from "./harness/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, redis, chroma, s3 } = await useServices("postgres", "redis", "chroma", "s3");
@@ -238,21 +236,8 @@ test("status reads the last backup, the last drill and the containers from the o
 });
 
 test("without an ops agent, status reads the last backups from the bucket's manifests", async () => {
-  const bucket = `status-${process.pid}-${Date.now()}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  const bucket = await createBucket(s3, "status");
+  const store = storeOn(s3, bucket);
   const finished = new Date(Date.now() - 7200_000);
   const id = newBackupId(finished);
   await writeManifest(store, {
