@@ -3,11 +3,10 @@
  * reported down with exit 1, backups and drills from the ops agent's metrics or the bucket.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
 import pg from "pg";
 import { createClient } from "redis";
@@ -15,33 +14,9 @@ import { MANIFEST_FORMAT, newBackupId, writeManifest } from "../core/backup/mani
 import { recordBackup, recordDrill, renderMetrics } from "../core/ops/metrics.ts";
 import { parseMetrics } from "../core/status/metrics.ts";
 import { createBucket, createDatabase, startRedis, storeOn, useServices } from "./harness/index.ts";
+import { statusCli as cli } from "./support/status-cli.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, redis, chroma, s3 } = await useServices("postgres", "redis", "chroma", "s3");
-
-/** Runs the CLI in a child process (async: the harness's servers live in this process). */
-function cli(
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) =>
-        !/^(DATABASE_URL|PG[A-Z]+|REDIS_URL|CHROMA_URL|CHROMA_TOKEN|JARVIS_OPS_URL|JARVIS_BACKUP_BUCKET|JARVIS_S3_ENDPOINT|JARVIS_DATABASE_URL_FILE)$/.test(
-          k,
-        ),
-    ),
-  );
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "status", ...args],
-      { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 test("status prints real figures: database size, connections, five largest tables, Redis memory and keys, disk", async (t) => {
   const db = await createDatabase(postgres, "status");
