@@ -51,6 +51,20 @@ export interface StoreContainer extends ContainerCommon {
   ports: ReturnType<typeof publishedPorts>;
 }
 
+function storeContainer(
+  cfg: JarvisConfig,
+  stack: string,
+  service: "postgres" | "redis",
+  port: number,
+): StoreContainer {
+  return {
+    ...containerCommon(cfg, stack, service),
+    stopTimeout: stopTimeouts(service).stopTimeout,
+    ...containerLimits(cfg[service].memoryMb, cfg[service].cpus),
+    ports: publishedPorts(cfg, service, port),
+  };
+}
+
 export interface PostgresServerSpec {
   /** Local image name:tag (no registry); the tag names the pinned versions. */
   imageName: string;
@@ -87,12 +101,7 @@ export function postgresServerSpec(cfg: JarvisConfig, stack: string): PostgresSe
       `PGDATA=${POSTGRES_DATA_DIR}`,
     ],
     database: cfg.postgres.database,
-    container: {
-      ...containerCommon(cfg, stack, "postgres"),
-      stopTimeout: stopTimeouts("postgres").stopTimeout,
-      ...containerLimits(cfg.postgres.memoryMb, cfg.postgres.cpus),
-      ports: publishedPorts(cfg, "postgres", POSTGRES_PORT),
-    },
+    container: storeContainer(cfg, stack, "postgres", POSTGRES_PORT),
     healthcheck: { tests: postgresHealthcheck(cfg), ...healthcheckTiming("60s") },
     shmSize: Math.min(1024, Math.max(128, cfg.postgres.sharedBuffersMb)),
     published: published(cfg, "postgres"),
@@ -119,12 +128,7 @@ export interface RedisServerSpec {
 export function redisServerSpec(cfg: JarvisConfig, stack: string): RedisServerSpec {
   return {
     image: cfg.redis.image,
-    container: {
-      ...containerCommon(cfg, stack, "redis"),
-      stopTimeout: stopTimeouts("redis").stopTimeout,
-      ...containerLimits(cfg.redis.memoryMb, cfg.redis.cpus),
-      ports: publishedPorts(cfg, "redis", REDIS_PORT),
-    },
+    container: storeContainer(cfg, stack, "redis", REDIS_PORT),
     healthcheck: { tests: redisHealthcheck({ port: REDIS_PORT }), ...healthcheckTiming("20s") },
     published: published(cfg, "redis"),
     keep: keepOptions(cfg.environment),

@@ -9,15 +9,13 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync, existsSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "redis";
-import { BackupStore } from "../core/backup/store.ts";
 import { chromaClient, precomputedEmbeddings } from "../core/chroma.ts";
 import { startAgent } from "../core/ops/agent.ts";
 import { runRetentionJob, runStorageReport } from "../core/ops/retention-jobs.ts";
 import { agentJobs, agentSchedule } from "../core/ops/schedule.ts";
 import { parseMetrics, valueOf } from "../core/status/metrics.ts";
-import { testConfig, useServices } from "./harness/index.ts";
+import { createBucket, storeOn, testConfig, useServices } from "./harness/index.ts";
 
 const { chroma, redis, s3 } = await useServices("chroma", "redis", "s3");
 const DAY = 86400;
@@ -138,23 +136,8 @@ test("the agent runs Chroma, Redis and log retention on their schedules, and /me
 });
 
 test("the storage figures: bytes and objects per prefix of a bucket with known content, on /metrics", async () => {
-  const bucket = `st-${randomBytes(5).toString("hex")}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    attempts: 1,
-  });
+  const bucket = await createBucket(s3, "st");
+  const store = storeOn(s3, bucket, { attempts: 1 });
   after(() => store.destroy());
   await store.putBuffer("postgres/a/data.dump", Buffer.alloc(1000));
   await store.putBuffer("postgres/a/manifest.json", Buffer.alloc(24));

@@ -2,19 +2,16 @@
  * The ops agent: the cron matcher, the schedule from config, and a real Redis backup run on its
  * schedule, reported on /metrics (success, then a failure turning the status to 0).
  */
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startRedis, testConfig, useServices } from "./harness/index.ts";
+import { createBucket, startRedis, storeOn, testConfig, useServices } from "./harness/index.ts";
 import { cronMatches, nextRun } from "../core/ops/cron.ts";
 import { startAgent } from "../core/ops/agent.ts";
 import { agentJobs, agentSchedule } from "../core/ops/schedule.ts";
 import { runBackup } from "../core/ops/jobs.ts";
-import { BackupStore } from "../core/backup/store.ts";
 import { listBackups } from "../core/backup/manifest.ts";
 
 const { s3 } = await useServices("s3");
@@ -52,27 +49,12 @@ test("the agent's jobs come from config.backup.schedules: Sunday 02:00 is the fu
 });
 
 test("the agent runs a due Redis backup and serves its result on /metrics; a failure sets the status to 0", async () => {
-  const bucket = `a-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await c.send(new CreateBucketCommand({ Bucket: bucket }));
-  c.destroy();
+  const bucket = await createBucket(s3, "a");
   const redis = await startRedis();
   after(() => redis.stop());
   const work = mkdtempSync(join(tmpdir(), "jarvis-agent-"));
   after(() => rmSync(work, { recursive: true, force: true }));
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    attempts: 1,
-  });
+  const store = storeOn(s3, bucket, { attempts: 1 });
   after(() => store.destroy());
   const stateFile = join(work, "state.json");
   let redisUrl = redis.url("backup");

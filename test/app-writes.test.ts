@@ -7,25 +7,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
-import { apply } from "../core/migrate/index.ts";
-import { createDatabase, useServices } from "./harness/index.ts";
+import { withMigratedDb } from "./harness/migrated.ts";
+import { useServices } from "./harness/index.ts";
 
 const { postgres } = await useServices("postgres");
 
-async function asApp(fn: (app: pg.Client, su: pg.Client) => Promise<void>): Promise<void> {
-  const db = await createDatabase(postgres, "appw");
-  const su = new pg.Client({ connectionString: db.url });
-  const app = new pg.Client({ connectionString: postgres.url(db.name, "jarvis_app", postgres.roles.app) });
-  await su.connect();
-  try {
-    await apply(su);
-    await app.connect();
-    await fn(app, su);
-  } finally {
-    await app.end().catch(() => {});
-    await su.end();
-    await db.drop();
-  }
+function asApp(fn: (app: pg.Client, su: pg.Client) => Promise<void>): Promise<void> {
+  return withMigratedDb(postgres, "appw", (su, app) => fn(app, su));
 }
 
 const CONV = "0b7f9a52-5a8e-4a43-9d2a-2f7f1d1c0001";

@@ -11,8 +11,15 @@ import http from "node:http";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { createDatabase, useServices, type S3Server } from "./harness/index.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  createBucket,
+  createDatabase,
+  s3ClientFor,
+  storeOn,
+  useServices,
+  type S3Server,
+} from "./harness/index.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 import { BackupStore, StoreError } from "../core/backup/store.ts";
 import {
@@ -31,18 +38,7 @@ import { BACKUP_PREFIXES } from "../settings/lifecycle.ts";
 const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, s3 } = await useServices("postgres", "s3");
 
-async function newBucket(server: S3Server): Promise<string> {
-  const bucket = `b-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({
-    endpoint: server.endpoint,
-    forcePathStyle: true,
-    region: server.region,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
-  await c.send(new CreateBucketCommand({ Bucket: bucket }));
-  c.destroy();
-  return bucket;
-}
+const newBucket = (server: S3Server) => createBucket(server, "b");
 
 function storeFor(
   server: S3Server,
@@ -50,15 +46,7 @@ function storeFor(
   endpoint = server.endpoint,
   extra: Partial<ConstructorParameters<typeof BackupStore>[0]> = {},
 ) {
-  return new BackupStore({
-    endpoint,
-    bucket,
-    region: server.region,
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-    prefix: "jarvis/",
-    ...extra,
-  });
+  return storeOn(server, bucket, { endpoint, prefix: "jarvis/", ...extra });
 }
 
 // One seeded source database for the file (migrations + a small reference dataset).
@@ -121,12 +109,7 @@ test("corrupting one stored object makes verify fail, naming it", async () => {
   assert.equal(ok.ok, true);
   const victim = r.manifest.files.find((f) => f.path !== "dump/toc.dat")!;
   const key = `jarvis/${backupDir("postgres", "logical", r.tier as never, r.id)}${victim.path}`;
-  const c = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  const c = s3ClientFor(s3);
   await c.send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from("not the dump you are looking for") }),
   );

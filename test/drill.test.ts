@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { createDatabase, startRedis, useServices } from "./harness/index.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createBucket, createDatabase, s3ClientFor, startRedis, useServices } from "./harness/index.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 import { ChromaApi } from "../core/backup/chroma.ts";
 import { renderMetrics, loadState } from "../core/ops/metrics.ts";
@@ -19,14 +19,8 @@ import { withClient } from "../core/pg.ts";
 const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
 
-const bucket = `d-${randomBytes(5).toString("hex")}`;
-const s3c = new S3Client({
-  endpoint: s3.endpoint,
-  forcePathStyle: true,
-  region: s3.region,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-});
-await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
+const bucket = await createBucket(s3, "d");
+const s3c = s3ClientFor(s3);
 after(() => s3c.destroy());
 
 const db = await createDatabase(postgres, "dsrc");

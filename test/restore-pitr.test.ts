@@ -4,18 +4,7 @@
  * with a certificate made here: pgBackRest 2.45 only speaks HTTPS to S3), encrypted.
  */
 import { spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -33,30 +22,14 @@ import {
   walSegmentsBetween,
   SYNC_ARCHIVE_GET_MAX_SEGMENTS,
 } from "../core/backup/pgbackrest.ts";
+import { pgbackrestDirs, writeS3RepoConfig } from "./harness/pgbackrest.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
-import { osUser } from "../core/backup/proc.ts";
 import { RefusedError } from "../core/errors.ts";
 import { withClient } from "../core/pg.ts";
-import { pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
 import { buildDataset } from "../bench/backup/dataset.ts";
 
-const pgUser = osUser("postgres");
-const ids = process.getuid?.() === 0 ? pgUser : undefined;
-const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
-
-const work = mkdtempSync(join(tmpdir(), "jarvis-pitr-"));
-own(work);
-const confDir = join(work, "conf");
-for (const d of [
-  confDir,
-  join(confDir, "conf.d"),
-  join(work, "log"),
-  join(work, "lock"),
-  join(work, "spool"),
-]) {
-  mkdirSync(d, { recursive: true });
-  own(d);
-}
+const dirs = pgbackrestDirs("jarvis-pitr");
+const { work, confDir, ids, own } = dirs;
 // A self-signed certificate for the S3 server; pgBackRest trusts it through its CA file option.
 spawnSync(
   "openssl",
@@ -96,40 +69,12 @@ before(async () => {
   });
   pgbr = new PgBackRest({ configPath: confDir, stanza, ...ids });
   pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
-  writeFileSync(
-    join(confDir, "pgbackrest.conf"),
-    pgbackrestConf(testConfig(), {
-      stanza,
-      pgPath: pg.dataDir,
-      pgPort: pg.port,
-      pgSocketPath: pg.socketDir,
-      repo: {
-        type: "s3",
-        bucket: "pgbackrest-repo",
-        endpoint: `localhost:${s3.port}`,
-        region: s3.region,
-        uriStyle: "path",
-        caFile: join(work, "s3.crt"),
-        path: "/repo",
-      },
-      processMax: 2,
-      logPath: join(work, "log"),
-      lockPath: join(work, "lock"),
-      spoolPath: join(work, "spool"),
-    }),
-  );
-  const secrets = join(confDir, "conf.d", "secrets.conf");
-  writeFileSync(
-    secrets,
-    pgbackrestSecretsConf({
-      s3Key: s3.accessKeyId,
-      s3KeySecret: s3.secretAccessKey,
-      cipherPass: randomBytes(24).toString("hex"),
-    }),
-    { mode: 0o600 },
-  );
-  own(secrets);
-  own(join(confDir, "pgbackrest.conf"));
+  writeS3RepoConfig(dirs, pg, stanza, {
+    bucket: "pgbackrest-repo",
+    server: s3,
+    caFile: join(work, "s3.crt"),
+    path: "/repo",
+  });
   await pgbr.stanzaCreate();
 });
 

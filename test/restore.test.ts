@@ -11,13 +11,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { createClient } from "redis";
 import {
+  createBucket,
   createDatabase,
   startPostgres,
   startRedis,
   startRedisOnDir,
+  storeOn,
   useServices,
   type S3Server,
 } from "./harness/index.ts";
@@ -41,22 +42,7 @@ import { buildDataset } from "../bench/backup/dataset.ts";
 const { postgres, chroma, s3 } = await useServices("postgres", "chroma", "s3");
 
 async function newStore(server: S3Server): Promise<BackupStore> {
-  const bucket = `r-${randomBytes(5).toString("hex")}`;
-  const c = new S3Client({
-    endpoint: server.endpoint,
-    forcePathStyle: true,
-    region: server.region,
-    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
-  });
-  await c.send(new CreateBucketCommand({ Bucket: bucket }));
-  c.destroy();
-  const store = new BackupStore({
-    endpoint: server.endpoint,
-    bucket,
-    region: server.region,
-    accessKeyId: server.accessKeyId,
-    secretAccessKey: server.secretAccessKey,
-  });
+  const store = storeOn(server, await createBucket(server, "r"));
   after(() => store.destroy());
   return store;
 }
@@ -388,14 +374,7 @@ test("a manifest path that climbs out (../../../../tmp/x/pwned.txt) with a match
 
 test("with JARVIS_MANIFEST_KEY set, a forged (unsigned) manifest is refused, and listed as invalid", async () => {
   const plain = await newStore(s3);
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket: plain.bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    manifestKey: "stack-secret",
-  });
+  const store = storeOn(s3, plain.bucket, { manifestKey: "stack-secret" });
   after(() => store.destroy());
   const src = await startRedis();
   after(() => src.stop());

@@ -7,31 +7,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import pg from "pg";
-import { apply } from "../core/migrate/index.ts";
+import { withMigratedDb } from "./harness/migrated.ts";
 import { retentionPolicy } from "../core/retention/policy.ts";
 import { postgresRetention } from "../core/retention/postgres.ts";
 import { cronJobs } from "../settings/cron.ts";
-import { createDatabase, testConfig, useServices } from "./harness/index.ts";
+import { testConfig, useServices } from "./harness/index.ts";
 
 const { postgres } = await useServices("postgres");
 const cfg = testConfig();
 
 /** A migrated database; `owner` runs job commands as the jobs' user, `app` writes as jarvis_app. */
-async function withDb(fn: (c: { owner: pg.Client; app: pg.Client }) => Promise<void>): Promise<void> {
-  const db = await createDatabase(postgres, "retad");
-  const su = new pg.Client({ connectionString: db.url });
-  const app = new pg.Client({ connectionString: postgres.url(db.name, "jarvis_app", postgres.roles.app) });
-  await su.connect();
-  try {
-    await apply(su);
-    await app.connect();
+function withDb(fn: (c: { owner: pg.Client; app: pg.Client }) => Promise<void>): Promise<void> {
+  return withMigratedDb(postgres, "retad", async (su, app) => {
     await su.query("set session authorization jarvis_owner");
     await fn({ owner: su, app });
-  } finally {
-    await app.end().catch(() => {});
-    await su.end();
-    await db.drop();
-  }
+  });
 }
 
 function command(name: string): string {

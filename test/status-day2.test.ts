@@ -4,42 +4,20 @@
  * store's 30-day availability (S23) from a real Prometheus evaluating the stack's own rules.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, test } from "node:test";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import YAML from "yaml";
-import { BackupStore } from "../core/backup/store.ts";
 import { recordRetention, renderMetrics } from "../core/ops/metrics.ts";
 import { renderContainerMetrics } from "../core/ops/containers.ts";
 import { alertRules } from "../settings/monitoring.ts";
-import { freePort, testConfig, useServices } from "./harness/index.ts";
+import { createBucket, freePort, storeOn, testConfig, useServices } from "./harness/index.ts";
+import { statusCli as cli } from "./support/status-cli.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const { s3 } = await useServices("s3");
-
-function cli(
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|PG[A-Z]+|REDIS_URL|CHROMA_URL|CHROMA_TOKEN|JARVIS_.*)$/.test(k),
-    ),
-  );
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "status", ...args],
-      { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 /** A tiny /metrics server (the shape the ops agent and the exporters serve). */
 async function serveMetrics(body: () => string): Promise<string> {
@@ -54,22 +32,8 @@ async function serveMetrics(body: () => string): Promise<string> {
 }
 
 test("status shows the backup storage per prefix from a bucket of known content", async () => {
-  const bucket = `sd2-${process.pid}-${Date.now()}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  client.destroy();
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  const bucket = await createBucket(s3, "sd2");
+  const store = storeOn(s3, bucket);
   after(() => store.destroy());
   await store.putBuffer("postgres/x/a", Buffer.alloc(2048));
   await store.putBuffer("postgres/x/b", Buffer.alloc(2048));

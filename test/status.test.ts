@@ -3,47 +3,20 @@
  * reported down with exit 1, backups and drills from the ops agent's metrics or the bucket.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import pg from "pg";
 import { createClient } from "redis";
-import { BackupStore } from "../core/backup/store.ts";
 import { MANIFEST_FORMAT, newBackupId, writeManifest } from "../core/backup/manifest.ts";
 import { recordBackup, recordDrill, renderMetrics } from "../core/ops/metrics.ts";
 import { parseMetrics } from "../core/status/metrics.ts";
-import { createDatabase, startRedis, useServices } from "./harness/index.ts";
+import { createBucket, createDatabase, startRedis, storeOn, useServices } from "./harness/index.ts";
+import { statusCli as cli } from "./support/status-cli.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const { postgres, redis, chroma, s3 } = await useServices("postgres", "redis", "chroma", "s3");
-
-/** Runs the CLI in a child process (async: the harness's servers live in this process). */
-function cli(
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) =>
-        !/^(DATABASE_URL|PG[A-Z]+|REDIS_URL|CHROMA_URL|CHROMA_TOKEN|JARVIS_OPS_URL|JARVIS_BACKUP_BUCKET|JARVIS_S3_ENDPOINT|JARVIS_DATABASE_URL_FILE)$/.test(
-          k,
-        ),
-    ),
-  );
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "status", ...args],
-      { cwd: ROOT, env: { ...clean, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        done({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 test("status prints real figures: database size, connections, five largest tables, Redis memory and keys, disk", async (t) => {
   const db = await createDatabase(postgres, "status");
@@ -238,21 +211,8 @@ test("status reads the last backup, the last drill and the containers from the o
 });
 
 test("without an ops agent, status reads the last backups from the bucket's manifests", async () => {
-  const bucket = `status-${process.pid}-${Date.now()}`;
-  const client = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  const bucket = await createBucket(s3, "status");
+  const store = storeOn(s3, bucket);
   const finished = new Date(Date.now() - 7200_000);
   const id = newBackupId(finished);
   await writeManifest(store, {

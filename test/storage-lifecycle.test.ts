@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Agent } from "node:https";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
@@ -20,10 +20,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { startRgw, type RgwServer } from "./harness/rgw.ts";
 import { startPostgres, testConfig } from "./harness/index.ts";
+import { pgbackrestDirs, writeS3RepoConfig } from "./harness/pgbackrest.ts";
 import { PgBackRest } from "../core/backup/pgbackrest.ts";
-import { osUser } from "../core/backup/proc.ts";
 import { withClient } from "../core/pg.ts";
-import { pgbackrestConf, pgbackrestSecretsConf } from "../settings/pgbackrest.ts";
 import {
   applyLifecycle,
   canonicalRule,
@@ -215,60 +214,13 @@ test("the stack's lifecycle job (components/bucket-lifecycle.ts) applies its rul
 test("pgBackRest's repository, WAL archiving and backups work on a versioned S3-compatible bucket over TLS, path-style, with the repository's rules", async (t) => {
   const bucket = await newBucket();
   await applyLifecycle(s3, bucket, repositoryRules);
-  const ids = process.getuid?.() === 0 ? osUser("postgres") : undefined;
-  const own = (p: string) => ids && chownSync(p, ids.uid, ids.gid);
-  const work = mkdtempSync(join(tmpdir(), "jarvis-pgbr-rgw-"));
-  chmodSync(work, 0o755);
-  const confDir = join(work, "conf");
-  for (const d of [
-    work,
-    confDir,
-    join(confDir, "conf.d"),
-    join(work, "log"),
-    join(work, "lock"),
-    join(work, "spool"),
-  ]) {
-    mkdirSync(d, { recursive: true });
-    own(d);
-  }
-  const pgbr = new PgBackRest({ configPath: confDir, stanza: "jarvis", ...ids });
-  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const dirs = pgbackrestDirs("jarvis-pgbr-rgw");
+  const pgbr = new PgBackRest({ configPath: dirs.confDir, stanza: "jarvis", ...dirs.ids });
+  t.after(() => rmSync(dirs.work, { recursive: true, force: true }));
   const pg = await startPostgres({ settings: { archive_command: pgbr.archiveCommand() } });
   t.after(() => pg.stop());
   // What settings/pgbackrest.ts writes for the dev store: path style, TLS verified with the CA file.
-  writeFileSync(
-    join(confDir, "pgbackrest.conf"),
-    pgbackrestConf(testConfig(), {
-      stanza: "jarvis",
-      pgPath: pg.dataDir,
-      pgPort: pg.port,
-      pgSocketPath: pg.socketDir,
-      repo: {
-        type: "s3",
-        bucket,
-        endpoint: `localhost:${rgw.port}`,
-        region: rgw.region,
-        uriStyle: "path",
-        caFile: rgw.caFile,
-      },
-      processMax: 2,
-      logPath: join(work, "log"),
-      lockPath: join(work, "lock"),
-      spoolPath: join(work, "spool"),
-    }),
-  );
-  const secrets = join(confDir, "conf.d", "secrets.conf");
-  writeFileSync(
-    secrets,
-    pgbackrestSecretsConf({
-      s3Key: rgw.accessKeyId,
-      s3KeySecret: rgw.secretAccessKey,
-      cipherPass: randomBytes(24).toString("hex"),
-    }),
-    { mode: 0o600 },
-  );
-  own(secrets);
-  own(join(confDir, "pgbackrest.conf"));
+  writeS3RepoConfig(dirs, pg, "jarvis", { bucket, server: rgw, caFile: rgw.caFile });
   await pgbr.stanzaCreate();
   await pgbr.check(); // a WAL segment pushed through archive_command
   const full = await pgbr.backup("full");

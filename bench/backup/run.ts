@@ -19,7 +19,6 @@
  * Prints JSON figures (seconds, bytes, ratios). Runs on the throwaway servers of the test harness.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import {
   mkdtempSync,
   rmSync,
@@ -34,7 +33,6 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   startPostgres,
   startRestoredPostgres,
@@ -43,11 +41,11 @@ import {
   testConfig,
   PG_BIN,
 } from "../../test/harness/servers.ts";
+import { createBucket, storeOn } from "../../test/harness/buckets.ts";
 import { PgBackRest, restorePhysical } from "../../core/backup/pgbackrest.ts";
 import { osUser } from "../../core/backup/proc.ts";
 import { pgbackrestConf } from "../../settings/pgbackrest.ts";
 import { buildDataset } from "./dataset.ts";
-import { BackupStore } from "../../core/backup/store.ts";
 import { backupPostgresLogical, restorePostgresLogical } from "../../core/backup/postgres-logical.ts";
 import { pgEnv } from "../../core/backup/proc.ts";
 import { vectorProbe } from "../../core/backup/pg-inspect.ts";
@@ -148,21 +146,7 @@ try {
   const figures: Record<string, unknown> = { scale, databaseBytes: size, jobs };
 
   // Ours: logical backup to S3 and restore to a queryable database.
-  const bucket = `bench-${randomBytes(4).toString("hex")}`;
-  const s3c = new S3Client({
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: s3.region,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await s3c.send(new CreateBucketCommand({ Bucket: bucket }));
-  const store = new BackupStore({
-    endpoint: s3.endpoint,
-    bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-  });
+  const store = storeOn(s3, await createBucket(s3, "bench"));
   // Every timed step starts from a checkpointed server (building the dataset left the next
   // checkpoint a lot to write, which would be charged to whichever step came first).
   const checkpoint = () => withClient(pg.url(), (c) => c.query("checkpoint"));
@@ -255,7 +239,6 @@ try {
   }
   console.log(JSON.stringify(figures, null, 2));
   store.destroy();
-  s3c.destroy();
 } finally {
   rmSync(work, { recursive: true, force: true });
   await s3.stop();

@@ -79,13 +79,7 @@ export interface CronOptions {
 
 const MARKER = /\s*\/\* jarvis-data ([0-9a-f]{12}) \*\/\s*$/;
 
-function fingerprint(j: {
-  schedule: string;
-  command: string;
-  database: string;
-  username: string;
-  active: boolean;
-}): string {
+function fingerprint(j: Pick<LiveJob, Field>): string {
   return createHash("sha256")
     .update(JSON.stringify([j.schedule, j.command, j.database, j.username, j.active]))
     .digest("hex")
@@ -93,13 +87,7 @@ function fingerprint(j: {
 }
 
 /** The command as stored in cron.job: the declared SQL and its marker. */
-export function managedCommand(j: {
-  schedule: string;
-  command: string;
-  database: string;
-  username: string;
-  active: boolean;
-}): string {
+export function managedCommand(j: Pick<LiveJob, Field>): string {
   return `${j.command.trim()} /* jarvis-data ${fingerprint(j)} */`;
 }
 

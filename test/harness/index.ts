@@ -16,6 +16,7 @@ import {
 } from "./servers.ts";
 
 export * from "./servers.ts";
+export * from "./buckets.ts";
 
 export interface Services {
   postgres: PostgresServer;

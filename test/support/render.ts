@@ -6,24 +6,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import YAML from "yaml";
+import type { RenderedResource } from "../../scripts/render-lib.ts";
 
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 
-export interface Rendered {
-  type: string;
-  name: string;
-  parent: string | null;
+/** scripts/render-lib.ts's resource, with inputs left loose for the tests' assertions. */
+export interface Rendered extends Omit<RenderedResource, "inputs"> {
   inputs: any;
-  /** protect, retainOnDelete, deleteBeforeReplace, dependsOn (names), ignoreChanges, replaceOnChanges: those set. */
-  options: {
-    protect?: boolean;
-    retainOnDelete?: boolean;
-    deleteBeforeReplace?: boolean;
-    dependsOn?: string[];
-    ignoreChanges?: string[];
-    replaceOnChanges?: string[];
-  };
 }
 
 export interface RenderRun {
