@@ -288,7 +288,7 @@ export const manifestKey = pulumi.secret(sv.manifestKey);
 const opsAgent = new OpsAgent(
   `${prefix}-ops-agent`,
   {
-    // S20: the agent exports jarvis_container_up/_present for the watched containers
+    // A20: the agent exports jarvis_container_up/_present for the watched containers
     // (ContainerStopped, ContainerNotFound).
     schedule: agentSchedule(cfg, true, watchedContainers(cfg, stack)),
     stack,
@@ -321,7 +321,7 @@ const opsAgent = new OpsAgent(
     // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
     redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
     chromaVolume: chromaServer.volumeName,
-    // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (S1).
+    // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (A1).
     physical: {
       dataVolume: pgServer.volumeName,
       dataDir: POSTGRES_DATA_DIR,

@@ -37,7 +37,7 @@ export interface ChromaArgs {
   cpus: number;
   /** Host bindings of the gateway: publishedPorts(cfg, "chroma", CHROMA_GATEWAY_PORT); none in prod. */
   ports: Published[];
-  /** Restart policy, log rotation (S12), labels: containerCommon(cfg, stack, "chroma"). */
+  /** Restart policy, log rotation (A12), labels: containerCommon(cfg, stack, "chroma"). */
   common: ContainerCommon;
   /** The same for the gateway: containerCommon(cfg, stack, "chroma-gateway"). */
   gatewayCommon: ContainerCommon;

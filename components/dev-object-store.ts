@@ -21,7 +21,7 @@ export interface DevObjectStoreArgs {
   image: string;
   /** The loopback address and host port the S3 API is published on (jarvis:ports). */
   publish: { bindAddress: string; port: number };
-  /** Restart policy, log rotation (S12) and labels: settings/containers.ts containerCommon(cfg, stack, "s3"). */
+  /** Restart policy, log rotation (A12) and labels: settings/containers.ts containerCommon(cfg, stack, "s3"). */
   common: ContainerCommon;
   /** The private network the stores and the ops containers share. */
   network: pulumi.Input<string>;

@@ -22,7 +22,7 @@ export interface GrafanaArgs {
 }
 
 /**
- * Grafana (S21) with the Prometheus data source and the dashboards of monitoring/grafana/dashboards,
+ * Grafana (A21) with the Prometheus data source and the dashboards of monitoring/grafana/dashboards,
  * provisioned read-only. The admin password is generated, kept secret in the state, and reaches
  * the container as a file (GF_SECURITY_ADMIN_PASSWORD__FILE).
  */

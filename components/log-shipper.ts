@@ -25,7 +25,7 @@ export interface LogShipperArgs {
 }
 
 /**
- * The log shipper (S12, S20, S6): Vector reads every container's output, writes it to the
+ * The log shipper (A12, A20, A6): Vector reads every container's output, writes it to the
  * `logs` volume as /var/log/jarvis/<container>/<family>-<date>.log (the ops agent mounts the same
  * volume read-write as JARVIS_LOGS_DIR: it enforces each family's days and backs the last 7 days
  * up with each weekly full), and serves jarvis_log_lines_total{container,level} for Prometheus.

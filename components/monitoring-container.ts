@@ -74,7 +74,7 @@ export function monitoringContainer(
       networksAdvanced: [{ name: site.network, aliases: [MONITORING_HOSTS[s]] }, ...moreNetworks],
       memory: MONITORING_LIMITS[s].memoryMb,
       cpus: MONITORING_LIMITS[s].cpus,
-      // restart policy, json-file log rotation (S12), labels
+      // restart policy, json-file log rotation (A12), labels
       ...containerCommon(site.config, site.stack, service),
       wait: true,
       waitTimeout: 120,

@@ -49,7 +49,7 @@ export interface MonitoringArgs {
 }
 
 /**
- * S20-S23: postgres_exporter, redis_exporter, node_exporter, a blackbox probe of Chroma, Prometheus
+ * A20-A23: postgres_exporter, redis_exporter, node_exporter, a blackbox probe of Chroma, Prometheus
  * with the generated rules, Alertmanager with the configured receivers, the log shipper and
  * Grafana. Every config file comes from settings/monitoring/ and is uploaded; every credential
  * arrives as a file (mode 0400, owned by the image's user).
@@ -167,7 +167,7 @@ export class Monitoring extends pulumi.ComponentResource {
   }
 
   /**
-   * node_exporter reads the Docker host's filesystems and memory (S20 disk 80 %, memory 85 %). The
+   * node_exporter reads the Docker host's filesystems and memory (A20 disk 80 %, memory 85 %). The
    * host's / is mounted only where `nodeExporterHostMounts` says: its rslave propagation fails on
    * Docker Desktop, WSL2 and rootless Docker; without it the exporter sees the Docker VM's view.
    */

@@ -27,7 +27,7 @@ export interface OpsAgentArgs {
   /** JARVIS_ENVIRONMENT (dev | prod) and the S3 region the CLI signs for. */
   environment: string;
   region: string;
-  /** Restart policy, log rotation (S12), labels: containerCommon(cfg, stack, "ops-agent"). */
+  /** Restart policy, log rotation (A12), labels: containerCommon(cfg, stack, "ops-agent"). */
   common: ContainerCommon;
   /** The same for the Docker API proxy: containerCommon(cfg, stack, "docker-proxy"). */
   proxyCommon: ContainerCommon;
@@ -61,7 +61,7 @@ export interface OpsAgentArgs {
   s3CaCert?: pulumi.Input<string>;
   /** redis://app:...@redis:6379 for the temp-key sweep (secret), issue 18. */
   redisRetentionUrl?: pulumi.Input<string>;
-  /** Chroma's data volume, mounted read-only for its size on disk (S22). */
+  /** Chroma's data volume, mounted read-only for its size on disk (A22). */
   chromaVolume?: pulumi.Input<string>;
   /**
    * pgBackRest beside the server: the agent mounts the cluster's volume read-only and shares its
@@ -160,7 +160,7 @@ export class OpsAgent extends pulumi.ComponentResource {
           startPeriod: "20s",
         },
         memory: 1024,
-        // restart policy, json-file log rotation (S12), labels
+        // restart policy, json-file log rotation (A12), labels
         ...args.common,
       },
       { parent: this },

@@ -96,7 +96,7 @@ export class PostgresServer extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.network, aliases: [POSTGRES_HOST] }],
         healthcheck: spec.healthcheck,
         shmSize: spec.shmSize,
-        // restart, json-file log rotation (S12), labels, limits, ports, stop and destroy grace
+        // restart, json-file log rotation (A12), labels, limits, ports, stop and destroy grace
         // (the image stops with SIGINT, a fast shutdown: time to checkpoint, also on a replacement).
         ...spec.container,
         wait: true,

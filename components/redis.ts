@@ -22,7 +22,7 @@ export interface RedisArgs {
 }
 
 /**
- * Redis 7 with AOF (everysec) plus RDB snapshots, bounded memory (S13) and ACL users. The
+ * Redis 7 with AOF (everysec) plus RDB snapshots, bounded memory (A13) and ACL users. The
  * redis.conf is settings/redis.ts's, the same one the tests boot a real server with; it holds
  * password hashes only, and is uploaded as a file readable by the redis user alone.
  */
@@ -57,7 +57,7 @@ export class RedisServer extends pulumi.ComponentResource {
         volumes: [{ volumeName: volume.name, containerPath: "/data" }],
         networksAdvanced: [{ name: args.network, aliases: [REDIS_HOST] }],
         healthcheck: spec.healthcheck,
-        // restart, json-file log rotation (S12), labels, limits, ports, stop and destroy grace
+        // restart, json-file log rotation (A12), labels, limits, ports, stop and destroy grace
         // (time to write the AOF and the RDB, also on a replacement).
         ...spec.container,
         wait: true,

@@ -1,7 +1,7 @@
 /**
- * `jarvis:backup`: where backups go (S3 or the dev store), the one retention policy per tier (S2)
- * that lifecycle rules and pgBackRest derive from, object lock, schedules (S1, S3, S4, S9) and the
- * RTO/RPO targets (S23). Part of config/schema.ts.
+ * `jarvis:backup`: where backups go (S3 or the dev store), the one retention policy per tier (A2)
+ * that lifecycle rules and pgBackRest derive from, object lock, schedules (A1, A3, A4, A9) and the
+ * RTO/RPO targets (A23). Part of config/schema.ts.
  */
 import { z } from "zod";
 import { cron, days } from "./fields.ts";
@@ -50,7 +50,7 @@ export const backup = z.strictObject({
         .optional(),
     })
     .prefault({}),
-  /** S1: weekly full on Sunday 02:00, daily differential. */
+  /** A1: weekly full on Sunday 02:00, daily differential. */
   schedules: z
     .strictObject({
       postgresFull: cron("0 2 * * 0"),
@@ -58,11 +58,11 @@ export const backup = z.strictObject({
       postgresLogical: cron("30 2 * * *"),
       redis: cron("0 3 * * *"),
       chroma: cron("15 3 * * *"),
-      /** S9: monthly recovery drill. */
+      /** A9: monthly recovery drill. */
       drill: cron("0 5 1 * *"),
     })
     .prefault({}),
-  /** S2: the one retention policy; lifecycle rules and pgBackRest retention derive from it. */
+  /** A2: the one retention policy; lifecycle rules and pgBackRest retention derive from it. */
   retention: z
     .strictObject({
       daily: tier(14),
@@ -70,7 +70,7 @@ export const backup = z.strictObject({
       monthly: tier(365, 30, 90),
       redis: tier(14),
       chroma: tier(30),
-      /** S6: the logs exported with each weekly full backup, kept as long as the weeklies. */
+      /** A6: the logs exported with each weekly full backup, kept as long as the weeklies. */
       logs: tier(35),
       /** Old versions of overwritten objects. */
       noncurrentDays: days(7),
@@ -89,7 +89,7 @@ export const backup = z.strictObject({
       days: days(7),
     })
     .prefault({}),
-  /** S23 targets. */
+  /** A23 targets. */
   rpoTargetSeconds: z.number().int().min(60).default(86400),
   rtoTargetSeconds: z.number().int().min(60).default(1800),
 });

@@ -2,7 +2,7 @@
  * The one schema for the stack's config, under Pulumi's `jarvis:` namespace.
  *
  * Every top-level key below is a Pulumi config key (`jarvis:postgres`, `jarvis:backup`, ...).
- * Defaults are the audit's figures (S2, S12-S16, S20, S23). Types come from `z.infer`; nothing
+ * Defaults are the audit's figures (A2, A12-A16, A20, A23). Types come from `z.infer`; nothing
  * else in the project restates a default. `parseConfig` returns every problem at once, each as
  * `jarvis:<key.path>: <what is wrong, what is allowed>`.
  */
@@ -101,7 +101,7 @@ const postgres = z.strictObject({
 
 const redis = z.strictObject({
   image: z.string().default("redis:7.4"),
-  /** S13: maxmemory 256 MB with allkeys-lru. */
+  /** A13: maxmemory 256 MB with allkeys-lru. */
   maxmemoryMb: megabytes(256, 8),
   maxmemoryPolicy: z
     .enum([
@@ -122,7 +122,7 @@ const redis = z.strictObject({
     [300, 100],
     [60, 10000],
   ]),
-  /** S13: `temp:*` keys expire after 1 h. */
+  /** A13: `temp:*` keys expire after 1 h. */
   tempKeyPattern: z
     .string()
     .regex(/^[^\s*?[\]\\]+[:._/-]\*$/, {
@@ -147,11 +147,11 @@ const chroma = z.strictObject({
 });
 
 const logs = z.strictObject({
-  /** S12: json-file rotation at 10 MB. */
+  /** A12: json-file rotation at 10 MB. */
   maxSizeMb: z.number().int().min(1).max(1024).default(10),
   /** Rotated files kept per container. */
   maxFiles: z.number().int().min(1).max(100).default(5),
-  /** S12: days kept per application log family. */
+  /** A12: days kept per application log family. */
   retentionDays: z
     .strictObject({
       default: days(30),
@@ -184,11 +184,11 @@ const category = (d: number, t: number) =>
   z.strictObject({ days: days(d), importanceThreshold: fraction(t) }).prefault({});
 
 const retention = z.strictObject({
-  /** S14: monthly partitions of conversations/messages older than `days` are dropped, rows at or above the threshold rescued. */
+  /** A14: monthly partitions of conversations/messages older than `days` are dropped, rows at or above the threshold rescued. */
   conversations: z
     .strictObject({ days: days(180), importanceThreshold: fraction(0.5), schedule: cron("0 2 * * 0") })
     .prefault({}),
-  /** S15: per memory category, expired entries below the threshold are deleted. */
+  /** A15: per memory category, expired entries below the threshold are deleted. */
   memory: z
     .strictObject({
       categories: z
@@ -207,7 +207,7 @@ const retention = z.strictObject({
   auditLog: z.strictObject({ days: days(365), schedule: cron("45 2 * * *") }).prefault({}),
   /** pg_cron's own run history, which otherwise grows forever. */
   cronHistory: z.strictObject({ days: days(14), schedule: cron("50 2 * * *") }).prefault({}),
-  /** S16: VACUUM ANALYZE, monthly. */
+  /** A16: VACUUM ANALYZE, monthly. */
   vacuum: z.strictObject({ schedule: cron("0 4 1 * *") }).prefault({}),
   partmanMaintenance: z
     .strictObject({ schedule: cron("5 * * * *"), premakeMonths: z.number().int().min(1).max(24).default(4) })
@@ -215,11 +215,11 @@ const retention = z.strictObject({
   /** Store retention the ops agent runs (core/ops/retention-jobs.ts), each exported as metrics. */
   agent: z
     .strictObject({
-      /** S15: Chroma memory retention, monthly (the audit's `0 2 1 * *`). */
+      /** A15: Chroma memory retention, monthly (the audit's `0 2 1 * *`). */
       chroma: cron("0 2 1 * *"),
-      /** S13: `temp:*` keys without a TTL get one; hourly, since they live 1 h. */
+      /** A13: `temp:*` keys without a TTL get one; hourly, since they live 1 h. */
       redisTempKeys: cron("10 * * * *"),
-      /** S12: log files older than their family's days (`jarvis:logs.retentionDays`) are deleted. */
+      /** A12: log files older than their family's days (`jarvis:logs.retentionDays`) are deleted. */
       logs: cron("40 3 * * *"),
       /** Chroma collections to clean; absent: every collection of the database. */
       chromaCollections: z.array(z.string().min(1)).optional(),
@@ -228,22 +228,22 @@ const retention = z.strictObject({
 });
 
 const monitoring = z.strictObject({
-  /** S20 thresholds, in percent. */
+  /** A20 thresholds, in percent. */
   diskAlertPercent: z.number().min(1).max(100).default(80),
   memoryAlertPercent: z.number().min(1).max(100).default(85),
   connectionsAlertPercent: z.number().min(1).max(100).default(80),
   /**
-   * S20: the application's own containers, watched as well. Absent: the audit's deployment
+   * A20: the application's own containers, watched as well. Absent: the audit's deployment
    * (`jarvis_brain`, `jarvis_ollama`) in prod, none in dev (settings/monitoring/common.ts).
    */
   appContainers: z
     .array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { message: "must be a Docker container name" }))
     .optional(),
-  /** S20: a store container with more error lines than this in 24 h raises LogErrorsHigh. */
+  /** A20: a store container with more error lines than this in 24 h raises LogErrorsHigh. */
   logErrorsAlert: z.number().int().min(1).default(50),
-  /** S23: availability objective of each store, over 30 days (the error budget is 1 - this). */
+  /** A23: availability objective of each store, over 30 days (the error budget is 1 - this). */
   availabilityTarget: z.number().min(0.9).max(0.99999).default(0.999),
-  /** S21: checks run hourly; Prometheus scrapes more often. */
+  /** A21: checks run hourly; Prometheus scrapes more often. */
   scrapeIntervalSeconds: z.number().int().min(5).max(3600).default(30),
   alerting: z
     .strictObject({
@@ -260,7 +260,7 @@ const monitoring = z.strictObject({
       webhook: z.boolean().default(false),
     })
     .prefault({}),
-  /** S21: Grafana, on by default; published only where `jarvis:ports.publish.grafana` says. */
+  /** A21: Grafana, on by default; published only where `jarvis:ports.publish.grafana` says. */
   grafana: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -1,5 +1,5 @@
 /**
- * S18 input validation, at the input boundary: the zod validators the application's API (or a
+ * A18 input validation, at the input boundary: the zod validators the application's API (or a
  * gateway in front of it) calls before writing JARVIS data.
  *
  * Two kinds of rules, kept apart (issue 14, section 2):
@@ -27,7 +27,7 @@ export const MEMORY_CONTENT_MAX = 50_000;
 export const TAGS_MAX = 10;
 export const TAG_MAX = 50;
 export const MEMORY_TYPES = ["static", "dynamic", "episodic"] as const;
-/** S15's retention categories (memory_entries_category_valid). */
+/** A15's retention categories (memory_entries_category_valid). */
 export const MEMORY_CATEGORIES = [
   "conversations",
   "commands",

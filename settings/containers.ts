@@ -1,4 +1,4 @@
-/** What every container of the stack gets, whatever the service (S12 log rotation, labels, restart). */
+/** What every container of the stack gets, whatever the service (A12 log rotation, labels, restart). */
 import type { JarvisConfig } from "../config/schema.ts";
 
 export interface ContainerCommon {
@@ -30,7 +30,7 @@ export function stopTimeouts(service: string): { stopTimeout: number; destroyGra
 
 /**
  * Container fields the docker provider replaces the container for, that a config change can touch
- * on every store at once (log rotation, S12). The stores ignore them (resource option
+ * on every store at once (log rotation, A12). The stores ignore them (resource option
  * `ignoreChanges`), so a `jarvis:logs.*` change reaches a store at its next replacement (an image
  * or settings change) instead of restarting PostgreSQL, Redis and Chroma together; docs/first-up.md.
  */
@@ -44,7 +44,7 @@ export function containerCommon(
   return {
     destroyGraceSeconds: stopTimeouts(service).destroyGraceSeconds,
     restart: "unless-stopped",
-    // S12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
+    // A12: rotate at maxSizeMb, keep maxFiles files, compressed. Docker's json-file driver does it.
     logDriver: "json-file",
     logOpts: {
       "max-size": `${cfg.logs.maxSizeMb}m`,
@@ -94,7 +94,7 @@ export function healthcheckTiming(startPeriod = "30s") {
 }
 
 /**
- * node-exporter's bind mount of the host's / (propagation rslave), for the host's disks (S20). Off
+ * node-exporter's bind mount of the host's / (propagation rslave), for the host's disks (A20). Off
  * unless asked for in dev: Docker Desktop, WSL2 and rootless Docker refuse that mount
  * (prometheus/node_exporter #2742, #2518). On in prod, a plain Linux host.
  */

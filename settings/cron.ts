@@ -86,13 +86,13 @@ export function cronJobs(cfg: JarvisConfig, opts: CronJobsOptions = {}): CronJob
   const jobs: CronJobSpec[] = [
     // pg_partman: premakes next months' partitions (retention stays ours: see 0100).
     job("partman-maintenance", r.partmanMaintenance.schedule, "CALL partman.run_maintenance_proc()"),
-    // S14: drop expired monthly partitions after rescuing the important rows.
+    // A14: drop expired monthly partitions after rescuing the important rows.
     job(
       "conversation-retention",
       r.conversations.schedule,
       `SELECT jarvis.purge_expired_conversations(${r.conversations.days}, ${num(r.conversations.importanceThreshold)})`,
     ),
-    // S15: one job per memory category, so each reports (retention_runs) and fails alone.
+    // A15: one job per memory category, so each reports (retention_runs) and fails alone.
     ...Object.entries(r.memory.categories).map(([category, c]) =>
       job(
         `memory-retention-${category}`,
@@ -108,7 +108,7 @@ export function cronJobs(cfg: JarvisConfig, opts: CronJobsOptions = {}): CronJob
       `DELETE FROM cron.job_run_details WHERE end_time < now() - interval '${r.cronHistory.days} days'`,
       cronDatabase(cfg),
     ),
-    // S16 + S22: VACUUM cannot share a command with anything (pg_cron runs a multi-statement
+    // A16 + A22: VACUUM cannot share a command with anything (pg_cron runs a multi-statement
     // command as one unit, and VACUUM refuses that), so sizes are taken by jobs around it.
     job("vacuum-size-before", r.vacuum.schedule, "SELECT jarvis.vacuum_size_before()"),
     job("vacuum", minuteAfter(r.vacuum.schedule, "jarvis:retention.vacuum.schedule"), "VACUUM (ANALYZE)"),

@@ -67,7 +67,7 @@ function rustfsSpec(): DevStoreSpec {
       "RUSTFS_KMS_BACKEND=static",
       `RUSTFS_KMS_STATIC_SECRET_KEY_FILE=${files.kmsKey}`,
       `RUSTFS_KMS_DEFAULT_KEY_ID=${DEV_S3_KMS_KEY_NAME}`,
-      // Logs to stdout, so Docker's json-file rotation (S12) applies.
+      // Logs to stdout, so Docker's json-file rotation (A12) applies.
       "RUSTFS_OBS_LOG_DIRECTORY=",
       "RUSTFS_OBS_LOGGER_LEVEL=warn",
     ],

@@ -1,5 +1,5 @@
 /**
- * S2: the one retention policy (`jarvis:backup.retention`) turned into what enforces it:
+ * A2: the one retention policy (`jarvis:backup.retention`) turned into what enforces it:
  * S3 lifecycle rules for the backup vault, the pgBackRest repository's own retention options,
  * and the bucket's object-lock default. Pure: no Pulumi, no I/O. The vault component, the policy
  * pack and the backup jobs all read these functions, so they cannot drift apart.
@@ -20,7 +20,7 @@ export const BACKUP_PREFIXES: Readonly<Record<TierName, string>> = {
   monthly: "postgres/logical/monthly/",
   redis: "redis/",
   chroma: "chroma/",
-  // S6: the stack's logs, backed up with each weekly full backup.
+  // A6: the stack's logs, backed up with each weekly full backup.
   logs: "logs/",
 };
 
@@ -210,7 +210,7 @@ export function objectLockRetention(
 
 /**
  * pgBackRest's retention options for repo `repo` (1 by default), from the same policy:
- * full backups (weekly, S1) are kept by time for `weekly.days`, differentials (daily) by count,
+ * full backups (weekly, A1) are kept by time for `weekly.days`, differentials (daily) by count,
  * one a day, for `daily.days`; WAL follows the full backups it belongs to.
  */
 export function pgbackrestRetention(backup: BackupConfig, repo = 1): Record<string, string> {

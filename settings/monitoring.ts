@@ -1,5 +1,5 @@
 /**
- * Monitoring settings (S20-S23), one file per concern in settings/monitoring/: the shared names
+ * Monitoring settings (A20-A23), one file per concern in settings/monitoring/: the shared names
  * (common), Prometheus' scrape config, the alert rules and their helper, the availability
  * recording rules and burn alerts (slo), Alertmanager, the exporters' configs, the log shipper and
  * Grafana. Pure functions: components/monitoring.ts uploads their output, and the tests feed the

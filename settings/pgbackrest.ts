@@ -91,7 +91,7 @@ export function pgbackrestConf(cfg: JarvisConfig, o: PgBackRestOptions): string 
         }
       : {}),
     ...(cipher ? { "repo1-cipher-type": "aes-256-cbc" } : {}),
-    // S2: the same policy as the bucket's lifecycle rules (settings/lifecycle.ts).
+    // A2: the same policy as the bucket's lifecycle rules (settings/lifecycle.ts).
     ...pgbackrestRetention(cfg.backup),
     // Small files (most of a cluster's 1,700+) are bundled into a few repository objects: fewer
     // S3 requests, fewer files to create and sync, about a third off a full backup here.

@@ -48,7 +48,7 @@ export function postgresSettings(
     archive_command: opts.archiveCommand ?? `pgbackrest --stanza=${stanza} archive-push %p`,
     max_wal_senders: "4",
     wal_compression: "on",
-    // Logs go to stderr, which Docker's json-file driver rotates (S12).
+    // Logs go to stderr, which Docker's json-file driver rotates (A12).
     logging_collector: "off",
     log_line_prefix: "%m [%p] %q%u@%d ",
     log_min_duration_statement: "1000",

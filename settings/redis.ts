@@ -1,5 +1,5 @@
 /**
- * Redis server settings (S13), generated once from config. The container's redis.conf and the
+ * Redis server settings (A13), generated once from config. The container's redis.conf and the
  * test harness's local server both come from `redisConfig`, so the tests prove the settings boot.
  */
 import type { JarvisConfig } from "../config/schema.ts";
@@ -90,7 +90,7 @@ export const REDIS_MONITOR_RULES = [
 export const REDIS_BACKUP_RULES = ["-@all", "+ping", "+info", "+replconf", "+sync"];
 
 /**
- * ACL users (S13 and least privilege). `default` is off. `admin` may do anything (restores,
+ * ACL users (A13 and least privilege). `default` is off. `admin` may do anything (restores,
  * operators). `app`, `backup` and `monitor` get exactly the rules above; `backup` and `monitor`
  * touch no key and no channel.
  */

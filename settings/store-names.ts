@@ -5,6 +5,6 @@
 export const STORES = ["postgres", "redis", "chroma"] as const;
 export type StoreName = (typeof STORES)[number];
 
-/** What the backup commands cover: the stores and the stack's logs (S6: 7 days, weekly). */
+/** What the backup commands cover: the stores and the stack's logs (A6: 7 days, weekly). */
 export const BACKUP_SOURCES = [...STORES, "logs"] as const;
 export type BackupSource = (typeof BACKUP_SOURCES)[number];

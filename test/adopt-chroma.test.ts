@@ -128,7 +128,7 @@ test("adopts the old ./memory directory from a copy: counts and fingerprints ver
   );
   assert.equal(scratch.metadatas[0]!.category, undefined, "no category for a collection that is not one");
 
-  // The stack's retention then works on the adopted records: S15 conversations 180 days / 0.3.
+  // The stack's retention then works on the adopted records: A15 conversations 180 days / 0.3.
   const u = new URL(chroma.url);
   const client = new ChromaClient({
     host: u.hostname,

@@ -68,7 +68,7 @@ async function writeCounters(url: string): Promise<string> {
   return r!.s;
 }
 
-/** Does the target still carry the S18 charset/markup CHECKs that helper C's migration relaxes? */
+/** Does the target still carry the A18 charset/markup CHECKs that helper C's migration relaxes? */
 async function strictChecks(url: string): Promise<boolean> {
   const r = await q(url, "select 1 from pg_constraint where conname = 'conversations_title_charset'");
   return r.length > 0;
@@ -431,7 +431,7 @@ test("a run after the source changed catches up the new rows (the pass during th
   }
 });
 
-test("retention on adopted data: the S14 purge and S15 memory retention remove what the audit's rules say, importance from metadata included, and kept conversations keep every message", async () => {
+test("retention on adopted data: the A14 purge and A15 memory retention remove what the audit's rules say, importance from metadata included, and kept conversations keep every message", async () => {
   const legacy = await buildLegacy(postgres);
   const target = await migratedTarget();
   try {
@@ -473,14 +473,14 @@ test("retention on adopted data: the S14 purge and S15 memory retention remove w
     }
 
     const after = await q<{ id: string; n: number }>(target.url, perConversation);
-    // S14: only 'Bulk' (2025, importance 0.2 from metadata) is purged; 0.5 and 0.9 stay.
+    // A14: only 'Bulk' (2025, importance 0.2 from metadata) is purged; 0.5 and 0.9 stay.
     assert.deepEqual(
       after.map((x) => x.id),
       before.map((x) => x.id).filter((id) => id !== "00000000-0000-4000-8000-000000000007"),
     );
     // No message of a kept conversation is lost.
     for (const kept of after) assert.equal(kept.n, before.find((b) => b.id === kept.id)!.n, kept.id);
-    // S15: the 'commands' memory (importance 0.1 from metadata, over 90 days old) is deleted;
+    // A15: the 'commands' memory (importance 0.1 from metadata, over 90 days old) is deleted;
     // the others are above their category's threshold.
     const memAfter = await q<{ id: string }>(target.url, "select id::text from memory_entries order by 1");
     assert.deepEqual(

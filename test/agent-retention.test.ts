@@ -1,6 +1,6 @@
 /**
- * The ops agent runs store retention on its schedules (S13, S15, S12) and the storage figures
- * (S22), each visible on /metrics: a shortened schedule is driven with `tick`, against real
+ * The ops agent runs store retention on its schedules (A13, A15, A12) and the storage figures
+ * (A22), each visible on /metrics: a shortened schedule is driven with `tick`, against real
  * Chroma, Redis and S3 servers and a real log directory.
  */
 import assert from "node:assert/strict";

@@ -1,7 +1,7 @@
 /**
  * Issue 14, section 1: every write the application makes today (the audit's SQLAlchemy models,
  * its Alembic 001 script, memory_system.py, its trigger section) succeeds as jarvis_app on the
- * stack's schema, unchanged; message_count and the audit log (S19) stay right; reads, updates and
+ * stack's schema, unchanged; message_count and the audit log (A19) stay right; reads, updates and
  * deletes by conversations.id alone reach every partition through an index.
  */
 import assert from "node:assert/strict";

@@ -71,7 +71,7 @@ test("jarvis_owner replacing a job's function with ALTER ROLE ... SUPERUSER does
     const owner = new pg.Client({ connectionString: postgres.url(db, "jarvis_owner", postgres.roles.owner) });
     await owner.connect();
     try {
-      // The attack: an owner-role session plants a body in the function the S14 job calls.
+      // The attack: an owner-role session plants a body in the function the A14 job calls.
       await owner.query(`
         create or replace function jarvis.purge_expired_conversations(p_days integer, p_threshold double precision)
         returns jsonb language plpgsql as $$

@@ -72,17 +72,17 @@ test("cronJobs declares every job of the stack with the config's schedules, all 
   assert.ok(names.every((n) => n.startsWith(DEFAULT_CRON_PREFIX)));
   for (const j of jobs) assert.equal(cronProblem(j.schedule), null, j.name);
   const by = Object.fromEntries(jobs.map((j) => [j.name.slice(DEFAULT_CRON_PREFIX.length), j]));
-  assert.equal(by["conversation-retention"]!.schedule, "0 2 * * 0"); // S14: Sunday 02:00
+  assert.equal(by["conversation-retention"]!.schedule, "0 2 * * 0"); // A14: Sunday 02:00
   assert.equal(by["conversation-retention"]!.command, "SELECT jarvis.purge_expired_conversations(180, 0.5)");
   assert.equal(
     by["memory-retention-commands"]!.command,
     "CALL jarvis.purge_memory_entries('commands', 90, 0.2, 5000)",
-  ); // S15
+  ); // A15
   assert.equal(
     by["memory-retention-preferences"]!.command,
     "CALL jarvis.purge_memory_entries('preferences', 365, 0, 5000)",
   );
-  assert.equal(by["vacuum-size-before"]!.schedule, "0 4 1 * *"); // S16: monthly
+  assert.equal(by["vacuum-size-before"]!.schedule, "0 4 1 * *"); // A16: monthly
   assert.equal(by["vacuum"]!.schedule, "1 4 1 * *");
   assert.equal(by["vacuum"]!.command, "VACUUM (ANALYZE)");
   assert.equal(by["vacuum-size-after"]!.schedule, "*/10 * 1 * *");

@@ -257,7 +257,7 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
       interval: "1m",
       input_series: [
         series("up", AGENT, "1x30"),
-        // S6: the logs go out weekly, so a week-old logs backup is no RPO breach.
+        // A6: the logs go out weekly, so a week-old logs backup is no RPO breach.
         series(
           "jarvis_backup_last_success_timestamp_seconds",
           { ...AGENT, store: "logs" },
@@ -326,7 +326,7 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
               labels: { ...AGENT, store: "postgres", severity: "critical" },
               summary: "The last postgres recovery drill failed",
               description:
-                "The monthly restore drill of postgres could not restore or verify the backup (S9).",
+                "The monthly restore drill of postgres could not restore or verify the backup (A9).",
             }),
           ],
         },
@@ -376,7 +376,7 @@ function ruleTests(cfg: JarvisConfig, stack: string) {
               labels: { ...AGENT, store: "postgres", severity: "warning" },
               summary: "No postgres recovery drill for 35 days",
               description:
-                "The monthly restore drill of postgres has not run (S9): the backups are unproven.",
+                "The monthly restore drill of postgres has not run (A9): the backups are unproven.",
             }),
           ],
         },

@@ -269,7 +269,7 @@ test("ensureRoles is idempotent, survives concurrent runs, and never sends a pas
 
 // ---------------------------------------------------------------- Redis
 
-test("redis runs the generated redis.conf and CONFIG GET shows S13's bounds and the persistence settings", async () => {
+test("redis runs the generated redis.conf and CONFIG GET shows A13's bounds and the persistence settings", async () => {
   assert.deepEqual(
     redis.conf,
     redisConfig(cfg, {

@@ -1,6 +1,6 @@
 /**
  * Retention on data written the way the application writes it (issue 14, "Retention on adopted
- * data") and the purge's lost-message bug (issue 16, item 5): the S14 purge and the S15 memory
+ * data") and the purge's lost-message bug (issue 16, item 5): the A14 purge and the A15 memory
  * retention read importance from metadata when that is where it was written, and no message of
  * a kept conversation is lost, even one older than its conversation.
  */
@@ -89,7 +89,7 @@ test("the purge keeps a 400-day-old message of an important conversation created
   });
 });
 
-test("the S14 purge reads importance written only in metadata, as the audit's purge does", async () => {
+test("the A14 purge reads importance written only in metadata, as the audit's purge does", async () => {
   await withDb(async ({ owner, app }) => {
     for (const t of ["conversations", "messages"])
       await owner.query(
@@ -115,7 +115,7 @@ test("the S14 purge reads importance written only in metadata, as the audit's pu
   });
 });
 
-test("the S15 memory retention removes exactly what the audit's rules say, importance from metadata included", async () => {
+test("the A15 memory retention removes exactly what the audit's rules say, importance from metadata included", async () => {
   await withDb(async ({ owner, app }) => {
     // Written through the application's memory_embeddings, importance and category in metadata.
     const mem = (content: string, days: number, metadata: object) =>

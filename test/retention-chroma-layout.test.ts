@@ -1,5 +1,5 @@
 /**
- * Chroma retention on the audit's layout (S15): one collection per category, created_at as the
+ * Chroma retention on the audit's layout (A15): one collection per category, created_at as the
  * application writes it (ISO strings from Python, with and without an offset, epoch seconds and
  * milliseconds), the audit's table (conversations 180/0.3, commands 90/0.2, preferences 365/0.0,
  * patterns 120/0.4, knowledge 365/0.5), and records it cannot classify skipped and reported.

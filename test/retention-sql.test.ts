@@ -286,7 +286,7 @@ test("cron history pruning deletes pg_cron run details older than the retention"
   }
 });
 
-test("the VACUUM jobs record the database size before and after (S22)", async () => {
+test("the VACUUM jobs record the database size before and after (A22)", async () => {
   const { client: c, done } = await migratedDb();
   try {
     await c.query(

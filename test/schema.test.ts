@@ -1,6 +1,6 @@
 /**
- * The schema of sql/migrations on a real server: every S17 constraint refuses a bad row and
- * names itself, the cascades, the S19 triggers with real rows, the partitions and the grants.
+ * The schema of sql/migrations on a real server: every A17 constraint refuses a bad row and
+ * names itself, the cascades, the A19 triggers with real rows, the partitions and the grants.
  */
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
@@ -42,7 +42,7 @@ async function fixture(c: pg.Client) {
 
 const vec = (dims: number) => `[${Array.from({ length: dims }, (_, i) => (i % 7) / 7).join(",")}]`;
 
-/** Each S17 rule: a statement that breaks it, and the constraint the error must name. */
+/** Each A17 rule: a statement that breaks it, and the constraint the error must name. */
 const BAD_ROWS: {
   rule: string;
   constraint: string;

@@ -1,7 +1,7 @@
 /**
- * `jarvis-data status`, day 2: storage per backup prefix (S22) from a bucket of known content,
+ * `jarvis-data status`, day 2: storage per backup prefix (A22) from a bucket of known content,
  * containers not found versus stopped and the last retention runs from the ops agent, and each
- * store's 30-day availability (S23) from a real Prometheus evaluating the stack's own rules.
+ * store's 30-day availability (A23) from a real Prometheus evaluating the stack's own rules.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

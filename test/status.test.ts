@@ -81,7 +81,7 @@ test("status prints real figures: database size, connections, five largest table
   assert.ok(s.redis.usedMemoryBytes > 25_000 && s.redis.usedMemoryPeakBytes >= s.redis.usedMemoryBytes);
   assert.equal(s.redis.maxMemoryBytes, 256 * 1024 * 1024);
   assert.equal(s.chroma.up, true);
-  assert.equal(typeof s.chroma.collections, "number", "with the token, the collection count is read (S22)");
+  assert.equal(typeof s.chroma.collections, "number", "with the token, the collection count is read (A22)");
 
   // The data directory is local here (the harness), so its filesystem use is measured.
   assert.equal(s.disk[0].path, postgres.dataDir);

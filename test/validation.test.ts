@@ -1,5 +1,5 @@
 /**
- * S18: the zod validators accept and refuse inputs, and the database, bypassing the application,
+ * A18: the zod validators accept and refuse inputs, and the database, bypassing the application,
  * refuses the same bad inputs with the constraint that encodes the same rule when the rule is
  * integrity (lengths, ranges, empty content, references, tags' shape), and accepts what only the
  * input boundary refuses (a title's characters, markup in a message: migration 0104).

@@ -1,5 +1,5 @@
 /**
- * S14 benchmark, on demand (`npm run bench:retention`), not part of the tests.
+ * A14 benchmark, on demand (`npm run bench:retention`), not part of the tests.
  *
  * Two identical databases on one throwaway PostgreSQL 15 (harness server, fsync off as in the
  * tests): 1,000,000 expired messages over 6 monthly partitions (7..12 months old), 5 % of their

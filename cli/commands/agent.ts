@@ -54,7 +54,7 @@ function dayTwoRunners(s: AgentSchedule, deps: OpsDeps, env: Connections): Parti
             ),
         }
       : {}),
-    // S6: the stack's logs of the last 7 days (files under JARVIS_LOGS_DIR, written by the log
+    // A6: the stack's logs of the last 7 days (files under JARVIS_LOGS_DIR, written by the log
     // shipper), with a manifest like every backup; scheduled with the weekly full backup.
     ...(env.logsDir ? { logsBackup: () => runBackup(deps, "logs") } : {}),
     storage: () =>

@@ -1,4 +1,4 @@
-/** `jarvis-data drill [--store S]`: restore the latest backups into scratch targets and check them (S7, S9). */
+/** `jarvis-data drill [--store S]`: restore the latest backups into scratch targets and check them (A7, A9). */
 import { EXIT } from "../../core/errors.ts";
 import { runDrill } from "../../core/ops/jobs.ts";
 import { STORES } from "../../core/backup/manifest.ts";

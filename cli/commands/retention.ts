@@ -17,7 +17,7 @@ import { stackConfig } from "./cron.ts";
 
 export const retentionRun = defineCommand({
   name: "retention run",
-  summary: "apply retention to Chroma (S15), Redis temp keys (S13) and, on demand, PostgreSQL",
+  summary: "apply retention to Chroma (A15), Redis temp keys (A13) and, on demand, PostgreSQL",
   usage:
     "jarvis-data retention run <stack> [--config FILE] [--dry-run] [--store chroma|redis|postgres ...] [--collection NAME ...] [--json]",
   description:

@@ -19,7 +19,7 @@ function loadConfig(stack: string | undefined, file: string | undefined): Jarvis
 
 export const status = defineCommand({
   name: "status",
-  summary: "health and figures of every store, read live (S20, S22); exit 1 when something is down",
+  summary: "health and figures of every store, read live (A20, A22); exit 1 when something is down",
   usage:
     "jarvis-data status [<stack>] [--config FILE] [--disk PATH]... [--ops-url URL] [--prometheus-url URL] [--timeout SECONDS] [--json]",
   description: [
@@ -27,9 +27,9 @@ export const status = defineCommand({
     "directory), Redis (REDIS_URL, the monitor user is enough: memory used and peak, keys), Chroma (CHROMA_URL),",
     "disk use (the data directory when it is local, and each --disk PATH), and the last backup and drill of each",
     "store from the ops agent's /metrics (--ops-url or JARVIS_OPS_URL), else the backups from the bucket's",
-    "manifests (JARVIS_BACKUP_BUCKET). Storage (S22): bytes and objects per backup prefix and Chroma on disk, from",
+    "manifests (JARVIS_BACKUP_BUCKET). Storage (A22): bytes and objects per backup prefix and Chroma on disk, from",
     "the agent, else by listing the bucket; the agent's last retention runs; each store's 30-day availability",
-    "(S23) from Prometheus (--prometheus-url or JARVIS_PROMETHEUS_URL). What is not configured is reported as",
+    "(A23) from Prometheus (--prometheus-url or JARVIS_PROMETHEUS_URL). What is not configured is reported as",
     "unknown, not down.",
     "Thresholds (disk, connections, RPO, RTO) come from the stack's config (<stack> or --config), else the defaults.",
     "Exit status: 0 all configured services up; 1 something is down; 2 usage.",

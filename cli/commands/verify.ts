@@ -1,4 +1,4 @@
-/** `jarvis-data verify <store> [--backup ID]`: every object re-read and checked against the manifest (S7). */
+/** `jarvis-data verify <store> [--backup ID]`: every object re-read and checked against the manifest (A7). */
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { verifyBackup } from "../../core/backup/verify.ts";
 import { defineCommand } from "../command.ts";

@@ -27,7 +27,7 @@ import { EXIT } from "../errors.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { AdoptError } from "./errors.ts";
 
-/** The memory categories of the audit's retention (S15): one collection each in its layout. */
+/** The memory categories of the audit's retention (A15): one collection each in its layout. */
 export const CATEGORIES = ["conversations", "commands", "preferences", "patterns", "knowledge"];
 /** The audit's default importance (MemoryEntryValidator: importance = 0.5). */
 export const DEFAULT_IMPORTANCE = 0.5;

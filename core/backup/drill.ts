@@ -1,5 +1,5 @@
 /**
- * Recovery drills (S7, S9): restore the newest valid backup of each store into a scratch target
+ * Recovery drills (A7, A9): restore the newest valid backup of each store into a scratch target
  * and prove it usable. Checks: the manifest's checksums (every object re-read), row/key/record
  * counts, constraints validated, migration version, and a vector query that answers. The restore
  * time is the measured RTO; the backup's age when the drill ran is the RPO. Scratch targets are

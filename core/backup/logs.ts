@@ -1,5 +1,5 @@
 /**
- * The stack's logs, backed up with the weekly full backup (audit S6): every file under the logs
+ * The stack's logs, backed up with the weekly full backup (audit A6): every file under the logs
  * directory modified in the last `days` (7), with a manifest like every backup. The log shipper
  * writes one directory per container:
  *

@@ -22,7 +22,7 @@ import type { BackupStore } from "./store.ts";
 export { STORES, BACKUP_SOURCES, MANIFEST_FORMAT, type StoreName, type BackupSource };
 /** postgres: logical (pg_dump) or physical (pgBackRest); redis: rdb; chroma: export; logs: files. */
 export type BackupKind = (typeof BACKUP_KINDS)[number];
-/** Retention tiers (settings/lifecycle.ts); the bucket's lifecycle rules expire each after its days (S2). */
+/** Retention tiers (settings/lifecycle.ts); the bucket's lifecycle rules expire each after its days (A2). */
 export type Tier = TierName;
 
 export const MANIFEST_FILE = "manifest.json";

@@ -1,5 +1,5 @@
 /**
- * S7: a backup's integrity is checked, not assumed. Every object the manifest lists is read back
+ * A7: a backup's integrity is checked, not assumed. Every object the manifest lists is read back
  * from the store and its size and sha256 compared; any difference fails, naming the object.
  */
 import { JarvisError } from "../errors.ts";

@@ -1,5 +1,5 @@
 /**
- * S20 "the containers are up": the agent exports, for every watched container (the stores, the
+ * A20 "the containers are up": the agent exports, for every watched container (the stores, the
  * stack's own services and the application's containers named in config), whether Docker knows
  * it (jarvis_container_present) and whether it runs healthy (jarvis_container_up), read from the
  * Docker API through a socket proxy that allows only GET /containers. A name Docker does not know

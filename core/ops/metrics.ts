@@ -41,7 +41,7 @@ export interface RetentionState {
   lastError?: string;
 }
 
-/** S22 storage figures, refreshed by the agent's storage job. */
+/** A22 storage figures, refreshed by the agent's storage job. */
 export interface StorageState {
   at: number;
   prefixes: { bucket: string; prefix: string; bytes: number; objects: number }[];

@@ -1,5 +1,5 @@
 /**
- * The store retention the ops agent runs on its schedules (S12, S13, S15): Chroma's memory
+ * The store retention the ops agent runs on its schedules (A12, A13, A15): Chroma's memory
  * retention, the Redis `temp:*` sweep and the log files' retention. Each run is recorded in the
  * ops state file (core/ops/metrics.ts: last run, status, examined, deleted, skipped, duration,
  * bytes freed where known) whether it succeeds or fails, and a failure is thrown for the agent
@@ -141,7 +141,7 @@ export async function runRetentionJob(d: RetentionJobDeps, job: RetentionJob): P
   }
 }
 
-/** S22: lists the backup bucket by prefix and measures Chroma on disk, for /metrics. */
+/** A22: lists the backup bucket by prefix and measures Chroma on disk, for /metrics. */
 export async function runStorageReport(d: {
   store: BackupStore;
   chromaDataDir?: string;

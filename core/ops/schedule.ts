@@ -16,18 +16,18 @@ export interface AgentSchedule {
   physical: boolean;
   /** Containers whose state the agent exports as jarvis_container_up (settings/monitoring.ts watchedContainers). */
   containers?: string[];
-  /** Store retention (S12, S13, S15): when each runs, what it keeps. Absent in older schedule files. */
+  /** Store retention (A12, A13, A15): when each runs, what it keeps. Absent in older schedule files. */
   retention?: {
     schedules: Record<RetentionJob, string>;
     policy: RetentionPolicy;
     logDays: Record<LogFamily, number>;
     chromaCollections?: string[];
   };
-  /** S22: when the agent refreshes the storage figures (bucket prefixes, Chroma on disk). */
+  /** A22: when the agent refreshes the storage figures (bucket prefixes, Chroma on disk). */
   storage?: string;
 }
 
-/** The storage figures move slowly: hourly, like the audit's checks (S21). */
+/** The storage figures move slowly: hourly, like the audit's checks (A21). */
 export const STORAGE_SCHEDULE = "20 * * * *";
 
 export function agentSchedule(cfg: JarvisConfig, physical = true, containers: string[] = []): AgentSchedule {
@@ -55,9 +55,9 @@ export interface JobRunners {
   drill(): Promise<unknown>;
   /** Store retention; absent: no retention job is scheduled. */
   retention?(job: RetentionJob): Promise<unknown>;
-  /** S6: the last 7 days of logs, asked for with each weekly full backup. */
+  /** A6: the last 7 days of logs, asked for with each weekly full backup. */
   logsBackup?(): Promise<unknown>;
-  /** S22: refresh the storage figures. */
+  /** A22: refresh the storage figures. */
   storage?(): Promise<unknown>;
 }
 
@@ -68,7 +68,7 @@ function dayTwoJobs(s: AgentSchedule, run: JobRunners): ScheduledJob[] {
   if (s.retention && retention)
     for (const [job, cron] of Object.entries(s.retention.schedules) as [RetentionJob, string][])
       out.push({ name: `retention-${job}`, cron, run: () => retention(job) });
-  // S6: with the weekly full (Sunday 02:00 by default).
+  // A6: with the weekly full (Sunday 02:00 by default).
   const logsBackup = run.logsBackup;
   if (logsBackup)
     out.push({

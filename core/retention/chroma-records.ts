@@ -1,5 +1,5 @@
 /**
- * How Chroma retention reads a record (S15), whatever layout the application chose: a collection
+ * How Chroma retention reads a record (A15), whatever layout the application chose: a collection
  * per category (`conversations`, `jarvis_commands`, ...) or a `category` in each record's metadata,
  * and `created_at` as the application writes it (ISO 8601 strings from Python's
  * `datetime.isoformat()`, with or without an offset; epoch seconds from `time.time()`, or

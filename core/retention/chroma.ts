@@ -1,5 +1,5 @@
 /**
- * Chroma memory retention (S15) through Chroma's own API. Every record of every collection is read
+ * Chroma memory retention (A15) through Chroma's own API. Every record of every collection is read
  * (ids and metadata, page by page) and judged by chroma-records.ts: its category from the metadata
  * or the collection's name, its created_at in any format the application writes, its importance.
  * Expired records below their category's threshold are deleted by id, exactly those listed; a

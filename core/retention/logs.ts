@@ -1,5 +1,5 @@
 /**
- * Log retention (S12): the shipper writes <dir>/<container>/<family>-<date>.log; each file older
+ * Log retention (A12): the shipper writes <dir>/<container>/<family>-<date>.log; each file older
  * than its family's days (api 14, memory 30, voice 7, performance 14, others 30) is deleted. The
  * family is the file name's prefix, or else the container folder's name (settings/monitoring/logs.ts
  * logFamily), so files written by other tools are judged too. Age is the file's modification time.

@@ -9,13 +9,13 @@ export interface CategoryRule {
 }
 
 export interface RetentionPolicy {
-  /** S15: memory categories (PostgreSQL memory_entries and Chroma records alike). */
+  /** A15: memory categories (PostgreSQL memory_entries and Chroma records alike). */
   categories: Record<string, CategoryRule>;
-  /** S14: conversations and messages. */
+  /** A14: conversations and messages. */
   conversations: CategoryRule;
   auditLogDays: number;
   memoryBatchSize: number;
-  /** S13: keys matching it get a TTL when they have none. */
+  /** A13: keys matching it get a TTL when they have none. */
   tempKeyPattern: string;
   tempKeyTtlSeconds: number;
 }

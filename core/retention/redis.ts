@@ -1,5 +1,5 @@
 /**
- * Redis retention (S13). maxmemory and allkeys-lru are server settings (settings/redis.ts,
+ * Redis retention (A13). maxmemory and allkeys-lru are server settings (settings/redis.ts,
  * redis.conf); what a setting cannot do is give `temp:*` keys a TTL when the application forgot
  * one. This walks the keyspace with SCAN (never KEYS: it does not block the server) and sets
  * `EXPIRE key ttl NX` on matching keys, so a key that has a TTL keeps its own.

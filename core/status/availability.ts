@@ -1,5 +1,5 @@
 /**
- * S23: each store's availability over 30 days, read from Prometheus (the recording rule
+ * A23: each store's availability over 30 days, read from Prometheus (the recording rule
  * jarvis:store_availability:ratio_30d of settings/monitoring/slo.ts). Without a reachable
  * Prometheus the figure is unknown, with the reason, never a guess.
  */

@@ -1,4 +1,4 @@
-/** Chroma: up (heartbeat) and, with the token, the number of collections (S22 vector store size). */
+/** Chroma: up (heartbeat) and, with the token, the number of collections (A22 vector store size). */
 import { redactText } from "../log.ts";
 
 export type ChromaStatus = { up: true; collections: number | null } | { up: false; error: string };

@@ -1,4 +1,4 @@
-/** Disk use of the filesystem holding a path (S20: alert at 80 %). */
+/** Disk use of the filesystem holding a path (A20: alert at 80 %). */
 import { statfs } from "node:fs/promises";
 
 export interface DiskUsage {

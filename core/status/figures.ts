@@ -1,7 +1,7 @@
 /**
- * The day-2 figures of `status`: storage (S22: bytes and objects per backup prefix, Chroma on
+ * The day-2 figures of `status`: storage (A22: bytes and objects per backup prefix, Chroma on
  * disk), the last scheduled retention runs (deleted, skipped, space freed), each store's 30-day
- * availability (S23) and the containers (not found versus stopped). Read from the ops agent's
+ * availability (A23) and the containers (not found versus stopped). Read from the ops agent's
  * /metrics when it answers, else from the bucket itself; formatted for people here too.
  */
 import type { BackupStore } from "../backup/store.ts";

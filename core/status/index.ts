@@ -1,5 +1,5 @@
 /**
- * `jarvis-data status` (S20, S22): every figure read from the live servers, with the problems
+ * `jarvis-data status` (A20, A22): every figure read from the live servers, with the problems
  * they show. A store that is not configured is "unknown", not down; one that is configured and
  * does not answer is down.
  */
@@ -35,7 +35,7 @@ export interface StatusInputs {
   opsUrl?: string;
   /** The backup bucket, read when the ops agent is not configured or not reachable. */
   backupStore?: BackupStore;
-  /** Prometheus (its 30-day availability recording rule, S23). */
+  /** Prometheus (its 30-day availability recording rule, A23). */
   prometheusUrl?: string;
   /** Paths whose filesystem use to report; the database's data directory is added when local. */
   diskPaths?: string[];
@@ -78,11 +78,11 @@ export interface StatusReport {
   drills: DrillFigure[];
   /** jarvis_container_up and _present from the ops agent; null when it is not configured or not reachable. */
   containers: ContainerFigure[] | null;
-  /** S22: backup storage per prefix, Chroma on disk. */
+  /** A22: backup storage per prefix, Chroma on disk. */
   storage: StorageFigures;
   /** The ops agent's scheduled retention runs. */
   retention: RetentionFigure[];
-  /** S23: each store's availability over 30 days, from Prometheus. */
+  /** A23: each store's availability over 30 days, from Prometheus. */
   availability: AvailabilityReport;
   opsAgent: { up: boolean | null; error?: string };
 }

@@ -1,4 +1,4 @@
-/** S20 PostgreSQL figures, read from a live server: up, size, connections, largest tables, data directory. */
+/** A20 PostgreSQL figures, read from a live server: up, size, connections, largest tables, data directory. */
 import pg from "pg";
 import { redactText } from "../log.ts";
 

@@ -1,4 +1,4 @@
-/** S20 Redis figures, read from a live server: up, memory used and peak, key count. */
+/** A20 Redis figures, read from a live server: up, memory used and peak, key count. */
 import { createClient } from "redis";
 import { redactText } from "../log.ts";
 

@@ -1,5 +1,5 @@
 /**
- * S22 storage figures: bytes and objects per prefix of the backup buckets (from listing: current
+ * A22 storage figures: bytes and objects per prefix of the backup buckets (from listing: current
  * objects, what the S3 API lists), and a directory's size on disk (Chroma's persist directory, the
  * log files). The ops agent refreshes them on a schedule for /metrics; `status` reads them from
  * the agent, or lists the bucket itself when no agent answers.

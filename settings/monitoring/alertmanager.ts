@@ -1,5 +1,5 @@
 /**
- * alertmanager.yml (S21). Receivers come from `jarvis:monitoring.alerting`; their credentials are
+ * alertmanager.yml (A21). Receivers come from `jarvis:monitoring.alerting`; their credentials are
  * file references (uploaded as secrets), never inline. Pure functions.
  */
 import { MONITORING_PATHS, type MonitoringConfig } from "./common.ts";
@@ -29,7 +29,7 @@ export function alertmanagerConfig(cfg: MonitoringConfig): Record<string, unknow
       group_by: ["alertname", "store", "container"],
       group_wait: "30s",
       group_interval: "5m",
-      // S21: checks hourly; a standing problem is repeated every 4 hours.
+      // A21: checks hourly; a standing problem is repeated every 4 hours.
       repeat_interval: "4h",
       routes: [{ matchers: ['severity="critical"'], receiver: "jarvis-operators", repeat_interval: "1h" }],
     },

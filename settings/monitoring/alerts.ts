@@ -1,5 +1,5 @@
 /**
- * The alert rules (S20, S21, S23): thresholds from `jarvis:monitoring`, `jarvis:backup` and
+ * The alert rules (A20, A21, A23): thresholds from `jarvis:monitoring`, `jarvis:backup` and
  * `jarvis:logs`. Every alert is described in docs/monitoring.md (what it means, what to do).
  *
  * Where each alert's figures come from:
@@ -25,7 +25,7 @@ import { availabilityAlerts, sloRecordingRules, LOG_ERRORS_24H } from "./slo.ts"
 
 export * from "./rule.ts";
 
-/** A drill runs monthly (S9): one missing for this long is overdue. */
+/** A drill runs monthly (A9): one missing for this long is overdue. */
 export const DRILL_MAX_AGE_SECONDS = 35 * 86400;
 
 /** Gate for absent(): only when the ops agent is scraped fine, so a dead agent raises one alert, not twenty. */
@@ -121,7 +121,7 @@ function backupRules(b: MonitoringConfig["backup"]): AlertRule[] {
     rule({
       alert: "BackupTooOld",
       severity: "critical",
-      // The logs export is weekly (S6): its age is not an RPO; a failed one still fires BackupFailed.
+      // The logs export is weekly (A6): its age is not an RPO; a failed one still fires BackupFailed.
       expr: `time() - ${M.backupLastSuccess}{store!="logs"} > ${b.rpoTargetSeconds}\n  or ${absentPerStore(M.backupLastSuccess)}`,
       for: "15m",
       summary: "No {{ $labels.store }} backup within the RPO target",
@@ -140,7 +140,7 @@ function backupRules(b: MonitoringConfig["backup"]): AlertRule[] {
       expr: `${M.drillLastStatus} == 0`,
       summary: "The last {{ $labels.store }} recovery drill failed",
       description:
-        "The monthly restore drill of {{ $labels.store }} could not restore or verify the backup (S9).",
+        "The monthly restore drill of {{ $labels.store }} could not restore or verify the backup (A9).",
     }),
     rule({
       alert: "DrillRtoAboveTarget",
@@ -156,7 +156,7 @@ function backupRules(b: MonitoringConfig["backup"]): AlertRule[] {
       for: "1h",
       summary: "No {{ $labels.store }} recovery drill for 35 days",
       description:
-        "The monthly restore drill of {{ $labels.store }} has not run (S9): the backups are unproven.",
+        "The monthly restore drill of {{ $labels.store }} has not run (A9): the backups are unproven.",
     }),
   ];
 }

@@ -1,7 +1,7 @@
 /**
  * What every monitoring file shares: the pinned images, the ports and network aliases of the
  * monitoring containers, the paths of their config files, the scrape jobs, the ops agent's metric
- * names, and the containers the stack watches (S20). Pure constants and functions.
+ * names, and the containers the stack watches (A20). Pure constants and functions.
  */
 import type { JarvisConfig } from "../../config/schema.ts";
 
@@ -137,10 +137,10 @@ export const OPS_AGENT_METRICS = {
   retentionDuration: "jarvis_retention_last_duration_seconds",
   retentionFreed: "jarvis_retention_last_freed_bytes",
   retentionDeletedTotal: "jarvis_retention_deleted_total",
-  /** jarvis_backup_storage_{bytes,objects}{bucket,prefix}: what the backup buckets hold (S22). */
+  /** jarvis_backup_storage_{bytes,objects}{bucket,prefix}: what the backup buckets hold (A22). */
   storageBytes: "jarvis_backup_storage_bytes",
   storageObjects: "jarvis_backup_storage_objects",
-  /** jarvis_chroma_disk_bytes: Chroma's size on disk (S22). */
+  /** jarvis_chroma_disk_bytes: Chroma's size on disk (A22). */
   chromaDiskBytes: "jarvis_chroma_disk_bytes",
 } as const;
 
@@ -184,7 +184,7 @@ export function storeContainers(stack: string): string[] {
 }
 
 /**
- * The containers watched by the ContainerStopped / ContainerNotFound alerts (S20): the stores, the
+ * The containers watched by the ContainerStopped / ContainerNotFound alerts (A20): the stores, the
  * ops agent, the monitoring containers of this stack, and the application's own containers.
  */
 export function watchedContainers(cfg: MonitoringConfig, stack: string): string[] {

@@ -1,5 +1,5 @@
 /**
- * Grafana (S21): the Prometheus data source, the provider that loads the dashboards, and the
+ * Grafana (A21): the Prometheus data source, the provider that loads the dashboards, and the
  * dashboards themselves, which are JSON files in monitoring/grafana/dashboards/ (edit one in
  * Grafana, export it, commit it back). The admin password arrives as a file; anonymous viewers
  * only where config allows it (dev by default, never prod unless set).

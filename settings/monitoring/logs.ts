@@ -1,5 +1,5 @@
 /**
- * The log shipper (S12, S20, S6): Vector reads every container's output from the Docker API (the
+ * The log shipper (A12, A20, A6): Vector reads every container's output from the Docker API (the
  * read-only socket proxy), marks error lines, writes them to files the ops agent reads, one
  * folder per container and one file per family and day, and counts lines per container and
  * level for Prometheus. Why Vector: one small binary that does all three (docker_logs source,
@@ -9,7 +9,7 @@
  */
 import { LOG_SHIPPER_METRICS, MONITORING_PATHS, MONITORING_PORTS, type MonitoringConfig } from "./common.ts";
 
-/** S12's log families; a container (or file) belongs to the first family whose name it contains. */
+/** A12's log families; a container (or file) belongs to the first family whose name it contains. */
 export const LOG_FAMILIES = ["api", "memory", "voice", "performance"] as const;
 export type LogFamily = (typeof LOG_FAMILIES)[number] | "default";
 
@@ -19,7 +19,7 @@ export function logFamily(containerName: string): LogFamily {
   return LOG_FAMILIES.find((f) => n.includes(f)) ?? "default";
 }
 
-/** Days kept per family (S12: api 14, memory 30, voice 7, performance 14, others 30). */
+/** Days kept per family (A12: api 14, memory 30, voice 7, performance 14, others 30). */
 export function logRetentionDays(cfg: Pick<MonitoringConfig, "logs">): Record<LogFamily, number> {
   return { ...cfg.logs.retentionDays };
 }

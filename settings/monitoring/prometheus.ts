@@ -12,7 +12,7 @@ import {
   type MonitoringConfig,
 } from "./common.ts";
 
-/** How long Prometheus keeps samples: the 30-day availability window (S23) and a month of S22 reports. */
+/** How long Prometheus keeps samples: the 30-day availability window (A23) and a month of A22 reports. */
 export const PROMETHEUS_RETENTION = "45d";
 
 export interface PrometheusOptions {

@@ -1,5 +1,5 @@
 /**
- * Availability (S23: 99.9 % per store) as recording rules over the probes, its 30-day error budget,
+ * Availability (A23: 99.9 % per store) as recording rules over the probes, its 30-day error budget,
  * and the multi-window, multi-burn-rate alerts of the SRE workbook (chapter "Alerting on SLOs",
  * table 5-8): a fast burn (1 h and 5 min windows, 14.4x: 2 % of the month's budget in an hour)
  * and a slow one (6 h and 30 min, 6x: 5 % in six hours). The long window says the burn is
@@ -16,7 +16,7 @@ export const errorRatio = (w: string) => `jarvis:store_errors:ratio_${w}`;
 export const AVAILABILITY_30D = "jarvis:store_availability:ratio_30d";
 /** Fraction of the 30-day error budget left (1: untouched, 0: spent, < 0: overspent). */
 export const BUDGET_REMAINING = "jarvis:store_error_budget:remaining_30d";
-/** Error lines per container over the last 24 h (S20 "errors in the last 24 h of logs"). */
+/** Error lines per container over the last 24 h (A20 "errors in the last 24 h of logs"). */
 export const LOG_ERRORS_24H = "jarvis:log_errors:increase24h";
 
 export const BURN_WINDOWS = ["5m", "30m", "1h", "6h"] as const;

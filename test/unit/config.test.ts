@@ -24,24 +24,24 @@ function problems(raw: Record<string, unknown>): string[] {
 
 test("defaults are the audit's figures", () => {
   const c = parseConfig({ environment: "dev" });
-  assert.equal(c.redis.maxmemoryMb, 256); // S13
+  assert.equal(c.redis.maxmemoryMb, 256); // A13
   assert.equal(c.redis.maxmemoryPolicy, "allkeys-lru");
   assert.equal(c.redis.tempKeyTtlSeconds, 3600);
-  assert.equal(c.logs.maxSizeMb, 10); // S12
+  assert.equal(c.logs.maxSizeMb, 10); // A12
   assert.deepEqual(c.logs.retentionDays, { default: 30, api: 14, memory: 30, voice: 7, performance: 14 });
-  assert.deepEqual(c.retention.conversations, { days: 180, importanceThreshold: 0.5, schedule: "0 2 * * 0" }); // S14
+  assert.deepEqual(c.retention.conversations, { days: 180, importanceThreshold: 0.5, schedule: "0 2 * * 0" }); // A14
   assert.deepEqual(c.retention.memory.categories, {
     conversations: { days: 180, importanceThreshold: 0.3 },
     commands: { days: 90, importanceThreshold: 0.2 },
     preferences: { days: 365, importanceThreshold: 0 },
     patterns: { days: 120, importanceThreshold: 0.4 },
     knowledge: { days: 365, importanceThreshold: 0.5 },
-  }); // S15
-  assert.equal(c.retention.vacuum.schedule, "0 4 1 * *"); // S16 monthly
-  assert.equal(c.backup.schedules.postgresFull, "0 2 * * 0"); // S1 Sunday 02:00
-  assert.equal(c.monitoring.diskAlertPercent, 80); // S20
+  }); // A15
+  assert.equal(c.retention.vacuum.schedule, "0 4 1 * *"); // A16 monthly
+  assert.equal(c.backup.schedules.postgresFull, "0 2 * * 0"); // A1 Sunday 02:00
+  assert.equal(c.monitoring.diskAlertPercent, 80); // A20
   assert.equal(c.monitoring.memoryAlertPercent, 85);
-  assert.ok(c.backup.retention.daily.days >= 7 && c.backup.retention.daily.days <= 30); // S2
+  assert.ok(c.backup.retention.daily.days >= 7 && c.backup.retention.daily.days <= 30); // A2
   assert.ok(c.backup.retention.weekly.days >= 28);
 });
 

@@ -1,5 +1,5 @@
 /**
- * The log shipper's config (Vector, settings/monitoring/logs.ts) and the log families (S12).
+ * The log shipper's config (Vector, settings/monitoring/logs.ts) and the log families (A12).
  * Vector itself is not installable on this machine (no Debian package, no npm package), so
  * `vector validate` cannot run here: these tests check the generated config's wiring instead,
  * and docs/monitoring.md says how to validate it where Vector runs.
@@ -47,7 +47,7 @@ test("the error pattern comes from config, and one that would break the VRL lite
   );
 });
 
-test("log families and their days follow S12: api 14, memory 30, voice 7, performance 14, others 30", () => {
+test("log families and their days follow A12: api 14, memory 30, voice 7, performance 14, others 30", () => {
   assert.deepEqual(logRetentionDays(cfg), { default: 30, api: 14, memory: 30, voice: 7, performance: 14 });
   assert.equal(logFamily("jarvis_memory_db"), "memory");
   assert.equal(logFamily("jarvis_brain"), "default");

@@ -113,7 +113,7 @@ for (const [stack, rs] of Object.entries(stacks)) {
       );
       assert.ok(c.inputs.memory > 0 && Number(c.inputs.cpus) > 0, `${name} has memory and CPU limits`);
       assert.equal(c.inputs.logDriver, "json-file");
-      assert.equal(c.inputs.logOpts["max-size"], "10m", "S12: 10 MB log files");
+      assert.equal(c.inputs.logOpts["max-size"], "10m", "A12: 10 MB log files");
       assert.ok(c.inputs.labels.some((l: any) => l.label === "jarvis.service"));
       assert.equal(c.inputs.wait, true, `${name}: pulumi up waits until healthy`);
     }

@@ -1,5 +1,5 @@
 /**
- * S18's input rules at the input boundary (core/validation.ts): hostile input refused, the text a
+ * A18's input rules at the input boundary (core/validation.ts): hostile input refused, the text a
  * French-speaking user writes accepted. Pure: no server (the database side is test/validation.test.ts).
  */
 import assert from "node:assert/strict";
