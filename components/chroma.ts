@@ -6,6 +6,7 @@ import {
   STORE_IGNORED_CHANGES,
   containerLimits,
   healthcheckTiming,
+  nodeHttpCheck,
   stopTimeouts,
   type ContainerCommon,
 } from "../settings/containers.ts";
@@ -111,12 +112,7 @@ export class ChromaServer extends pulumi.ComponentResource {
         ports: args.ports,
         // Through the gateway to Chroma's heartbeat (the one open path): healthy means both are.
         healthcheck: {
-          tests: [
-            "CMD",
-            "node",
-            "-e",
-            `fetch('http://127.0.0.1:${CHROMA_GATEWAY_PORT}/api/v2/heartbeat').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-          ],
+          tests: nodeHttpCheck(CHROMA_GATEWAY_PORT, "/api/v2/heartbeat"),
           ...healthcheckTiming("10s"),
         },
         // Sized from the load test (test/gateway-load.test.ts): settings/chroma.ts.

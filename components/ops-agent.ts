@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentSchedule } from "../core/ops/schedule.ts";
-import type { ContainerCommon } from "../settings/containers.ts";
+import { nodeHttpCheck, type ContainerCommon } from "../settings/containers.ts";
 import { MONITORING_PATHS, stackContainerName } from "../settings/monitoring.ts";
 import { dockerApiProxy, DOCKER_PROXY_URL } from "./docker-proxy.ts";
 
@@ -148,12 +148,7 @@ export class OpsAgent extends pulumi.ComponentResource {
         ],
         ports: args.ports,
         healthcheck: {
-          tests: [
-            "CMD",
-            "node",
-            "-e",
-            `fetch('http://127.0.0.1:${OPS_AGENT_PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-          ],
+          tests: nodeHttpCheck(OPS_AGENT_PORT, "/healthz"),
           interval: "30s",
           timeout: "5s",
           retries: 3,

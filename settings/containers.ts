@@ -93,6 +93,12 @@ export function healthcheckTiming(startPeriod = "30s") {
   return { interval: "10s", timeout: "5s", retries: 6, startPeriod };
 }
 
+/** A healthcheck for the ops image's Node services: GET http://127.0.0.1:<port><path> answers 2xx. */
+export function nodeHttpCheck(port: number, path: string): string[] {
+  const url = `http://127.0.0.1:${port}${path}`;
+  return ["CMD", "node", "-e", `fetch('${url}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`];
+}
+
 /**
  * node-exporter's bind mount of the host's / (propagation rslave), for the host's disks (A20). Off
  * unless asked for in dev: Docker Desktop, WSL2 and rootless Docker refuse that mount
