@@ -4,8 +4,8 @@
 -- schema refused, kept whole with the reason (none is lost, none is dropped in silence).
 -- See docs/runbooks/adopt.md.
 
--- 0100 creates the same schema; whichever runs first makes it.
-CREATE SCHEMA IF NOT EXISTS jarvis AUTHORIZATION jarvis_owner;
+-- The jarvis schema exists since 0100. This file runs logged in as jarvis_owner (core/migrate
+-- runs every file as the owner but the listed superuser ones), which may not create schemas.
 
 SET LOCAL ROLE jarvis_owner;
 
