@@ -1,5 +1,5 @@
 /**
- * npm run render -- <stack> [--config FILE] [--outputs]
+ * npm run render -- <stack> [--config FILE] [--outputs | --both]
  *
  * Prints the stack's desired state as one JSON array of {type, name, parent, inputs, options}, secrets
  * replaced by "[secret]"; --outputs prints the stack outputs instead. Exits 2 on invalid config,
@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigError } from "../config/schema.ts";
 import { render } from "./render-lib.ts";
 
-const usage = "usage: npm run render -- <stack> [--config FILE] [--outputs]";
+const usage = "usage: npm run render -- <stack> [--config FILE] [--outputs | --both]";
 let parsed;
 try {
   parsed = parseArgs({
@@ -17,6 +17,8 @@ try {
     options: {
       config: { type: "string" },
       outputs: { type: "boolean" },
+      // Both at once, {resources, outputs}: one run of the program where a caller needs the two.
+      both: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -38,7 +40,8 @@ if (!stack || positionals.length > 1) {
 }
 try {
   const result = await render(stack, values.config);
-  const text = JSON.stringify(values.outputs ? result.outputs : result.resources, null, 2) + "\n";
+  const shown = values.both ? result : values.outputs ? result.outputs : result.resources;
+  const text = JSON.stringify(shown, null, 2) + "\n";
   // Exit once the text is flushed: on a pipe, stdout is asynchronous and an early exit cuts it.
   await new Promise<void>((done) => process.stdout.write(text, () => done()));
   process.exit(0);

@@ -77,8 +77,18 @@ async function cached(args: string[], produce: () => Promise<RenderRun>): Promis
   }
 }
 
-export function renderRaw(args: string[]): Promise<RenderRun> {
-  return cached(args, () => renderFresh(args));
+/**
+ * Runs `scripts/render.ts` with `args`. The program runs once per stack and config (`--both`, then
+ * cached): a caller asking for `--outputs` and one asking for the resources share that run.
+ */
+export async function renderRaw(args: string[]): Promise<RenderRun> {
+  const wantsOutputs = args.includes("--outputs");
+  const base = args.filter((a) => a !== "--outputs");
+  const run = await cached(base, () => renderFresh([...base, "--both"]));
+  if (run.code !== 0) return run;
+  const both = JSON.parse(run.stdout) as { resources: unknown; outputs: unknown };
+  const shown = wantsOutputs ? both.outputs : both.resources;
+  return { ...run, stdout: JSON.stringify(shown, null, 2) + "\n" };
 }
 
 async function renderFresh(args: string[]): Promise<RenderRun> {
