@@ -16,19 +16,24 @@ import {
   type EngineOptions,
 } from "../../core/migrate/index.ts";
 import { withClient } from "../../core/pg.ts";
-import type { Command, CommandContext } from "../command.ts";
+import { defineCommand, type CommandContext } from "../command.ts";
 import { need } from "../env.ts";
 
 const COMMON_OPTIONS = {
-  dir: { type: "string" },
-  "lock-wait": { type: "string" },
+  dir: { type: "string", description: "the migrations directory (default: sql/migrations)" },
+  "lock-wait": {
+    type: "number",
+    integer: true,
+    min: 0,
+    description: "seconds to wait for another runner's lock (default 60)",
+  },
 } as const;
 
-function engineOptions(ctx: CommandContext): EngineOptions {
-  const dir = ctx.options.dir as string | undefined;
-  const wait = ctx.options["lock-wait"] as string | undefined;
-  if (wait !== undefined && !/^\d+$/.test(wait))
-    throw new UsageError(`--lock-wait takes whole seconds, got "${wait}"`);
+type CommonValues = { dir?: string; "lock-wait"?: number };
+
+function engineOptions(ctx: Pick<CommandContext, "log"> & { options: CommonValues }): EngineOptions {
+  const dir = ctx.options.dir;
+  const wait = ctx.options["lock-wait"];
   return {
     ...(dir ? { dir: resolve(dir) } : {}),
     ...(wait !== undefined ? { lockWaitMs: Number(wait) * 1000 } : {}),
@@ -36,8 +41,8 @@ function engineOptions(ctx: CommandContext): EngineOptions {
   };
 }
 
-function version(ctx: CommandContext, option: string, required: boolean): number | undefined {
-  const raw = ctx.options[option] as string | undefined;
+/** A migration version given as --to N (3 or 0003; 0 means before every migration). */
+function version(raw: string | undefined, option: string, required: boolean): number | undefined {
   if (raw === undefined) {
     if (required)
       throw new UsageError(
@@ -67,7 +72,7 @@ function url(ctx: CommandContext): string {
 
 const connectOpts = { applicationName: "jarvis-data migrate" };
 
-export const migratePlan: Command = {
+export const migratePlan = defineCommand({
   name: "migrate plan",
   summary: "list the migrations apply would run (fails on drift)",
   usage: "jarvis-data migrate plan [--to N] [--dir DIR] [--json]",
@@ -76,7 +81,7 @@ export const migratePlan: Command = {
     const opts = engineOptions(ctx);
     const p = await withClient(
       url(ctx),
-      (c) => plan(c, { ...opts, to: version(ctx, "to", false) }),
+      (c) => plan(c, { ...opts, to: version(ctx.options.to, "to", false) }),
       connectOpts,
     );
     const text = p.toApply.length
@@ -91,9 +96,9 @@ export const migratePlan: Command = {
     ctx.print({ current: p.current, head: p.head, toApply: p.toApply }, text);
     return EXIT.ok;
   },
-};
+});
 
-export const migrateApply: Command = {
+export const migrateApply = defineCommand({
   name: "migrate apply",
   summary: "apply the pending migrations, each in its own transaction, under the migration lock",
   usage:
@@ -113,7 +118,7 @@ export const migrateApply: Command = {
   async run(ctx) {
     const opts = engineOptions(ctx);
     const migrations = loadMigrations(opts.dir);
-    const expected = ctx.options.expect as string | undefined;
+    const expected = ctx.options.expect;
     if (expected && expected !== manifestHash(migrations)) {
       throw new JarvisError(
         "JARVIS_MIGRATION_MANIFEST",
@@ -128,7 +133,7 @@ export const migrateApply: Command = {
           ...opts,
           ...ownerOptions(ctx),
           migrations,
-          to: version(ctx, "to", false),
+          to: version(ctx.options.to, "to", false),
           restorePoint: Boolean(ctx.options["restore-point"]),
         }),
       connectOpts,
@@ -143,9 +148,9 @@ export const migrateApply: Command = {
     ctx.print(r, text);
     return EXIT.ok;
   },
-};
+});
 
-export const migrateStatus: Command = {
+export const migrateStatus = defineCommand({
   name: "migrate status",
   summary: "applied and pending migrations, and any drift (exit 1 on drift)",
   usage: "jarvis-data migrate status [--dir DIR] [--json]",
@@ -165,9 +170,9 @@ export const migrateStatus: Command = {
     ctx.print(s, text);
     return s.problems.length ? EXIT.failed : EXIT.ok;
   },
-};
+});
 
-export const migrateDown: Command = {
+export const migrateDown = defineCommand({
   name: "migrate down",
   summary: "revert applied migrations above version N with their .down.sql files",
   usage: "jarvis-data migrate down --to N [--environment dev|prod] [--force] [--dir DIR] [--json]",
@@ -177,13 +182,13 @@ export const migrateDown: Command = {
     ...COMMON_OPTIONS,
     to: { type: "string" },
     force: { type: "boolean" },
-    environment: { type: "string" },
+    environment: { type: "string", choices: ["dev", "prod"] },
   },
   async run(ctx) {
-    const to = version(ctx, "to", true)!;
-    const environment = (ctx.options.environment as string | undefined) ?? ctx.env.environment;
+    const to = version(ctx.options.to, "to", true)!;
+    const environment = ctx.options.environment ?? ctx.env.environment;
     if (environment !== undefined && environment !== "dev" && environment !== "prod")
-      throw new UsageError(`--environment must be dev or prod, got "${environment}"`);
+      throw new UsageError(`JARVIS_ENVIRONMENT must be dev or prod, got "${environment}"`);
     if (environment !== "dev" && !ctx.options.force) {
       throw new RefusedError(
         `migrate down to ${versionLabel(to)} refused: the environment is ${environment ?? "unknown (treated as prod)"}, and down drops tables and their data; pass --force if you mean it (after a backup), or --environment dev for a development database`,
@@ -200,9 +205,9 @@ export const migrateDown: Command = {
     ctx.print(r, text);
     return EXIT.ok;
   },
-};
+});
 
-export const migrateBaseline: Command = {
+export const migrateBaseline = defineCommand({
   name: "migrate baseline",
   summary:
     "record migrations up to N as applied without running them, after checking the schema matches them",
@@ -211,18 +216,12 @@ export const migrateBaseline: Command = {
     "Migrates a scratch database beside the target to N (needs CREATEDB) and compares tables, columns, types, constraints, indexes, functions and triggers. A database that differs is refused (exit 4) with the list of differences and nothing is recorded; bring data in another shape in with `jarvis-data adopt postgres --from <URL>`.",
   options: { ...COMMON_OPTIONS, to: { type: "string" } },
   async run(ctx) {
-    const to = version(ctx, "to", true)!;
+    const to = version(ctx.options.to, "to", true)!;
     const opts = engineOptions(ctx);
     const r = await withClient(url(ctx), (c) => baseline(c, { ...opts, version: to }), connectOpts);
     ctx.print(r, `schema checked; recorded as applied: ${r.recorded.map((m) => m.file).join(", ")}`);
     return EXIT.ok;
   },
-};
+});
 
-export const MIGRATE_COMMANDS: Command[] = [
-  migratePlan,
-  migrateApply,
-  migrateStatus,
-  migrateDown,
-  migrateBaseline,
-];
+export const MIGRATE_COMMANDS = [migratePlan, migrateApply, migrateStatus, migrateDown, migrateBaseline];
