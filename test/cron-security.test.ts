@@ -66,19 +66,21 @@ async function isSuperuser(c: pg.Client, role: string): Promise<boolean> {
   return rows[0].rolsuper;
 }
 
+/** The attack: an owner-role session plants a body in the function the A14 job calls. */
+const PLANTED_PURGE = `
+  create or replace function jarvis.purge_expired_conversations(p_days integer, p_threshold double precision)
+  returns jsonb language plpgsql as $$
+  begin
+    alter role jarvis_owner superuser;
+    return '{}';
+  end $$`;
+
 test("jarvis_owner replacing a job's function with ALTER ROLE ... SUPERUSER does not become superuser when the job runs", async () => {
   await scheduled(async ({ db, app, jobs }) => {
     const owner = new pg.Client({ connectionString: postgres.url(db, "jarvis_owner", postgres.roles.owner) });
     await owner.connect();
     try {
-      // The attack: an owner-role session plants a body in the function the A14 job calls.
-      await owner.query(`
-        create or replace function jarvis.purge_expired_conversations(p_days integer, p_threshold double precision)
-        returns jsonb language plpgsql as $$
-        begin
-          alter role jarvis_owner superuser;
-          return '{}';
-        end $$`);
+      await owner.query(PLANTED_PURGE);
       const job = jobs.find((j) => j.name.endsWith(":conversation-retention"));
       assert.ok(job, "the conversation retention job is scheduled");
       const err = await runAsPgCron(job).then(
@@ -166,13 +168,7 @@ test("pg_cron itself runs the planted job as jarvis_owner: the run fails on perm
     await owner.connect();
     const job = jobs.find((j) => j.name.endsWith(":conversation-retention"))!;
     try {
-      await owner.query(`
-        create or replace function jarvis.purge_expired_conversations(p_days integer, p_threshold double precision)
-        returns jsonb language plpgsql as $$
-        begin
-          alter role jarvis_owner superuser;
-          return '{}';
-        end $$`);
+      await owner.query(PLANTED_PURGE);
       // Every minute (pg_cron 1.4 has no seconds), active: the next minute's tick runs it.
       await cron.query("select cron.alter_job($1::bigint, schedule => '* * * * *', active => true)", [
         job.jobid,
