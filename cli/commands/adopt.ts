@@ -8,16 +8,8 @@ import { adoptChroma } from "../../core/adopt/chroma.ts";
 import { adoptRedis } from "../../core/adopt/redis.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { createProgress } from "../../core/progress.ts";
-import type { Command, CommandContext } from "../command.ts";
+import { defineCommand, type CommandContext } from "../command.ts";
 import { need } from "../env.ts";
-
-function positiveInt(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} must be a whole number >= 1 (got ${String(v)})`);
-  return n;
-}
 
 function postgresText(r: AdoptPostgresResult): string {
   if (r.dryRun) {
@@ -41,14 +33,14 @@ function postgresText(r: AdoptPostgresResult): string {
   return [...lines, ...r.mismatches.map((m) => `MISMATCH ${m}`), `${r.seconds.toFixed(1)} s`].join("\n");
 }
 
-async function runPostgres(ctx: CommandContext): Promise<number> {
+async function runPostgres(ctx: Ctx): Promise<number> {
   const r = await adoptPostgres({
-    from: ctx.options.from as string,
+    from: ctx.options.from,
     target: need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres:...@db:5432/jarvis"),
     dryRun: Boolean(ctx.options["dry-run"]),
     force: Boolean(ctx.options.force),
-    sourceTimeZone: ctx.options["source-timezone"] as string | undefined,
-    batchSize: positiveInt(ctx.options["batch-size"], "--batch-size"),
+    sourceTimeZone: ctx.options["source-timezone"],
+    batchSize: ctx.options["batch-size"],
     log: ctx.log,
     progress: (label, total) =>
       createProgress({ label, total, unit: "rows", enabled: ctx.json ? false : undefined }),
@@ -60,9 +52,9 @@ async function runPostgres(ctx: CommandContext): Promise<number> {
   return r.mismatches.length ? EXIT.failed : EXIT.ok;
 }
 
-async function runRedis(ctx: CommandContext): Promise<number> {
+async function runRedis(ctx: Ctx): Promise<number> {
   const r = await adoptRedis({
-    from: ctx.options.from as string,
+    from: ctx.options.from,
     target: need(ctx.env.redisUrl, "REDIS_URL", "redis://admin:...@redis:6379"),
     force: Boolean(ctx.options.force),
     log: ctx.log,
@@ -78,13 +70,13 @@ async function runRedis(ctx: CommandContext): Promise<number> {
   return r.mismatches.length ? EXIT.failed : EXIT.ok;
 }
 
-async function runChroma(ctx: CommandContext): Promise<number> {
+async function runChroma(ctx: Ctx): Promise<number> {
   const url = need(ctx.env.chromaUrl, "CHROMA_URL", "http://chroma-gateway:8000");
   const r = await adoptChroma({
-    from: ctx.options.from as string,
+    from: ctx.options.from,
     target: { url, ...(ctx.env.chromaToken ? { token: ctx.env.chromaToken } : {}) },
     force: Boolean(ctx.options.force),
-    sourceTimeZone: ctx.options["source-timezone"] as string | undefined,
+    sourceTimeZone: ctx.options["source-timezone"],
     log: ctx.log,
   });
   const text = Object.entries(r.collections)
@@ -98,7 +90,17 @@ async function runChroma(ctx: CommandContext): Promise<number> {
   return r.mismatches.length ? EXIT.failed : EXIT.ok;
 }
 
-export const adopt: Command = {
+const OPTIONS = {
+  from: { type: "string", required: true, description: "the legacy store: a URL, a dump.rdb or a directory" },
+  "dry-run": { type: "boolean", description: "postgres: plan only, write nothing" },
+  force: { type: "boolean", description: "add to a target that holds rows from elsewhere" },
+  "source-timezone": { type: "string", description: "the zone of the legacy naive timestamps" },
+  "batch-size": { type: "number", integer: true, min: 1, description: "rows per batch (postgres)" },
+} as const;
+
+type Ctx = CommandContext<typeof OPTIONS>;
+
+export const adopt = defineCommand({
   name: "adopt",
   summary:
     "bring a running JARVIS's data in: PostgreSQL (converted, resumable, verified), Redis keys, Chroma collections",
@@ -113,19 +115,12 @@ export const adopt: Command = {
     "chroma: --from the old persistent directory (./memory); into CHROMA_URL (+ CHROMA_TOKEN).",
     "See docs/runbooks/adopt.md for the cut-over.",
   ].join("\n"),
-  options: {
-    from: { type: "string" },
-    "dry-run": { type: "boolean" },
-    force: { type: "boolean" },
-    "source-timezone": { type: "string" },
-    "batch-size": { type: "string" },
-  },
+  options: OPTIONS,
   async run(ctx) {
     const store = ctx.args[0];
-    if (!ctx.options.from) throw new UsageError("--from is required: the legacy store to read (see --help)");
     if (store === "postgres") return runPostgres(ctx);
     if (store === "redis") return runRedis(ctx);
     if (store === "chroma") return runChroma(ctx);
     throw new UsageError(`adopt ${store ?? ""}: choose postgres, redis or chroma`);
   },
-};
+});
