@@ -148,3 +148,13 @@ export async function removeVanished(
     throw e;
   }
 }
+
+/** Conversations with a message in the given buckets (their message_count is recounted). */
+export async function conversationsIn(target: pg.Client, buckets: string[]): Promise<string[]> {
+  const { rows } = await target.query(
+    `SELECT DISTINCT conversation_id::text AS c FROM public.messages
+      WHERE left(id::text, 4) = ANY($1::text[]) AND conversation_id IS NOT NULL`,
+    [buckets],
+  );
+  return rows.map((r) => r.c as string);
+}

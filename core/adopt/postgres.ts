@@ -14,6 +14,7 @@ import { noProgress, type Progress as ProgressLine } from "../progress.ts";
 import { ident } from "../pg.ts";
 import {
   bucketSums,
+  conversationsIn,
   primaryKey,
   refreshBuckets,
   removeVanished,
@@ -155,6 +156,8 @@ interface Lane {
   superuser: boolean;
   /** Per table, the catch-up's bucket sums (shared by the lanes): verifyAll's totals. */
   sums: Map<string, BucketSums>;
+  /** Conversations whose message_count is recounted: all after a bulk copy, else those walked. */
+  recount: { all: boolean; ids: Set<string> };
 }
 
 /** One table: partitions, the deferred vector index, the batches, the index built again. */
@@ -175,6 +178,13 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
   const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
   line.update(p.imported + p.quarantined);
   const seen = prep.upsert ? new Set<string>() : undefined;
+  const walked = async () => {
+    if (m.table !== "messages" && m.table !== "conversations") return;
+    if (!prep.buckets) lane.recount.all = true;
+    else if (m.table === "messages")
+      for (const c of await conversationsIn(target, prep.buckets)) lane.recount.ids.add(c);
+  };
+  await walked(); // the conversations the walked messages belonged to
   await copyTable({
     source,
     target,
@@ -194,6 +204,7 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
   log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
   if (seen && p.preexistingRows === 0)
     await removeVanished(target, m, source.id, prep.buckets, seen, lane.superuser);
+  await walked(); // and those they belong to now
   if (prep.sums) await refreshBuckets(target, m, source.id, prep.sums);
   const rebuilt = await rebuildDeferredIndexes(target, m.table);
   if (rebuilt.length) log.info(`${m.table}: indexes built`, { indexes: rebuilt });
@@ -216,6 +227,7 @@ async function copyAll(
     target: await connectTarget(o.target),
     superuser: lane.superuser,
     sums: lane.sums,
+    recount: lane.recount,
   };
   try {
     const results = await Promise.allSettled(
@@ -228,7 +240,7 @@ async function copyAll(
     await other.target.end().catch(() => {});
   }
   await rebuildDeferredIndexes(lane.target);
-  await finishTarget(lane.target);
+  await finishTarget(lane.target, lane.recount.all ? undefined : lane.recount.ids);
 }
 
 /**
@@ -306,7 +318,9 @@ export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostg
     await claimTarget(target, source.id, maps, progress, Boolean(o.force));
     const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
     const sums = new Map<string, BucketSums>();
-    await copyAll({ source, target, superuser: Boolean(su[0]?.rolsuper), sums }, maps, progress, o);
+    const recount = { all: false, ids: new Set<string>() };
+    const lane = { source, target, superuser: Boolean(su[0]?.rolsuper), sums, recount };
+    await copyAll(lane, maps, progress, o);
     const t1 = performance.now();
     log.info("copied; verifying");
     const v = await verifyAll(source, target, maps, progress, sums);
