@@ -8,7 +8,6 @@
 import type pg from "pg";
 import { ident } from "../pg.ts";
 import { sourceFrom, sourceRowHash, targetRowHash } from "./checksum.ts";
-import { bucketRanges } from "./copy.ts";
 import type { Source } from "./source.ts";
 import type { TableMap } from "./tables.ts";
 
@@ -120,9 +119,10 @@ export async function removeVanished(
   seen: Set<string>,
   superuser: boolean,
 ): Promise<number> {
-  const where = (col: string) =>
-    buckets ? `WHERE ${buckets.length ? bucketRanges(col, buckets) : "false"}` : "";
-  const { rows } = await target.query(`SELECT id::text AS k FROM public.${ident(m.table)} ${where("id")}`);
+  const { rows } = await target.query(
+    `SELECT id::text AS k FROM public.${ident(m.table)} ${buckets ? "WHERE left(id::text, 4) = ANY($1::text[])" : ""}`,
+    buckets ? [buckets] : [],
+  );
   const gone = rows.map((r) => r.k as string).filter((k) => !seen.has(k));
   await target.query("begin");
   try {
