@@ -31,9 +31,9 @@ const { values } = parseArgs({
     log: { type: "boolean" },
   },
 });
-// French titles ("Réunion ...") are what users write; the stack's original title CHECK refuses them,
-// so a third of conversations and their messages go to quarantine. --ascii-titles measures the
-// same volume with every row accepted (what a schema accepting French titles sees).
+// French titles ("Réunion ...") are what users write; a title CHECK refusing them (the stack's
+// original one) sends a third of conversations and their messages to quarantine. --ascii-titles
+// measures the same volume with ASCII titles only.
 const reunion = values["ascii-titles"] ? "Reunion " : "Réunion ";
 const scale = Number(values.scale ?? 100);
 if (!(scale > 0)) throw new Error("--scale must be a positive number (100 = the reference size)");
