@@ -17,6 +17,7 @@ import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { adoptPostgres } from "../../core/adopt/postgres.ts";
+import { createLogger, silentLogger } from "../../core/log.ts";
 import { pgBinary, pgEnv } from "../../core/backup/proc.ts";
 import { apply } from "../../core/migrate/index.ts";
 import { LEGACY_SCHEMA } from "../../test/fixtures/legacy/build.ts";
@@ -27,11 +28,12 @@ const { values } = parseArgs({
     scale: { type: "string" },
     "skip-baseline": { type: "boolean" },
     "ascii-titles": { type: "boolean" },
+    log: { type: "boolean" },
   },
 });
-// French titles ("Réunion ...") are what users write; the stack's original title CHECK refuses them,
-// so a third of conversations and their messages go to quarantine. --ascii-titles measures the
-// same volume with every row accepted (what a schema accepting French titles sees).
+// French titles ("Réunion ...") are what users write; a title CHECK refusing them (the stack's
+// original one) sends a third of conversations and their messages to quarantine. --ascii-titles
+// measures the same volume with ASCII titles only.
 const reunion = values["ascii-titles"] ? "Reunion " : "Réunion ";
 const scale = Number(values.scale ?? 100);
 if (!(scale > 0)) throw new Error("--scale must be a positive number (100 = the reference size)");
@@ -41,6 +43,9 @@ const sizes = {
   messages: Math.round(10_000 * scale),
   memories: Math.round(500 * scale),
 };
+
+// --log: adopt's phases as timestamped JSON lines on stderr (where the time goes).
+const log = values.log ? createLogger({ json: true }) : silentLogger;
 
 const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   const t0 = performance.now();
@@ -143,7 +148,7 @@ async function freeze(legacyUrl: string, targetUrl: string, appUrl: string) {
     await new Promise((r) => setTimeout(r, 20));
   }
   await old.end(); // the application stops writing to the old database here
-  const [pass, catchUpSeconds] = await time(() => adoptPostgres({ from: legacyUrl, target: targetUrl }));
+  const [pass, catchUpSeconds] = await time(() => adoptPostgres({ from: legacyUrl, target: targetUrl, log }));
   const app = new pg.Client({ connectionString: appUrl });
   await app.connect();
   await app.query(
@@ -175,7 +180,7 @@ try {
     await apply(c);
     await c.end();
   });
-  const [r] = await time(() => adoptPostgres({ from: legacy.url, target: target.url }));
+  const [r] = await time(() => adoptPostgres({ from: legacy.url, target: target.url, log }));
   const rows = Object.values(r.tables).reduce((a, t) => a + t.source, 0);
   const cut = await freeze(legacy.url, target.url, server.url(target.name, "jarvis_app", server.roles.app));
   const out = {

@@ -34,6 +34,12 @@ export interface CopyOptions {
   upsert?: string[];
   /** Filled with every source key the pass saw (a catch-up pass then removes what the source lost). */
   seen?: Set<string>;
+  /**
+   * The target holds no row of the table past the last committed key (no --force rows, no
+   * catch-up): a plain INSERT, without ON CONFLICT's speculative insertion. A conflict would
+   * still fail its row, which goes to quarantine, never silently.
+   */
+  fresh?: boolean;
 }
 
 /** A source row: its key, whether it is an orphan (and of which conversation), and its values as JSON text. */
@@ -91,7 +97,7 @@ function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): str
  * (rules.ts), the accepted ones inserted; returns how many went in and the refused keys with
  * their "rule|detail".
  */
-function insertSql(m: TableMap, rules: RowRule[], upsert?: string[]): string {
+function insertSql(m: TableMap, rules: RowRule[], upsert?: string[], fresh?: boolean): string {
   const names = m.columns.map((c) => ident(c.target)).join(", ");
   const casts = m.columns.map((c, i) => `r.c${i}::${c.type} AS ${ident(c.target)}`).join(", ");
   const defs = m.columns.map((_, i) => `c${i} text`).join(", ");
@@ -100,7 +106,7 @@ function insertSql(m: TableMap, rules: RowRule[], upsert?: string[]): string {
     : "NULL::text";
   return `WITH v AS (SELECT r._key, ${casts} FROM json_to_recordset($1::json) AS r(_key text, ${defs})),
     judged AS (SELECT v.*, ${judge} AS _refused FROM v),
-    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ${onConflict(m, upsert)} RETURNING 1)
+    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ${fresh ? "" : onConflict(m, upsert)} RETURNING 1)
     SELECT (SELECT count(*) FROM ins)::int AS inserted,
            coalesce((SELECT json_agg(json_build_array(_key, _refused)) FROM judged WHERE _refused IS NOT NULL), '[]'::json) AS refused`;
 }
@@ -211,7 +217,12 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
     // rules.ts has already checked every foreign key of the batch, set-wise.
     if (o.superuser) await t.query("set local session_replication_role = replica");
     else await t.query(`alter table public.${ident(m.table)} disable trigger user`);
-    const inserted = await insertAccepted(o, insertSql(m, o.rules, o.upsert), clean, refused);
+    const inserted = await insertAccepted(
+      o,
+      insertSql(m, o.rules, o.upsert, o.fresh && !o.upsert),
+      clean,
+      refused,
+    );
     if (o.upsert) await unquarantine(o, clean, refused);
     const q = await quarantine(o, refused);
     if (!o.superuser) await t.query(`alter table public.${ident(m.table)} enable trigger user`);

@@ -12,10 +12,18 @@ import type pg from "pg";
 import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress as ProgressLine } from "../progress.ts";
 import { ident } from "../pg.ts";
-import { changedBuckets, primaryKey, removeVanished } from "./catchup.ts";
+import {
+  bucketSums,
+  conversationsIn,
+  primaryKey,
+  refreshBuckets,
+  removeVanished,
+  totals,
+  type BucketSums,
+} from "./catchup.ts";
 import { copyTable } from "./copy.ts";
 import { targetRules } from "./rules.ts";
-import { DEFER_INDEX_ROWS, deferVectorIndexes, rebuildDeferredIndexes } from "./indexes.ts";
+import { DEFER_INDEX_ROWS, deferIndexes, rebuildDeferredIndexes } from "./indexes.ts";
 import { shapeError } from "./errors.ts";
 import { planTable, type TablePlan } from "./plan.ts";
 import { checkPostgresUrl, checkTimeZone, forkSource, openSource, type Source } from "./source.ts";
@@ -108,6 +116,8 @@ interface Prepared {
   buckets?: string[];
   /** A catch-up pass: the primary key rows are updated by. */
   upsert?: string[];
+  /** Both sides' bucket sums (uuid keys, a completed table): the verification reuses them. */
+  sums?: BucketSums;
 }
 
 /**
@@ -123,9 +133,11 @@ async function prepareTable(
 ): Promise<Prepared> {
   if (!p.completed) return { copy: true };
   let buckets: string[] | undefined;
+  let sums: BucketSums | undefined;
   if (m.keyType === "uuid") {
-    buckets = await changedBuckets(source, target, m);
-    if (!buckets!.length) return { copy: false };
+    sums = await bucketSums(source, target, m);
+    buckets = sums.changed;
+    if (!buckets.length) return { copy: false, sums };
   } else {
     const now = await sourceChecksum(source, m);
     if (now.rows === p.sourceRows && now.hash === p.sourceHash) return { copy: false };
@@ -134,13 +146,18 @@ async function prepareTable(
     buckets: buckets?.length ?? "all",
   });
   p.lastKey = null;
-  return { copy: true, upsert: await primaryKey(target, m.table), ...(buckets ? { buckets } : {}) };
+  const upsert = await primaryKey(target, m.table);
+  return { copy: true, upsert, ...(buckets ? { buckets } : {}), ...(sums ? { sums } : {}) };
 }
 
 interface Lane {
   source: Source;
   target: pg.Client;
   superuser: boolean;
+  /** Per table, the catch-up's bucket sums (shared by the lanes): verifyAll's totals. */
+  sums: Map<string, BucketSums>;
+  /** Conversations whose message_count is recounted: all after a bulk copy, else those walked. */
+  recount: { all: boolean; ids: Set<string> };
 }
 
 /** One table: partitions, the deferred vector index, the batches, the index built again. */
@@ -148,6 +165,7 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
   const { source, target } = lane;
   const log = o.log ?? silentLogger;
   const prep = await prepareTable(source, target, m, p, log);
+  if (prep.sums) lane.sums.set(m.table, prep.sums);
   if (!prep.copy) return log.info(`${m.table}: already adopted, source unchanged; nothing to copy`);
   if (PARTITIONED.has(m.table)) {
     const range = await timeRange(source, m);
@@ -156,10 +174,17 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
   const { rows } = await source.client.query(`SELECT count(*)::bigint AS n FROM public.${ident(m.source)}`);
   const total = Number(rows[0].n);
   if (!prep.buckets && total - p.imported - p.quarantined >= DEFER_INDEX_ROWS)
-    await deferVectorIndexes(target, m.table);
+    await deferIndexes(target, m.table);
   const line = o.progress?.(`adopt ${m.table}`, total) ?? noProgress;
   line.update(p.imported + p.quarantined);
   const seen = prep.upsert ? new Set<string>() : undefined;
+  const walked = async () => {
+    if (m.table !== "messages" && m.table !== "conversations") return;
+    if (!prep.buckets) lane.recount.all = true;
+    else if (m.table === "messages")
+      for (const c of await conversationsIn(target, prep.buckets)) lane.recount.ids.add(c);
+  };
+  await walked(); // the conversations the walked messages belonged to
   await copyTable({
     source,
     target,
@@ -170,15 +195,19 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
     conversationFk: await conversationFk(target, m.table),
     rules: await targetRules(target, m),
     superuser: lane.superuser,
+    fresh: !prep.upsert && p.preexistingRows === 0,
     onBatch: (q) => line.update(q.imported + q.quarantined),
     ...(prep.buckets ? { buckets: prep.buckets } : {}),
     ...(prep.upsert ? { upsert: prep.upsert, seen } : {}),
   });
   line.finish();
+  log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
   if (seen && p.preexistingRows === 0)
     await removeVanished(target, m, source.id, prep.buckets, seen, lane.superuser);
-  await rebuildDeferredIndexes(target);
-  log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
+  await walked(); // and those they belong to now
+  if (prep.sums) await refreshBuckets(target, m, source.id, prep.sums);
+  const rebuilt = await rebuildDeferredIndexes(target, m.table);
+  if (rebuilt.length) log.info(`${m.table}: indexes built`, { indexes: rebuilt });
 }
 
 /**
@@ -197,6 +226,8 @@ async function copyAll(
     source: await forkSource(lane.source),
     target: await connectTarget(o.target),
     superuser: lane.superuser,
+    sums: lane.sums,
+    recount: lane.recount,
   };
   try {
     const results = await Promise.allSettled(
@@ -209,7 +240,26 @@ async function copyAll(
     await other.target.end().catch(() => {});
   }
   await rebuildDeferredIndexes(lane.target);
-  await finishTarget(lane.target);
+  await finishTarget(lane.target, lane.recount.all ? undefined : lane.recount.ids);
+}
+
+/**
+ * Both sides' count and hash sum of a table. A catch-up pass has them already: its bucket sums
+ * (the source's in this run's snapshot; the target's read again for the buckets it walked).
+ */
+async function checksums(source: Source, target: pg.Client, m: TableMap, sums?: BucketSums) {
+  if (!sums) {
+    // The source on its server while the target counts on its own.
+    const [src, tgt, q] = await Promise.all([
+      sourceChecksum(source, m),
+      targetChecksum(target, m),
+      quarantined(target, source.id, m.table),
+    ]);
+    return { src, tgt, q };
+  }
+  const q = await quarantined(target, source.id, m.table);
+  const both = totals(sums.target);
+  return { src: totals(sums.source), tgt: { rows: both.rows - q.rows, hash: both.hash - q.hash }, q };
 }
 
 /** Verification, table by table; records the source's figures on the tables that match. */
@@ -218,17 +268,13 @@ async function verifyAll(
   target: pg.Client,
   maps: TableMap[],
   progress: Map<string, Progress>,
+  sums: Map<string, BucketSums>,
 ) {
   const tables: Record<string, AdoptTableReport> = {};
   const mismatches: string[] = [];
   for (const m of maps) {
     const p = progress.get(m.table)!;
-    // The source on its server while the target counts on its own.
-    const [src, tgt, q] = await Promise.all([
-      sourceChecksum(source, m),
-      targetChecksum(target, m),
-      quarantined(target, source.id, m.table),
-    ]);
+    const { src, tgt, q } = await checksums(source, target, m, sums.get(m.table));
     const imported = tgt.rows - p.preexistingRows;
     const countOk = src.rows === imported + q.rows;
     const checksumMatch = countOk && src.hash - q.hash === tgt.hash - p.preexistingHash;
@@ -267,12 +313,18 @@ export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostg
       const seconds = (performance.now() - t0) / 1000;
       return { ...base, dryRun: true, tables: {}, plan, seconds, copySeconds: 0, verifySeconds: 0 };
     }
+    const log = o.log ?? silentLogger;
     const progress = await readProgress(target, source.id);
     await claimTarget(target, source.id, maps, progress, Boolean(o.force));
     const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
-    await copyAll({ source, target, superuser: Boolean(su[0]?.rolsuper) }, maps, progress, o);
+    const sums = new Map<string, BucketSums>();
+    const recount = { all: false, ids: new Set<string>() };
+    const lane = { source, target, superuser: Boolean(su[0]?.rolsuper), sums, recount };
+    await copyAll(lane, maps, progress, o);
     const t1 = performance.now();
-    const v = await verifyAll(source, target, maps, progress);
+    log.info("copied; verifying");
+    const v = await verifyAll(source, target, maps, progress, sums);
+    log.info("verified", { mismatches: v.mismatches.length });
     const t2 = performance.now();
     return {
       ...base,

@@ -173,18 +173,28 @@ export async function defaultPartitionRows(client: pg.Client, table: string): Pr
   return Number(n[0].n);
 }
 
+const RECOUNT_ALL = `
+  update public.conversations c set message_count = x.n
+    from (select conversation_id, conversation_created_at, count(*)::int as n from public.messages group by 1, 2) x
+   where c.id = x.conversation_id and c.created_at = x.conversation_created_at and c.message_count <> x.n`;
+
+/** A catch-up pass recounts only the conversations whose messages it walked (some may have none left). */
+const RECOUNT_SOME = `
+  update public.conversations c set message_count = x.n
+    from (select c2.id, c2.created_at, count(m.id)::int as n from public.conversations c2
+            left join public.messages m on m.conversation_id = c2.id and m.conversation_created_at = c2.created_at
+           where c2.id = any($1::uuid[]) group by 1, 2) x
+   where c.id = x.id and c.created_at = x.created_at and c.message_count <> x.n`;
+
 /**
  * After the copy: message_count recounted from the messages adopted (the triggers were off), and
  * identity sequences moved past the highest id. Changes nothing when already right.
  */
-export async function finishTarget(client: pg.Client): Promise<void> {
+export async function finishTarget(client: pg.Client, only?: Set<string>): Promise<void> {
   await client.query("begin");
   try {
     await client.query("alter table public.conversations disable trigger user");
-    await client.query(`
-      update public.conversations c set message_count = x.n
-        from (select conversation_id, conversation_created_at, count(*)::int as n from public.messages group by 1, 2) x
-       where c.id = x.conversation_id and c.created_at = x.conversation_created_at and c.message_count <> x.n`);
+    await client.query(only ? RECOUNT_SOME : RECOUNT_ALL, only ? [[...only]] : []);
     await client.query("alter table public.conversations enable trigger user");
     const { rows } = await client.query("select pg_get_serial_sequence('public.users', 'id') as seq");
     if (rows[0].seq) {
