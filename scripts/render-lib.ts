@@ -3,7 +3,10 @@
  * stack's config, and returns every resource's desired inputs with secrets replaced by "[secret]".
  */
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../config/schema.ts";
 import { readStackFile } from "../config/stackfile.ts";
 
 export const SECRET_MARKER = "4dabf18193072939515e22adb298388d";
@@ -119,7 +122,14 @@ export interface RenderResult {
   outputs: Record<string, unknown>;
 }
 
-/** Runs the program once. Call it once per process: Pulumi's runtime is global. */
+let runs = 0;
+
+/**
+ * Runs the program once under fresh mocks. Pulumi's runtime is global, so renders in one process
+ * must run one after another, never at once. Each run imports its own instance of index.ts (a
+ * query makes a new module: its top level, the program, runs again); the modules it imports are
+ * shared, and hold no state between runs.
+ */
 export async function render(stack: string, configFile?: string): Promise<RenderResult> {
   const { config, secretKeys } = readStackFile(configFile ?? resolve(ROOT, `Pulumi.${stack}.yaml`));
   const resources: RenderedResource[] = [];
@@ -165,7 +175,10 @@ export async function render(stack: string, configFile?: string): Promise<Render
   };
   pulumi.runtime.setAllConfig(config, secretKeys);
 
-  const program: Record<string, unknown> = await import(resolve(ROOT, "index.ts"));
+  const instance = runs++ === 0 ? "" : `?render=${runs}`;
+  const program: Record<string, unknown> = await import(
+    pathToFileURL(resolve(ROOT, "index.ts")).href + instance
+  );
   // Registrations continue asynchronously after the import; wait until the queue stays empty.
   let seen = -1;
   while (seen !== resources.length) {
@@ -182,4 +195,58 @@ export async function render(stack: string, configFile?: string): Promise<Render
   const outputs: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(program)) outputs[key] = await resolveOutput(value);
   return { resources, outputs };
+}
+
+export const RENDER_USAGE = "usage: npm run render -- <stack> [--config FILE] [--outputs | --both]";
+
+/** What `npm run render` prints and its exit status. */
+export interface RenderRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `npm run render -- <args>` as a function: the text for stdout and stderr and the exit status, 2
+ * for a usage or config error with every problem listed. scripts/render.ts prints it; the tests'
+ * render worker (test/support/render-worker.ts) answers with it.
+ */
+export async function renderCommand(args: string[]): Promise<RenderRun> {
+  const fail = (code: number, stderr: string): RenderRun => ({ code, stdout: "", stderr: `${stderr}\n` });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        outputs: { type: "boolean" },
+        // Both at once, {resources, outputs}: one run of the program where a caller needs the two.
+        both: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    return fail(2, `${(e as Error).message}\n${RENDER_USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    const about =
+      "Runs index.ts under Pulumi's mock runtime with Pulumi.<stack>.yaml (or FILE, same format)\n" +
+      "and prints every resource's desired inputs, secrets redacted. No Pulumi CLI, engine or cloud needed.";
+    return { code: 0, stdout: `${RENDER_USAGE}\n\n${about}\n`, stderr: "" };
+  }
+  const stack = positionals[0];
+  if (!stack || positionals.length > 1) return fail(2, RENDER_USAGE);
+  try {
+    const result = await render(stack, values.config);
+    const shown = values.both ? result : values.outputs ? result.outputs : result.resources;
+    return { code: 0, stdout: JSON.stringify(shown, null, 2) + "\n", stderr: "" };
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(2, e.message);
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT")
+      return fail(2, `render: no config file ${err.path}; create Pulumi.${stack}.yaml or pass --config FILE`);
+    return fail(1, `render failed: ${err.stack ?? err}`);
+  }
 }
