@@ -1,14 +1,18 @@
-/** Runs the offline render in a child process (Pulumi's runtime is global: one render per process). */
-import { execFile, execFileSync } from "node:child_process";
+/**
+ * Runs the offline render in a child process (Pulumi's runtime is global: renders take turns, away
+ * from the test runner's own process), and caches it by sources and config for every test file.
+ */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
+import { dirname, join, resolve } from "node:path";
 import YAML from "yaml";
-import type { RenderedResource } from "../../scripts/render-lib.ts";
+import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
+import type { RenderedResource, RenderRun } from "../../scripts/render-lib.ts";
+import { RenderPool } from "./render-pool.ts";
+import { renderThrough } from "./render-server.ts";
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
 
 /** scripts/render-lib.ts's resource, with inputs left loose for the tests' assertions. */
@@ -16,11 +20,7 @@ export interface Rendered extends Omit<RenderedResource, "inputs"> {
   inputs: any;
 }
 
-export interface RenderRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { RenderRun };
 
 /**
  * The program's sources as one hash: a render of the same arguments over the same sources is the
@@ -51,6 +51,9 @@ function sourcesHash(): string {
 }
 
 let hash: string | undefined;
+/** Renders asked for and not yet answered, by cache file: two tests asking at once share one. */
+const pending = new Map<string, Promise<RenderRun>>();
+
 async function cached(args: string[], produce: () => Promise<RenderRun>): Promise<RenderRun> {
   hash ??= sourcesHash();
   // A --config FILE (a temp file) is named by its content, so the same config renders once; a
@@ -65,15 +68,61 @@ async function cached(args: string[], produce: () => Promise<RenderRun>): Promis
   );
   const dir = join(tmpdir(), "jarvis-render-cache");
   const file = join(dir, `${hash}-${key.join("_")}.json`);
+  let r = pending.get(file);
+  if (!r) {
+    r = fromCache(file, produce);
+    pending.set(file, r);
+  }
+  return r;
+}
+
+const readRun = (file: string) => JSON.parse(readFileSync(file, "utf8")) as RenderRun;
+
+/** The pid in a lock file; 0 when it is gone or still being written (treated as alive). */
+function lockOwner(lock: string): number {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as RenderRun;
+    return Number(readFileSync(lock, "utf8")) || 0;
   } catch {
-    const r = await produce();
-    mkdirSync(dir, { recursive: true });
+    return 0;
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The cached run, or a fresh one stored for the next caller. Test files run in parallel: the first
+ * to miss takes `<file>.lock` (its pid inside) and renders; the others wait for its result instead
+ * of rendering the same stack again, and take over if its process is gone.
+ */
+async function fromCache(file: string, produce: () => Promise<RenderRun>): Promise<RenderRun> {
+  mkdirSync(dirname(file), { recursive: true });
+  const lock = `${file}.lock`;
+  for (;;) {
+    if (existsSync(file)) return readRun(file);
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch {
+      if (!alive(lockOwner(lock))) rmSync(lock, { force: true });
+      await new Promise((next) => setTimeout(next, 50));
+    }
+  }
+  try {
+    const run = await produce();
     const tmp = `${file}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(r));
+    writeFileSync(tmp, JSON.stringify(run));
     renameSync(tmp, file);
-    return r;
+    return run;
+  } finally {
+    rmSync(lock, { force: true });
   }
 }
 
@@ -91,22 +140,17 @@ export async function renderRaw(args: string[]): Promise<RenderRun> {
   return { ...run, stdout: JSON.stringify(shown, null, 2) + "\n" };
 }
 
-async function renderFresh(args: string[]): Promise<RenderRun> {
-  try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      ["--import", "tsx", "scripts/render.ts", ...args],
-      { cwd: ROOT, maxBuffer: 64 << 20 },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof err.code === "number" ? err.code : 1,
-      stdout: err.stdout ?? "",
-      stderr: err.stderr ?? "",
-    };
-  }
+let pool: RenderPool | undefined;
+
+/**
+ * A fresh render: through the unit tier's shared render server when the runner gives its socket
+ * (JARVIS_RENDER_SOCKET, test/support/run-unit.ts), else through this file's own worker.
+ */
+function renderFresh(args: string[]): Promise<RenderRun> {
+  const socket = process.env.JARVIS_RENDER_SOCKET;
+  if (socket) return renderThrough(socket, args);
+  pool ??= new RenderPool(1, true);
+  return pool.render(args);
 }
 
 /** Writes a stack file (the `config:` map of Pulumi.<stack>.yaml) to a temp dir and returns its path. */
@@ -115,6 +159,32 @@ export function stackFile(config: Record<string, unknown>): string {
   const path = join(dir, "Pulumi.test.yaml");
   writeFileSync(path, YAML.stringify({ config }));
   return path;
+}
+
+/** Every secret, optional ones included, as a sentinel value a test can search the render for. */
+export const SENTINELS: Record<string, string> = Object.fromEntries(
+  [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]),
+);
+
+/**
+ * Pulumi.<stack>.yaml with every secret given in clear (SENTINELS) and alerting by e-mail and
+ * webhook, the render with the most secrets in it, plus `extra` keys. The test files that prove no
+ * secret leaks share it, so it renders once per stack and extra.
+ */
+export function withSecrets(stack: "dev" | "prod", extra: Record<string, unknown> = {}): string {
+  const doc = YAML.parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+  return stackFile({
+    ...doc.config,
+    "jarvis:secrets": SENTINELS,
+    "jarvis:monitoring": {
+      ...doc.config["jarvis:monitoring"],
+      alerting: {
+        email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587" },
+        webhook: true,
+      },
+    },
+    ...extra,
+  });
 }
 
 /** Renders a stack and returns its resources; fails the test with stderr when it does not render. */

@@ -1,22 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import YAML from "yaml";
-import { readFileSync } from "node:fs";
-import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
-import { renderRaw, renderStack, stackFile } from "../support/render.ts";
-
-const SECRETS = Object.fromEntries(
-  [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]),
-);
-
-function withSecrets(stack: "dev" | "prod"): string {
-  const doc = YAML.parse(readFileSync(`Pulumi.${stack}.yaml`, "utf8"));
-  return stackFile({
-    ...doc.config,
-    "jarvis:secrets": SECRETS,
-    "jarvis:monitoring": { ...(doc.config["jarvis:monitoring"] ?? {}), alerting: { webhook: true } },
-  });
-}
+import { SECRET_NAMES } from "../../config/schema.ts";
+import { renderRaw, renderStack, SENTINELS, withSecrets } from "../support/render.ts";
+import { RenderPool } from "../support/render-pool.ts";
 
 for (const stack of ["dev", "prod"] as const) {
   test(`render ${stack} prints one JSON array of {type, name, parent, inputs, options}`, async () => {
@@ -61,7 +47,7 @@ for (const stack of ["dev", "prod"] as const) {
     const o = await renderRaw([stack, "--config", file, "--outputs"]);
     assert.equal(o.code, 0, o.stderr);
     for (const text of [r.stdout, o.stdout, r.stderr, o.stderr]) {
-      for (const value of Object.values(SECRETS))
+      for (const value of Object.values(SENTINELS))
         assert.ok(!text.includes(value), `a secret leaked: ${value.split("-")[1]}`);
       assert.ok(!text.includes("mock-generated-"), "a generated password leaked");
     }
@@ -83,4 +69,20 @@ test("render refuses a missing stack file with a clear message", async () => {
   const r = await renderRaw(["staging"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /no config file .*Pulumi\.staging\.yaml/);
+});
+
+test("renders in one process do not leak into each other: dev after prod is dev rendered first", async () => {
+  // A worker renders many stacks (scripts/render-lib.ts imports a fresh index.ts each time); a
+  // module holding state between runs would make a render depend on the ones before it.
+  const pool = new RenderPool(1, true);
+  try {
+    const first = await pool.render(["dev", "--both"]);
+    const between = await pool.render(["prod", "--both"]);
+    const again = await pool.render(["dev", "--both"]);
+    for (const r of [first, between, again]) assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(between.stdout, first.stdout);
+    assert.equal(again.stdout, first.stdout);
+  } finally {
+    pool.close();
+  }
 });
