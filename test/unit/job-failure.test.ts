@@ -30,10 +30,17 @@ async function upWithFailing(stack: string, failing: string) {
   };
 }
 
+// The three runs start at once: each waits for the program to go quiet, so they overlap well.
+const runs = {
+  dev: upWithFailing("dev", "jarvis-dev-migrations-job"),
+  prod: upWithFailing("prod", "jarvis-prod-migrations-job"),
+  roles: upWithFailing("dev", "jarvis-dev-postgres-roles"),
+};
+
 for (const stack of ["dev", "prod"] as const) {
   test(`${stack}: a failed migration job is not recorded, and neither cron nor the agent is created`, async () => {
     const failing = `jarvis-${stack}-migrations-job`;
-    const run = await upWithFailing(stack, failing);
+    const run = await runs[stack];
     const names = run.recorded.map((r) => r.name);
     assert.ok(run.attempted.includes(failing), "the migration job was attempted");
     assert.ok(!names.includes(failing), "the failed job is not recorded");
@@ -53,7 +60,7 @@ for (const stack of ["dev", "prod"] as const) {
 }
 
 test("a failed roles job stops the migrations, cron and the agent", async () => {
-  const run = await upWithFailing("dev", "jarvis-dev-postgres-roles");
+  const run = await runs.roles;
   const names = run.recorded.map((r) => r.name);
   assert.ok(run.attempted.includes("jarvis-dev-postgres-roles"), "the roles job was attempted");
   assert.ok(!names.includes("jarvis-dev-postgres-roles"), "the failed job is not recorded");

@@ -3,9 +3,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import YAML from "yaml";
-import { OPTIONAL_SECRET_NAMES, SECRET_NAMES } from "../../config/schema.ts";
 import { ALERT_NAMES, MONITORING_IMAGES, MONITORING_PATHS } from "../../settings/monitoring.ts";
-import { ofType, renderRaw, stackFile, type Rendered } from "../support/render.ts";
+import { ofType, renderRaw, withSecrets, type Rendered } from "../support/render.ts";
 
 const CONTAINER = "docker:index/container:Container";
 const SERVICES = [
@@ -86,22 +85,7 @@ test("render dev shows the monitoring containers, Prometheus with the generated 
 });
 
 test("render prod with e-mail and webhook receivers and Grafana: credentials only as secret files", async () => {
-  const doc = YAML.parse(readFileSync("Pulumi.prod.yaml", "utf8"));
-  const secrets = Object.fromEntries(
-    [...SECRET_NAMES, ...OPTIONAL_SECRET_NAMES].map((n) => [n, `SENTINEL-${n}-0123456789abcdef`]),
-  );
-  const file = stackFile({
-    ...doc.config,
-    "jarvis:secrets": secrets,
-    "jarvis:monitoring": {
-      ...doc.config["jarvis:monitoring"],
-      alerting: {
-        email: { to: "ops@example.org", from: "jarvis@example.org", smarthost: "smtp.example.org:587" },
-        webhook: true,
-      },
-    },
-  });
-  const r = await renderRaw(["prod", "--config", file]);
+  const r = await renderRaw(["prod", "--config", withSecrets("prod")]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /SENTINEL/, "no secret value in the render");
   const rs = JSON.parse(r.stdout) as Rendered[];
@@ -124,6 +108,7 @@ test("render prod with e-mail and webhook receivers and Grafana: credentials onl
   const containerDown = rules.groups
     .flatMap((g: any) => g.rules)
     .find((x: any) => x.alert === "ContainerNotFound").expr;
+  const doc = YAML.parse(readFileSync("Pulumi.prod.yaml", "utf8"));
   for (const app of doc.config["jarvis:monitoring"].appContainers)
     assert.match(containerDown, new RegExp(`container="${app}"`), `${app} is watched`);
   assert.ok(

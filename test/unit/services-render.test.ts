@@ -3,14 +3,13 @@
  * child process): network, containers, healthchecks, volumes, restart policy, ports and secrets.
  */
 import assert from "node:assert/strict";
-import { renderRaw } from "../support/render.ts";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renderRaw, SENTINELS, withSecrets } from "../support/render.ts";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import YAML from "yaml";
 import { decodeConfigMap } from "../../config/pulumi.ts";
-import { parseConfig, SECRET_NAMES } from "../../config/schema.ts";
+import { parseConfig } from "../../config/schema.ts";
 import { readStackFile } from "../../config/stackfile.ts";
 import { postgresArgs, postgresSettings } from "../../settings/postgres.ts";
 
@@ -35,21 +34,8 @@ async function render(
   return { text: r.stdout, json: JSON.parse(r.stdout) };
 }
 
-// A stack file like Pulumi.<stack>.yaml that also provides every secret, in clear, to prove none leaks.
-const dir = mkdtempSync(join(tmpdir(), "jarvis-render-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-const provided = Object.fromEntries(
-  SECRET_NAMES.map((n, i) => [n, `provided-${n}-${i}-Zq8x${"k".repeat(12)}`]),
-);
-function withSecrets(stack: string, extra: Record<string, unknown> = {}): string {
-  const doc = YAML.parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
-  doc.config["jarvis:secrets"] = provided;
-  Object.assign(doc.config, extra);
-  const file = join(dir, `Pulumi.${stack}-${Object.keys(extra).length}.yaml`);
-  writeFileSync(file, YAML.stringify(doc));
-  return file;
-}
-
+// withSecrets: a stack file like Pulumi.<stack>.yaml that also provides every secret, in clear
+// (SENTINELS), to prove none leaks.
 const [dev, prod, devProvided, prodProvided, prodProvidedOutputs] = await Promise.all([
   render("dev"),
   render("prod"),
@@ -215,12 +201,12 @@ test("no credential appears in clear: not in any container's env or command, nor
         c.inputs.entrypoints ?? [],
       ]);
       assert.doesNotMatch(exposed, /mock-generated-/, `${label}: ${c.name} exposes a generated secret`);
-      for (const v of Object.values(provided))
+      for (const v of Object.values(SENTINELS))
         assert.ok(!exposed.includes(v), `${label}: ${c.name} exposes a provided secret`);
     }
   }
   for (const [label, r] of Object.entries({ devProvided, prodProvided, prodProvidedOutputs })) {
-    for (const [name, v] of Object.entries(provided))
+    for (const [name, v] of Object.entries(SENTINELS))
       assert.ok(!r.text.includes(v), `${label}: jarvis:secrets.${name} appears in clear`);
   }
   // Sanity: the provided secrets did reach the program: nothing was generated in their place.
@@ -340,11 +326,18 @@ for (const [stack, rs] of Object.entries(stacks)) {
   });
 }
 
+// One variant of dev serves the two tests that move something: a port, and the platform.
+const devPorts = YAML.parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["jarvis:ports"];
+const moved = render(
+  "dev",
+  withSecrets("dev", {
+    "jarvis:ports": { ...devPorts, publish: { ...devPorts.publish, postgres: 15432 } },
+    "jarvis:docker": { platform: "linux/arm64" },
+  }),
+);
+
 test("a dev port can be moved when it collides: the render publishes the new one", async () => {
-  const ports = YAML.parse(readFileSync(join(ROOT, "Pulumi.dev.yaml"), "utf8")).config["jarvis:ports"];
-  const publish = { ...ports.publish, postgres: 15432 };
-  const moved = await render("dev", withSecrets("dev", { "jarvis:ports": { ...ports, publish } }));
-  const pg = (moved.json as Resource[]).find(
+  const pg = ((await moved).json as Resource[]).find(
     (r) => r.type === CONTAINER && r.name === "jarvis-dev-postgres",
   )!;
   assert.deepEqual(
@@ -354,8 +347,7 @@ test("a dev port can be moved when it collides: the render publishes the new one
 });
 
 test("jarvis:docker.platform reaches both images, and a bad one is refused", async () => {
-  const arm = await render("dev", withSecrets("dev", { "jarvis:docker": { platform: "linux/arm64" } }));
-  const images = (arm.json as Resource[]).filter((r) => r.type === IMAGE);
+  const images = ((await moved).json as Resource[]).filter((r) => r.type === IMAGE);
   assert.deepEqual(
     images.map((i) => i.inputs.build.platform),
     ["linux/arm64", "linux/arm64"],
