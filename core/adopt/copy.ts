@@ -1,16 +1,32 @@
 /**
- * One table's copy: the source rows after the last committed key, through a cursor of the
- * snapshot, in batches. Each batch is one target transaction holding its rows, its quarantined
- * rows and the progress that names its last key, so a kill -9 loses at most the batch in flight
- * and the next run starts after the last one committed. Rows the target refuses are found by
- * halving the batch until the refused row stands alone: its error (constraint name, message)
- * goes to the quarantine with the source row as JSON.
+ * One table's copy: the source rows after the last committed key, in the snapshot, in batches of
+ * keys. Each batch is one target transaction holding its rows, its quarantined rows and the
+ * progress that names its last key, so a kill -9 loses at most the batch in flight and the next
+ * run starts after the last one committed.
+ *
+ * A batch goes straight into the table by COPY (transfer.ts), PostgreSQL's text both ways, as
+ * pg_dump | psql moves it; the table's own constraints and types judge it, and with the foreign
+ * keys' triggers off (a superuser, replica role) one set-wise query checks them. A batch the table
+ * refuses is rolled back and takes the careful path (stage.ts), which names each refused row's
+ * rule. Refused rows go to the quarantine with their reason and the source row as JSON.
  */
 import type pg from "pg";
 import { ident, literal } from "../pg.ts";
 import { sourceFrom, sourceRowHash } from "./checksum.ts";
 import type { Source } from "./source.ts";
+import {
+  createStage,
+  dropStage,
+  insertJudged,
+  isRowError,
+  judgedInsertSql,
+  STAGE_COPY,
+  stagedKeys,
+  unquarantine,
+  type Refusal,
+} from "./stage.ts";
 import type { Progress } from "./target.ts";
+import { transfer } from "./transfer.ts";
 import type { RowRule } from "./rules.ts";
 import type { TableMap } from "./tables.ts";
 
@@ -36,36 +52,11 @@ export interface CopyOptions {
   seen?: Set<string>;
   /**
    * The target holds no row of the table past the last committed key (no --force rows, no
-   * catch-up): a plain INSERT, without ON CONFLICT's speculative insertion. A conflict would
-   * still fail its row, which goes to quarantine, never silently.
+   * catch-up): batches go straight in by COPY, and the careful path uses a plain INSERT, without
+   * ON CONFLICT's speculative insertion. A conflict would still fail its row, which goes to
+   * quarantine, never silently.
    */
   fresh?: boolean;
-}
-
-/** A source row: its key, whether it is an orphan (and of which conversation), and its values as JSON text. */
-interface Row {
-  _key: string;
-  _orphan: string | null;
-  j: string;
-}
-
-interface Refusal {
-  key: string;
-  constraint: string | null;
-  reason: string;
-}
-
-/** Errors a row causes (SQLSTATE classes 22 data exception, 23 integrity violation). */
-function isRowError(e: unknown): e is { code: string; constraint?: string; message: string } {
-  const code = (e as { code?: unknown }).code;
-  return typeof code === "string" && (code.startsWith("22") || code.startsWith("23"));
-}
-
-/** The rule a refused row broke: the constraint's name, or what the type enforces. */
-function ruleOf(e: { code: string; constraint?: string; message: string }): string {
-  if (e.constraint) return e.constraint;
-  if (/expected \d+ dimensions/.test(e.message)) return "embedding vector(384)";
-  return `SQLSTATE ${e.code}`;
 }
 
 /** A uuid key range per bucket, so the primary key's index finds them. */
@@ -77,83 +68,150 @@ export function bucketRanges(key: string, buckets: string[]): string {
   return `(${ranges.join(" OR ")})`;
 }
 
-function cursorSql(m: TableMap, lastKey: string | null, buckets?: string[]): string {
-  // The source builds each row's JSON itself: the batch crosses as text, never parsed here.
-  const cols = m.columns.map((c, i) => `'c${i}', (${c.expr})::text`);
-  const orphan = m.join
-    ? "CASE WHEN s.conversation_id IS NOT NULL AND c.id IS NULL THEN s.conversation_id::text END"
-    : "NULL::text";
+/** A batch: the source's keys after `after` up to `last` included, `rows` of them. */
+interface KeyRange {
+  after: string | null;
+  last: string;
+  rows: number;
+}
+
+/** A source row whose conversation the source lacks (the join found none). */
+const ORPHAN = "s.conversation_id IS NOT NULL AND c.id IS NULL";
+
+function rangeWhere(m: TableMap, after: string | null, last: string | null, buckets?: string[]): string {
   const key = `s.${ident(m.key)}`;
   const conds = [
-    ...(lastKey === null ? [] : [`${key} > ${literal(lastKey)}`]),
+    ...(after === null ? [] : [`${key} > ${literal(after)}`]),
+    ...(last === null ? [] : [`${key} <= ${literal(last)}`]),
     ...(buckets ? [buckets.length ? bucketRanges(key, buckets) : "false"] : []),
   ];
-  const where = conds.length ? `WHERE ${conds.join(" AND ")}` : "";
-  return `DECLARE adopt_cursor NO SCROLL CURSOR FOR SELECT s.${ident(m.key)}::text AS _key, ${orphan} AS _orphan, json_build_object('_key', s.${ident(m.key)}::text, ${cols.join(", ")})::text AS j FROM ${sourceFrom(m)} ${where} ORDER BY s.${ident(m.key)}`;
+  return conds.length ? `WHERE ${conds.join(" AND ")}` : "";
+}
+
+/** The next batch: `batchSize` keys after the last committed one, or what is left; null at the end. */
+async function nextRange(o: CopyOptions): Promise<KeyRange | null> {
+  const m = o.map;
+  const key = `s.${ident(m.key)}`;
+  const after = o.progress.lastKey;
+  const from = `public.${ident(m.source)} s ${rangeWhere(m, after, null, o.buckets)}`;
+  const q = (sql: string) => o.source.client.query(sql).then((r) => r.rows);
+  const [full] = await q(
+    `SELECT ${key}::text AS k FROM ${from} ORDER BY ${key} OFFSET ${o.batchSize - 1} LIMIT 1`,
+  );
+  if (full) return { after, last: full.k, rows: o.batchSize };
+  const [end] = await q(
+    `SELECT count(*)::int AS n, (SELECT ${key}::text FROM ${from} ORDER BY ${key} DESC LIMIT 1) AS k FROM ${from}`,
+  );
+  return end.n ? { after, last: end.k, rows: end.n } : null;
+}
+
+/** The batch's rows that have their conversation (or need none), as COPY text: key first when staged. */
+function rowsOut(o: CopyOptions, r: KeyRange, withKey: boolean): string {
+  const m = o.map;
+  const cols = [
+    ...(withKey ? [`s.${ident(m.key)}::text`] : []),
+    ...m.columns.map((c) => `(${c.expr})::text`),
+  ];
+  const where = rangeWhere(m, r.after, r.last, o.buckets) + (m.join ? ` AND NOT (${ORPHAN})` : "");
+  return `COPY (SELECT ${cols.join(", ")} FROM ${sourceFrom(m)} ${where}) TO STDOUT`;
+}
+
+/** The batch's orphans, refused with the foreign key they break. */
+async function orphansIn(o: CopyOptions, r: KeyRange): Promise<Refusal[]> {
+  const m = o.map;
+  if (!m.join) return [];
+  const fk = o.conversationFk ?? `${m.table}_conversation_fkey`;
+  const { rows } = await o.source.client.query(
+    `SELECT s.${ident(m.key)}::text AS k, s.conversation_id::text AS conv FROM ${sourceFrom(m)} ${rangeWhere(m, r.after, r.last, o.buckets)} AND ${ORPHAN}`,
+  );
+  return rows.map((x) => ({
+    key: x.k,
+    constraint: fk,
+    reason: `${fk}: conversation ${x.conv} does not exist in the source`,
+  }));
 }
 
 /**
- * One statement per batch: the rows cast to the target's types, judged by the target's rules
- * (rules.ts), the accepted ones inserted; returns how many went in and the refused keys with
- * their "rule|detail".
+ * With the foreign keys' triggers off (a superuser, replica role), the straight batches' rows
+ * that point nowhere: each foreign key checked once over the table, set-wise (an anti-join), its
+ * dangling rows taken out and refused with the key they break, as the careful path would have
+ * refused them. Only adopt's rows are there to check: straight batches run on a fresh table.
  */
-function insertSql(m: TableMap, rules: RowRule[], upsert?: string[], fresh?: boolean): string {
-  const names = m.columns.map((c) => ident(c.target)).join(", ");
-  const casts = m.columns.map((c, i) => `r.c${i}::${c.type} AS ${ident(c.target)}`).join(", ");
-  const defs = m.columns.map((_, i) => `c${i} text`).join(", ");
-  const judge = rules.length
-    ? `CASE ${rules.map((r) => `WHEN ${r.when} THEN ${r.reason}`).join(" ")} END`
-    : "NULL::text";
-  return `WITH v AS (SELECT r._key, ${casts} FROM json_to_recordset($1::json) AS r(_key text, ${defs})),
-    judged AS (SELECT v.*, ${judge} AS _refused FROM v),
-    ins AS (INSERT INTO public.${ident(m.table)} (${names}) SELECT ${names} FROM judged WHERE _refused IS NULL ${fresh ? "" : onConflict(m, upsert)} RETURNING 1)
-    SELECT (SELECT count(*) FROM ins)::int AS inserted,
-           coalesce((SELECT json_agg(json_build_array(_key, _refused)) FROM judged WHERE _refused IS NOT NULL), '[]'::json) AS refused`;
-}
-
-/** Rows already here: left alone, or (catch-up) brought to the source's content when it differs. */
-function onConflict(m: TableMap, pk?: string[]): string {
-  if (!pk) return "ON CONFLICT DO NOTHING";
-  const cols = m.columns.map((c) => ident(c.target)).filter((c) => !pk.map(ident).includes(c));
-  const t = `public.${ident(m.table)}`;
-  return `ON CONFLICT (${pk.map(ident).join(", ")}) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
-    WHERE (${cols.map((c) => `${t}.${c}`).join(", ")}) IS DISTINCT FROM (${cols.map((c) => `EXCLUDED.${c}`).join(", ")})`;
-}
-
-/**
- * Inserts what the target accepts and collects the refused rows with their rule. A statement
- * that fails (a value no rule foresaw) is halved until the row that fails it stands alone.
- */
-async function insertAccepted(o: CopyOptions, sql: string, rows: Row[], refused: Refusal[]): Promise<number> {
-  if (!rows.length) return 0;
-  const target = o.target;
-  await target.query("savepoint adopt_rows");
+async function settleDangling(o: CopyOptions): Promise<void> {
+  const t = o.target;
+  const table = `public.${ident(o.map.table)}`;
+  await t.query("begin");
   try {
-    const { rows: res } = await target.query(sql, [`[${rows.map((r) => r.j).join(",")}]`]);
-    await target.query("release savepoint adopt_rows");
-    const named = new Set(o.rules.map((r) => r.constraint).filter(Boolean));
-    for (const [key, why] of res[0].refused as [string, string][]) {
-      const [rule, detail] = [why.slice(0, why.indexOf("|")), why.slice(why.indexOf("|") + 1)];
-      refused.push({ key, constraint: named.has(rule) ? rule : null, reason: `${rule}: ${detail}` });
+    await t.query("set local session_replication_role = replica");
+    const refused: Refusal[] = [];
+    for (const fk of o.rules.filter((x) => x.foreignKey)) {
+      const { rows } = await t.query(
+        `DELETE FROM ${table} v WHERE ${fk.when} RETURNING v.${ident(o.map.key)}::text AS k, ${fk.reason} AS why`,
+      );
+      for (const x of rows) {
+        const why = x.why as string;
+        refused.push({
+          key: x.k,
+          constraint: fk.constraint,
+          reason: `${why.slice(0, why.indexOf("|"))}: ${why.slice(why.indexOf("|") + 1)}`,
+        });
+      }
     }
-    return res[0].inserted as number;
-  } catch (e) {
-    await target.query("rollback to savepoint adopt_rows");
-    if (!isRowError(e)) throw e;
-    if (rows.length === 1) {
-      refused.push({
-        key: rows[0]!._key,
-        constraint: e.constraint ?? null,
-        reason: `${ruleOf(e)}: ${e.message}`,
-      });
-      return 0;
-    }
-    const half = Math.ceil(rows.length / 2);
-    return (
-      (await insertAccepted(o, sql, rows.slice(0, half), refused)) +
-      (await insertAccepted(o, sql, rows.slice(half), refused))
+    const q = await quarantine(o, refused);
+    const gone = new Set(refused.map((x) => x.key)).size;
+    await t.query(
+      `UPDATE jarvis.adopt_progress SET imported = imported - $3, quarantined = quarantined + $4,
+              quarantined_hash = quarantined_hash + $5, updated_at = now()
+        WHERE source_id = $1 AND table_name = $2`,
+      [o.sourceId, o.map.table, gone, q.n, q.hash.toString()],
     );
+    await t.query("commit");
+    Object.assign(o.progress, {
+      imported: o.progress.imported - gone,
+      quarantined: o.progress.quarantined + q.n,
+      quarantinedHash: o.progress.quarantinedHash + q.hash,
+    });
+  } catch (e) {
+    await t.query("rollback").catch(() => {});
+    throw e;
   }
+}
+
+/**
+ * The batch straight into the table by COPY; null when the table refuses a row of it (a
+ * constraint, a type, a conflict; a foreign key unless its triggers are off: settleDangling), and
+ * nothing of the attempt is left.
+ */
+async function copyStraight(o: CopyOptions, r: KeyRange): Promise<number | null> {
+  const t = o.target;
+  const names = o.map.columns.map((c) => ident(c.target)).join(", ");
+  await t.query("savepoint adopt_straight");
+  try {
+    const n = await transfer(
+      o.source.client,
+      rowsOut(o, r, false),
+      t,
+      `COPY public.${ident(o.map.table)} (${names}) FROM STDIN`,
+    );
+    await t.query("release savepoint adopt_straight");
+    return n;
+  } catch (e) {
+    if (!isRowError(e)) throw e;
+    await t.query("rollback to savepoint adopt_straight");
+    return null;
+  }
+}
+
+/** Batches go straight where nothing can conflict: no --force rows, no catch-up. */
+const straight = (o: CopyOptions) => Boolean(o.fresh && !o.upsert);
+
+/** The careful path (stage.ts): the batch staged, judged, its accepted rows inserted. */
+async function copyJudged(o: CopyOptions, r: KeyRange, insert: string, refused: Refusal[]) {
+  const staged = await transfer(o.source.client, rowsOut(o, r, true), o.target, STAGE_COPY);
+  if (o.seen) for (const k of await stagedKeys(o.target)) o.seen.add(k);
+  const inserted = staged ? await insertJudged(o.target, insert, o.rules, refused) : 0;
+  if (o.upsert) await unquarantine(o.target, o.sourceId, o.map.table, refused);
+  return { crossed: staged, inserted };
 }
 
 /** Quarantines the refused rows (source row as JSON) and returns how many were new, and their hash sum. */
@@ -184,59 +242,41 @@ async function quarantine(o: CopyOptions, refused: Refusal[]): Promise<{ n: numb
   return { n: fresh.length, hash };
 }
 
-/** A catch-up pass: rows that now went in are no longer in quarantine. */
-async function unquarantine(o: CopyOptions, rows: Row[], refused: Refusal[]): Promise<void> {
-  const bad = new Set(refused.map((r) => r.key));
-  const keys = rows.map((r) => r._key).filter((k) => !bad.has(k));
-  await o.target.query(
-    "DELETE FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 AND source_key = ANY($3::text[])",
-    [o.sourceId, o.map.table, keys],
-  );
-}
-
 /** One batch, one target transaction: rows, quarantine and progress commit together. */
-async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
+async function commitBatch(o: CopyOptions, r: KeyRange, insert: string): Promise<void> {
   const m = o.map;
   const t = o.target;
-  const refused: Refusal[] = [];
-  const fk = o.conversationFk ?? `${m.table}_conversation_fkey`;
-  const clean = rows.filter((r) => {
-    if (r._orphan === null) return true;
-    refused.push({
-      key: r._key,
-      constraint: fk,
-      reason: `${fk}: conversation ${r._orphan} does not exist in the source`,
-    });
-    return false;
-  });
   await t.query("begin");
   try {
     // The application's triggers (audit, counters, updated_at) are off for adopt's own rows,
     // inside this transaction only: a crash cannot leave them off. CHECKs stay on. A superuser
     // also skips the foreign keys' per-row triggers (as pg_restore --disable-triggers does):
-    // rules.ts has already checked every foreign key of the batch, set-wise.
+    // they are checked set-wise instead (rules.ts, settleDangling).
     if (o.superuser) await t.query("set local session_replication_role = replica");
     else await t.query(`alter table public.${ident(m.table)} disable trigger user`);
-    const inserted = await insertAccepted(
-      o,
-      insertSql(m, o.rules, o.upsert, o.fresh && !o.upsert),
-      clean,
-      refused,
-    );
-    if (o.upsert) await unquarantine(o, clean, refused);
+    // Orphans never cross: the source knows them, and they cost a query only when the batch
+    // came short of its keys.
+    const refused: Refusal[] = [];
+    const taken = straight(o) ? await copyStraight(o, r) : null;
+    const moved =
+      taken === null ? await copyJudged(o, r, insert, refused) : { crossed: taken, inserted: taken };
+    if (moved.crossed < r.rows) {
+      const orphans = await orphansIn(o, r);
+      refused.push(...orphans);
+      for (const x of orphans) o.seen?.add(x.key);
+    }
     const q = await quarantine(o, refused);
     if (!o.superuser) await t.query(`alter table public.${ident(m.table)} enable trigger user`);
-    const last = rows[rows.length - 1]!._key;
     await t.query(
       `UPDATE jarvis.adopt_progress SET last_key = $3, imported = imported + $4, quarantined = quarantined + $5,
               quarantined_hash = quarantined_hash + $6, completed_at = NULL, updated_at = now()
         WHERE source_id = $1 AND table_name = $2`,
-      [o.sourceId, m.table, last, inserted, q.n, q.hash.toString()],
+      [o.sourceId, m.table, r.last, moved.inserted, q.n, q.hash.toString()],
     );
     await t.query("commit");
     Object.assign(o.progress, {
-      lastKey: last,
-      imported: o.progress.imported + inserted,
+      lastKey: r.last,
+      imported: o.progress.imported + moved.inserted,
       quarantined: o.progress.quarantined + q.n,
       quarantinedHash: o.progress.quarantinedHash + q.hash,
       completed: false,
@@ -247,27 +287,17 @@ async function commitBatch(o: CopyOptions, rows: Row[]): Promise<void> {
   }
 }
 
-/**
- * Copies the table from its last committed key to the end of the snapshot. The next batch is
- * fetched from the source while the target commits the current one (two servers, two cores).
- */
+/** Copies the table from its last committed key to the end of the snapshot. */
 export async function copyTable(o: CopyOptions): Promise<void> {
-  const s = o.source.client;
-  const fetch = () => s.query(`FETCH ${o.batchSize} FROM adopt_cursor`).then((r) => r.rows as Row[]);
-  await s.query(cursorSql(o.map, o.progress.lastKey, o.buckets));
-  let next: Promise<Row[]> | null = null;
+  const insert = judgedInsertSql(o.map, o.rules, o.upsert, o.fresh && !o.upsert);
+  await createStage(o.target, o.map);
   try {
-    for (let rows = await fetch(); rows.length;) {
-      next = fetch();
-      for (const r of rows) o.seen?.add(r._key);
-      await commitBatch(o, rows);
+    for (let r = await nextRange(o); r; r = await nextRange(o)) {
+      await commitBatch(o, r, insert);
       o.onBatch?.(o.progress);
-      rows = await next;
-      next = null;
     }
+    if (straight(o) && o.superuser) await settleDangling(o);
   } finally {
-    // A failed batch leaves a fetch in flight: let it settle before the cursor is closed.
-    await next?.catch(() => {});
-    await s.query("CLOSE adopt_cursor");
+    await dropStage(o.target).catch(() => {});
   }
 }

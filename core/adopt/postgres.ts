@@ -191,7 +191,7 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
     map: m,
     sourceId: source.id,
     progress: p,
-    batchSize: o.batchSize ?? 10_000,
+    batchSize: o.batchSize ?? 50_000,
     conversationFk: await conversationFk(target, m.table),
     rules: await targetRules(target, m),
     superuser: lane.superuser,

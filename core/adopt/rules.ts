@@ -16,6 +16,8 @@ export interface RowRule {
   /** "rule|detail" as SQL text: the quarantine's reason. */
   reason: string;
   when: string;
+  /** A foreign key: what the table cannot check itself while its triggers are off (replica role). */
+  foreignKey?: boolean;
 }
 
 const reason = (rule: string, detail: string) => literal(`${rule}|${detail}`);
@@ -70,6 +72,7 @@ export async function targetRules(client: pg.Client, m: TableMap): Promise<RowRu
           `no row in ${c.ref} with (${refCols.join(", ")}) equal to the row's (${names.join(", ")})`,
         ),
         when: `${present} AND NOT EXISTS (SELECT 1 FROM ${c.ref} x WHERE ${match})`,
+        foreignKey: true,
       });
     }
   }

@@ -1,0 +1,45 @@
+/**
+ * One COPY from the source straight into one COPY on the target: the rows cross as PostgreSQL's
+ * own text format, never parsed in between, with the target's pace holding the source's back.
+ *
+ * A COPY TO cannot be stopped half-way but by cancelling it, so whatever happens to the target
+ * the source's COPY is read to its end (a batch is bounded), leaving its connection ready for the
+ * next statement. Each chunk is written only once the previous one has gone out: the copy stream
+ * never holds data of its own when the target fails (pg-copy-streams would then write to a
+ * connection it has let go of: brianc/node-pg-copy-streams#171).
+ */
+import type pg from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+
+/** Copies `out` (a COPY ... TO STDOUT on the source) into `into` (a COPY ... FROM STDIN on the target); returns the rows the target took. */
+export async function transfer(
+  source: pg.Client,
+  out: string,
+  target: pg.Client,
+  into: string,
+): Promise<number> {
+  const reader = source.query(copyTo(out));
+  const writer = target.query(copyFrom(into));
+  let failed: Error | undefined;
+  const settled = new Promise<void>((done) => {
+    writer.on("finish", done);
+    writer.on("error", (e: Error) => {
+      failed ??= e;
+      done();
+    });
+  });
+  const written = (chunk: Buffer) =>
+    Promise.race([new Promise<void>((done) => writer.write(chunk, () => done())), settled]);
+  try {
+    for await (const chunk of reader as AsyncIterable<Buffer>) if (!failed) await written(chunk);
+  } catch (e) {
+    // The source failed: the target's COPY is abandoned (CopyFail), and its error is the source's.
+    if (!failed) writer.destroy(e as Error);
+    await settled;
+    throw e;
+  }
+  if (!failed) writer.end();
+  await settled;
+  if (failed) throw failed;
+  return writer.rowCount;
+}
