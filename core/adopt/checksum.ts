@@ -1,6 +1,7 @@
 /**
- * The order-independent checksum both sides compute in SQL: per row, md5 of a canonical text
- * (a JSON array of the columns, timestamps as epoch seconds, vectors as real[]), its first 60 bits
+ * The order-independent checksum both sides compute in SQL: per row, md5 of a canonical form (a
+ * JSON array of the columns as text, timestamps as epoch seconds; then each vector as its real[]'s
+ * binary, array_send, which spares printing 384 floats per row on both sides), its first 60 bits
  * as a number, summed. A sum is order-independent and additive: the quarantined rows' hashes are
  * subtracted from the source's, rows the target held before (--force) from the target's.
  */
@@ -9,16 +10,16 @@ import type { ColumnMap, TableMap, TargetType } from "./tables.ts";
 
 const isTime = (t: TargetType) => t === "timestamptz" || t === "timestamptz(3)";
 
-/** The canonical text of one value, from an expression already of the target's type. */
+/** The canonical text of one value, from an expression already of the target's type (not a vector). */
 function canonValue(e: string, t: TargetType): string {
   if (isTime(t)) return `extract(epoch from ${e})::text`;
-  if (t === "vector") return `(${e})::real[]::text`;
   return `(${e})::text`;
 }
 
 /** Source side: the mapped expression cast to the target's type (rounding included). */
 function sourceCanon(c: ColumnMap): string {
   if (c.canon) return c.canon;
+  if (c.type === "vector") return `(${c.expr})::vector::real[]`;
   if (isTime(c.type)) return canonValue(`(${c.expr})::${c.type}`, c.type);
   if (c.type === "uuid") return `lower((${c.expr})::text)`;
   if (c.type === "jsonb") return `(${c.expr})::jsonb::text`;
@@ -26,18 +27,29 @@ function sourceCanon(c: ColumnMap): string {
   return `(${c.expr})::text`;
 }
 
-const hashOf = (canonical: string) => `('x' || left(md5(${canonical}), 15))::bit(60)::bigint`;
+/** A vector (as real[]) in binary, tagged so that NULL differs from every value. */
+const vectorBytes = (reals: string) => `coalesce('\\x01'::bytea || array_send(${reals}), '\\x00'::bytea)`;
+
+/** The row's hash: md5 of its columns' JSON text, followed by its vectors' bytes. */
+function rowHash(columns: ColumnMap[], canon: (c: ColumnMap) => string): string {
+  const counted = columns.filter((c) => c.checksum);
+  const text = counted.filter((c) => c.type !== "vector").map(canon);
+  const vectors = counted.filter((c) => c.type === "vector").map((c) => vectorBytes(canon(c)));
+  const json = `json_build_array(${text.join(", ")})::text`;
+  const canonical = vectors.length ? `convert_to(${json}, 'UTF8') || ${vectors.join(" || ")}` : json;
+  return `('x' || left(md5(${canonical}), 15))::bit(60)::bigint`;
+}
 
 /** Per-row hash of the source row (aliases s and c, as the batch query has them). */
 export function sourceRowHash(m: TableMap): string {
-  const cols = m.columns.filter((c) => c.checksum).map(sourceCanon);
-  return hashOf(`json_build_array(${cols.join(", ")})::text`);
+  return rowHash(m.columns, sourceCanon);
 }
 
 /** Per-row hash of a target row (alias t). */
 export function targetRowHash(m: TableMap): string {
-  const cols = m.columns.filter((c) => c.checksum).map((c) => canonValue(`t.${ident(c.target)}`, c.type));
-  return hashOf(`json_build_array(${cols.join(", ")})::text`);
+  return rowHash(m.columns, (c) =>
+    c.type === "vector" ? `t.${ident(c.target)}::real[]` : canonValue(`t.${ident(c.target)}`, c.type),
+  );
 }
 
 /** FROM clause of the source: the table, and its conversation when the map needs one. */

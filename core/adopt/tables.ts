@@ -33,7 +33,7 @@ export interface ColumnMap {
   expr: string;
   /** Part of the checksum: false for values the target derives (defaults, recomputed counts). */
   checksum: boolean;
-  /** The source side of the checksum when it is not the expression itself (embeddings). */
+  /** The source side of the checksum when it is not the expression itself (embeddings: as real[]). */
   canon?: string;
 }
 
@@ -247,7 +247,7 @@ function memoryEntries(source: string, cols: SourceColumns, conv: SourceColumns,
   );
   plain(d, cols, "content", "text");
   put(d, "embedding", "vector", cols.embedding ? embeddingExpr(cols.embedding) : null, {
-    canon: "s.embedding::real[]::text",
+    canon: "s.embedding::real[]",
   });
   if (cols.embedding && cols.embedding.udt !== "vector")
     d.conversions.push("embedding: float8[] -> vector(384)");
