@@ -307,6 +307,107 @@ test("a run killed with kill -9 mid-copy resumes without duplicates, and a run a
   }
 });
 
+for (const role of ["a superuser", "jarvis_owner"] as const) {
+  test(`as ${role}: a conversation the target refuses takes its messages and memories to quarantine, named by their foreign key`, async () => {
+    // Batches go straight in by COPY: with a superuser the foreign keys' triggers are off and a
+    // set-wise check takes the dangling rows out; as the owner the trigger refuses the batch,
+    // which then goes through the careful path. Either way, the same rows and rules.
+    const legacy = await buildLegacy(postgres);
+    const target = await migratedTarget();
+    const conv = "00000000-0000-4000-8000-000000000001";
+    try {
+      await q(
+        legacy.url,
+        `alter table conversations drop constraint valid_end_time;
+         update conversations set ended_at = created_at - interval '1 day' where id = '${conv}'`,
+      );
+      const url =
+        role === "jarvis_owner"
+          ? postgres.url(target.name, "jarvis_owner", postgres.roles.owner)
+          : target.url;
+      const r = await adoptPostgres({ from: legacy.url, target: url, sourceTimeZone: TZ, batchSize: 50 });
+      assert.deepEqual(r.mismatches, []);
+      for (const [name, t] of Object.entries(r.tables))
+        assert.equal(t.source, t.imported + t.quarantined, name);
+      const held = await q<{ table_name: string; source_key: string; constraint_name: string }>(
+        target.url,
+        "select table_name, source_key, constraint_name from jarvis.adopt_quarantine order by table_name, source_key",
+      );
+      const conversations = held.filter((x) => x.table_name === "conversations");
+      assert.deepEqual(conversations, [
+        {
+          table_name: "conversations",
+          source_key: conv,
+          constraint_name: "conversations_ended_after_created",
+        },
+      ]);
+      const [fk] = await q<{ conname: string }>(
+        target.url,
+        "select conname from pg_constraint where conrelid = 'public.messages'::regclass and contype = 'f' and confrelid = 'public.conversations'::regclass",
+      );
+      const theirs = await q<{ id: string }>(
+        legacy.url,
+        `select id::text from messages where conversation_id = '${conv}' order by id`,
+      );
+      assert.ok(theirs.length > 0);
+      assert.deepEqual(
+        held.filter((x) => x.table_name === "messages").map((x) => [x.source_key, x.constraint_name]),
+        theirs.map((m) => [m.id, fk!.conname]),
+      );
+      assert.ok(
+        held.some(
+          (x) =>
+            x.source_key === "30000000-0000-4000-8000-000000000001" &&
+            x.constraint_name === "memory_entries_conversation_fkey",
+        ),
+        "the conversation's memory is quarantined with its foreign key",
+      );
+      assert.deepEqual(
+        await q(target.url, `select count(*)::int as n from messages where conversation_id = '${conv}'`),
+        [{ n: 0 }],
+      );
+    } finally {
+      await target.drop();
+      await legacy.drop();
+    }
+  });
+}
+
+test("a row the table refuses early in a large batch: the COPY stops, the rest of the batch still comes in, nothing is lost", async () => {
+  // 3,000 memories of 384 doubles (about 12 MB of COPY text, many chunks) in one batch: the
+  // target refuses the fixture's 3-d one (the 4th row) while the source is still sending; the
+  // source's COPY is read to its end, and the batch goes through the careful path on the same
+  // connections, which also finds the new 3-d one.
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    await q(
+      legacy.url,
+      `insert into memory_entries (id, content, embedding, metadata, importance, memory_type, created_at)
+         select ('40000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'souvenir ' || i,
+                case when i = 2 then '{0.5,0.25,0.125}'::float8[] else array(select (j * i % 97) / 97.0 from generate_series(1, 384) j) end,
+                '{"importance": 0.4}', 0.5, 'episodic', '2025-01-01 12:00:00'
+           from generate_series(1, 3000) i`,
+    );
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(r.mismatches, []);
+    assert.deepEqual(r.tables.memory_entries, {
+      source: 3007,
+      imported: 3003,
+      quarantined: 4,
+      checksumMatch: true,
+    });
+    const [bad] = await q<{ reason: string }>(
+      target.url,
+      "select reason from jarvis.adopt_quarantine where source_key = '40000000-0000-4000-8000-000000000002'",
+    );
+    assert.match(bad?.reason ?? "", /^embedding vector\(384\): expected 384 dimensions, not 3/);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
 test("refuses a target holding rows that did not come from this source, naming the tables, unless --force", async () => {
   const legacy = await buildLegacy(postgres);
   const target = await migratedTarget();
@@ -494,7 +595,7 @@ test("retention on adopted data: the A14 purge and A15 memory retention remove w
   }
 });
 
-test("a row changed on its way into the target fails the verification: the checksum differs, and the command exits 1", async () => {
+test("a row changed on its way into the target fails the verification: the checksum differs (a message, one float of an embedding), and the command exits 1", async () => {
   const legacy = await buildLegacy(postgres);
   const target = await migratedTarget();
   try {
@@ -505,7 +606,12 @@ test("a row changed on its way into the target fails the verification: the check
       `create function public.corrupt() returns trigger language plpgsql as $$
        begin if new.content = 'message 1 : x = 2' then new.content := new.content || '!'; end if; return new; end $$;
        create trigger corrupt before insert on messages for each row execute function public.corrupt();
-       alter table messages enable always trigger corrupt;`,
+       alter table messages enable always trigger corrupt;
+       create function public.corrupt_vector() returns trigger language plpgsql as $$
+       begin if new.id = '30000000-0000-4000-8000-000000000001' then
+         new.embedding := (new.embedding::real[] || array[]::real[])[1:383] || array[0.5::real]; end if; return new; end $$;
+       create trigger corrupt_vector before insert on memory_entries for each row execute function public.corrupt_vector();
+       alter table memory_entries enable always trigger corrupt_vector;`,
     );
     const again = cli(["adopt", "postgres", "--from", legacy.url, "--source-timezone", TZ, "--json"], {
       DATABASE_URL: target.url,
@@ -518,6 +624,8 @@ test("a row changed on its way into the target fails the verification: the check
       report.tables.messages.imported + report.tables.messages.quarantined,
     );
     assert.match(report.mismatches.join(), /messages: the imported rows' checksum differs/);
+    // One float of one embedding (compared in binary) is enough.
+    assert.equal(report.tables.memory_entries.checksumMatch, false);
     assert.equal(report.tables.users.checksumMatch, true);
   } finally {
     await target.drop();
