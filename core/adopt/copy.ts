@@ -20,6 +20,7 @@ import {
   insertJudged,
   isRowError,
   judgedInsertSql,
+  refusal,
   STAGE_COPY,
   stagedKeys,
   unquarantine,
@@ -148,14 +149,7 @@ async function settleDangling(o: CopyOptions): Promise<void> {
       const { rows } = await t.query(
         `DELETE FROM ${table} v WHERE ${fk.when} RETURNING v.${ident(o.map.key)}::text AS k, ${fk.reason} AS why`,
       );
-      for (const x of rows) {
-        const why = x.why as string;
-        refused.push({
-          key: x.k,
-          constraint: fk.constraint,
-          reason: `${why.slice(0, why.indexOf("|"))}: ${why.slice(why.indexOf("|") + 1)}`,
-        });
-      }
+      for (const x of rows) refused.push(refusal(x.k, x.why, new Set([fk.constraint])));
     }
     const q = await quarantine(o, refused);
     const gone = new Set(refused.map((x) => x.key)).size;

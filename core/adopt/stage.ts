@@ -39,6 +39,12 @@ export async function stagedKeys(target: pg.Client): Promise<string[]> {
   return rows.map((r) => r._key as string);
 }
 
+/** A rule's "rule|detail" (rules.ts) as a refusal, the constraint named when the rule is one. */
+export function refusal(key: string, why: string, constraints: Set<string | null>): Refusal {
+  const [rule, detail] = [why.slice(0, why.indexOf("|")), why.slice(why.indexOf("|") + 1)];
+  return { key, constraint: constraints.has(rule) ? rule : null, reason: `${rule}: ${detail}` };
+}
+
 /** Errors a row causes (SQLSTATE classes 22 data exception, 23 integrity violation). */
 export function isRowError(e: unknown): e is { code: string; constraint?: string; message: string } {
   const code = (e as { code?: unknown }).code;
@@ -97,10 +103,7 @@ export async function insertJudged(
     const { rows: res } = await target.query(sql, [keys]);
     await target.query("release savepoint adopt_rows");
     const named = new Set(rules.map((r) => r.constraint).filter(Boolean));
-    for (const [key, why] of res[0].refused as [string, string][]) {
-      const [rule, detail] = [why.slice(0, why.indexOf("|")), why.slice(why.indexOf("|") + 1)];
-      refused.push({ key, constraint: named.has(rule) ? rule : null, reason: `${rule}: ${detail}` });
-    }
+    for (const [key, why] of res[0].refused as [string, string][]) refused.push(refusal(key, why, named));
     return res[0].inserted as number;
   } catch (e) {
     await target.query("rollback to savepoint adopt_rows");
