@@ -86,6 +86,10 @@ export const ERROR_CODES = {
     exit: EXIT.usage,
     meaning: "adopt: the target is not migrated as `pulumi up` leaves it",
   },
+  JARVIS_ADOPT_SOURCE_READ: {
+    exit: EXIT.failed,
+    meaning: "adopt: the source could not produce a batch (a value its conversion cannot take)",
+  },
   JARVIS_ADOPT_TIMEZONE: { exit: EXIT.usage, meaning: "adopt: --source-timezone is not a known zone" },
   JARVIS_ADOPT_SOURCE_UNREACHABLE: { exit: EXIT.unavailable, meaning: "adopt: the source is unreachable" },
   JARVIS_ADOPT_TARGET_UNREACHABLE: { exit: EXIT.unavailable, meaning: "adopt: the target is unreachable" },

@@ -408,6 +408,38 @@ test("a row the table refuses early in a large batch: the COPY stops, the rest o
   }
 });
 
+test("a value the source cannot convert stops adopt naming the table and the key range, writes nothing of that batch, and the run after the fix resumes", async () => {
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  const id = "30000000-0000-4000-8000-000000000002";
+  try {
+    // 1e300 has no real (float4): the source's own cast fails while it streams the batch.
+    await q(legacy.url, `update memory_entries set embedding[2] = 1e300 where id = '${id}'`);
+    await assert.rejects(
+      adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ }),
+      (e: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(e.code, "JARVIS_ADOPT_SOURCE_READ");
+        assert.equal(e.exitCode, 1);
+        assert.match(
+          e.message,
+          /^reading memory_entries from the source failed in the batch of keys from the first up to 30000000-/,
+        );
+        assert.match(e.message, /out of range/);
+        assert.match(e.message, /correct the row in the legacy database, then run adopt again/);
+        return true;
+      },
+    );
+    assert.deepEqual(await q(target.url, "select count(*)::int as n from memory_entries"), [{ n: 0 }]);
+    await q(legacy.url, `update memory_entries set embedding[2] = 0.5 where id = '${id}'`);
+    const r = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
+    assert.deepEqual(r.mismatches, []);
+    assert.equal(r.tables.memory_entries?.imported, 4);
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
 test("refuses a target holding rows that did not come from this source, naming the tables, unless --force", async () => {
   const legacy = await buildLegacy(postgres);
   const target = await migratedTarget();

@@ -27,7 +27,8 @@ import {
   type Refusal,
 } from "./stage.ts";
 import type { Progress } from "./target.ts";
-import { transfer } from "./transfer.ts";
+import { CopyOutError, transfer } from "./transfer.ts";
+import { sourceReadError } from "./errors.ts";
 import type { RowRule } from "./rules.ts";
 import type { TableMap } from "./tables.ts";
 
@@ -277,7 +278,7 @@ async function commitBatch(o: CopyOptions, r: KeyRange, insert: string): Promise
     });
   } catch (e) {
     await t.query("rollback").catch(() => {});
-    throw e;
+    throw e instanceof CopyOutError ? sourceReadError(m.source, r.after, r.last, e.reason) : e;
   }
 }
 

@@ -43,3 +43,16 @@ export class VerificationError extends AdoptError {
     );
   }
 }
+
+/** The source could not produce a batch: a value its conversion cannot take, or a lost connection. */
+export function sourceReadError(
+  table: string,
+  after: string | null,
+  last: string,
+  reason: Error,
+): AdoptError {
+  return new AdoptError(
+    "JARVIS_ADOPT_SOURCE_READ",
+    `reading ${table} from the source failed in the batch of keys ${after === null ? "from the first" : `after ${after}`} up to ${last}: ${reason.message}; a value there that the conversion cannot take (an embedding beyond the range of real, metadata text that is not JSON) stops adopt before it writes anything of that batch: correct the row in the legacy database, then run adopt again (it resumes at this batch)`,
+  );
+}

@@ -11,6 +11,14 @@
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 
+/** The source's COPY failed (a value its SQL could not convert, a lost connection): not the target's doing. */
+export class CopyOutError extends Error {
+  constructor(readonly reason: Error) {
+    super(reason.message);
+    this.name = "CopyOutError";
+  }
+}
+
 /** Copies `out` (a COPY ... TO STDOUT on the source) into `into` (a COPY ... FROM STDIN on the target); returns the rows the target took. */
 export async function transfer(
   source: pg.Client,
@@ -33,10 +41,10 @@ export async function transfer(
   try {
     for await (const chunk of reader as AsyncIterable<Buffer>) if (!failed) await written(chunk);
   } catch (e) {
-    // The source failed: the target's COPY is abandoned (CopyFail), and its error is the source's.
+    // The source failed: the target's COPY is abandoned (CopyFail), and the error is the source's.
     if (!failed) writer.destroy(e as Error);
     await settled;
-    throw e;
+    throw new CopyOutError(e as Error);
   }
   if (!failed) writer.end();
   await settled;
