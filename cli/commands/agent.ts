@@ -3,10 +3,6 @@
  * backups and drills on the schedules of config.backup.schedules and serves /metrics.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { decodeConfigMap } from "../../config/pulumi.ts";
-import { parseConfig } from "../../config/schema.ts";
-import { readStackFile } from "../../config/stackfile.ts";
 import { UsageError } from "../../core/errors.ts";
 import { startAgent } from "../../core/ops/agent.ts";
 import { readContainerStates } from "../../core/ops/containers.ts";
@@ -16,6 +12,7 @@ import { agentJobs, agentSchedule, type AgentSchedule, type JobRunners } from ".
 import type { Connections } from "../env.ts";
 import { defineCommand } from "../command.ts";
 import { opsFromEnv } from "../env.ts";
+import { CONFIG_OPTION, stackConfig } from "../stack.ts";
 
 function loadSchedule(
   opts: { config?: string; "schedule-file"?: string },
@@ -26,10 +23,7 @@ function loadSchedule(
     if (!existsSync(file)) throw new UsageError(`no schedule file ${file}`);
     return JSON.parse(readFileSync(file, "utf8")) as AgentSchedule;
   }
-  const cfgFile = opts.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
-  const cfg = cfgFile
-    ? parseConfig(decodeConfigMap(readStackFile(cfgFile).config))
-    : parseConfig({ environment: "dev" });
+  const cfg = stackConfig(stack, opts.config, { orDefaults: true });
   return agentSchedule(cfg, Boolean(process.env.JARVIS_PGBACKREST_CONFIG_PATH));
 }
 
@@ -70,7 +64,7 @@ export const agent = defineCommand({
   description:
     "State (and /metrics) in JARVIS_OPS_STATE (default /var/lib/jarvis-ops/state.json). Connections as for `backup`. With JARVIS_DOCKER_URL (a Docker API socket proxy), exports jarvis_container_up and jarvis_container_present for the schedule file's containers. Retention: Chroma (CHROMA_URL), Redis temp keys (JARVIS_REDIS_RETENTION_URL[_FILE] or REDIS_URL, a user allowed SCAN/TTL/EXPIRE/INFO/DBSIZE), log files (JARVIS_LOGS_DIR); storage figures hourly (the bucket, and JARVIS_CHROMA_DATA_DIR when mounted).",
   options: {
-    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    config: CONFIG_OPTION,
     "schedule-file": { type: "string", description: "a schedule as JSON, instead of the stack's config" },
     host: { type: "string", default: "127.0.0.1", description: "where /metrics listens" },
     port: {

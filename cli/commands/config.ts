@@ -1,11 +1,11 @@
-import { basename, resolve } from "node:path";
-import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { clearSecretWarnings, decodeConfigMap, validateStack } from "../../config/pulumi.ts";
 import { ConfigError } from "../../config/schema.ts";
 import { replacingChanges } from "../../config/immutable.ts";
-import { UsageError, EXIT } from "../../core/errors.ts";
+import { EXIT } from "../../core/errors.ts";
 import { readStackFile } from "../../config/stackfile.ts";
 import { defineCommand } from "../command.ts";
+import { CONFIG_OPTION, stackFilePath } from "../stack.ts";
 
 export const configCheck = defineCommand({
   name: "config check",
@@ -18,14 +18,12 @@ export const configCheck = defineCommand({
     "--previous FILE (the deployed stack file), also refuses a change that would replace a bucket.",
   ].join("\n"),
   options: {
-    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    config: CONFIG_OPTION,
     previous: { type: "string", description: "the deployed stack file, to refuse bucket-replacing changes" },
   },
   async run(ctx) {
     const stack = ctx.args[0];
-    const file = ctx.options.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
-    if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
-    if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
+    const file = stackFilePath(stack, ctx.options.config);
     const { config, clearSecrets } = readStackFile(file);
     const warnings = clearSecretWarnings(clearSecrets);
     for (const w of warnings) ctx.log.warn(w);

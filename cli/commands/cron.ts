@@ -4,33 +4,21 @@
  * `cron apply --jobs FILE` with the jobs it was given; people run it with a stack's config.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { decodeConfigMap } from "../../config/pulumi.ts";
-import { parseConfig, type JarvisConfig } from "../../config/schema.ts";
-import { readStackFile } from "../../config/stackfile.ts";
 import { applyCron, cronStatus, planCron, type CronPlan } from "../../core/cron/index.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { withClient } from "../../core/pg.ts";
 import { cronJobs, DEFAULT_CRON_PREFIX, type CronJobSpec } from "../../settings/cron.ts";
 import { defineCommand, type CommandContext } from "../command.ts";
 import { need } from "../env.ts";
+import { CONFIG_OPTION, stackConfig } from "../stack.ts";
 
 const OPTIONS = {
-  config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+  config: CONFIG_OPTION,
   jobs: { type: "string", description: "a JSON array of jobs instead of the stack's config" },
   prefix: { type: "string", default: DEFAULT_CRON_PREFIX, description: "the jobs this stack owns" },
   database: { type: "string", description: "the database the jobs run in" },
   username: { type: "string", description: "the role the jobs run as, when a job names none" },
 } as const;
-
-/** The stack's config from Pulumi.<stack>.yaml or --config FILE (shared by cron and retention). */
-export function stackConfig(ctx: { args: string[]; options: { config?: string } }): JarvisConfig {
-  const stack = ctx.args[0];
-  const file = ctx.options.config ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
-  if (!file) throw new UsageError("name a stack (dev, prod) or pass --config FILE");
-  if (!existsSync(file)) throw new UsageError(`no config file ${file}; create it or pass --config FILE`);
-  return parseConfig(decodeConfigMap(readStackFile(file).config));
-}
 
 function declaredJobs(ctx: CommandContext<typeof OPTIONS>, prefix: string): CronJobSpec[] {
   const file = ctx.options.jobs;
@@ -43,7 +31,7 @@ function declaredJobs(ctx: CommandContext<typeof OPTIONS>, prefix: string): Cron
       );
     return jobs;
   }
-  return cronJobs(stackConfig(ctx), { prefix, database: ctx.options.database });
+  return cronJobs(stackConfig(ctx.args[0], ctx.options.config), { prefix, database: ctx.options.database });
 }
 
 function planText(p: CronPlan, applied: boolean): string {

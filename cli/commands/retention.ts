@@ -13,7 +13,7 @@ import {
 } from "../../core/retention/index.ts";
 import { defineCommand } from "../command.ts";
 import { need } from "../env.ts";
-import { stackConfig } from "./cron.ts";
+import { CONFIG_OPTION, stackConfig } from "../stack.ts";
 
 export const retentionRun = defineCommand({
   name: "retention run",
@@ -23,7 +23,7 @@ export const retentionRun = defineCommand({
   description:
     "Without --store: Chroma and Redis (PostgreSQL runs on its pg_cron schedule). Reads CHROMA_URL (+ CHROMA_TOKEN), REDIS_URL, DATABASE_URL (jarvis_owner's: a superuser is refused). --dry-run counts and deletes nothing.",
   options: {
-    config: { type: "string", description: "the stack file (default: Pulumi.<stack>.yaml)" },
+    config: CONFIG_OPTION,
     "dry-run": { type: "boolean", description: "count, delete nothing" },
     store: {
       type: "string",
@@ -38,7 +38,7 @@ export const retentionRun = defineCommand({
     },
   },
   async run(ctx) {
-    const cfg = stackConfig(ctx);
+    const cfg = stackConfig(ctx.args[0], ctx.options.config);
     const stores = ctx.options.store ?? ["chroma", "redis"];
     const inputs: RetentionInputs = {
       policy: retentionPolicy(cfg),

@@ -1,21 +1,8 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { decodeConfigMap } from "../../config/pulumi.ts";
-import { parseConfig, type JarvisConfig } from "../../config/schema.ts";
-import { readStackFile } from "../../config/stackfile.ts";
 import { BackupStore } from "../../core/backup/store.ts";
 import { EXIT, UsageError } from "../../core/errors.ts";
 import { collectStatus, formatStatus } from "../../core/status/index.ts";
 import { defineCommand } from "../command.ts";
-
-/** Thresholds come from the stack's config when named, else from the schema's defaults (the audit's). */
-function loadConfig(stack: string | undefined, file: string | undefined): JarvisConfig {
-  const path = file ?? (stack ? resolve(`Pulumi.${stack}.yaml`) : undefined);
-  if (!path) return parseConfig({ environment: "dev" });
-  if (!existsSync(path))
-    throw new UsageError(`no config file ${path}; name an existing stack (dev, prod) or pass --config FILE`);
-  return parseConfig(decodeConfigMap(readStackFile(path).config));
-}
+import { stackConfig } from "../stack.ts";
 
 export const status = defineCommand({
   name: "status",
@@ -42,7 +29,8 @@ export const status = defineCommand({
     timeout: { type: "number", default: 5, description: "seconds per check" },
   },
   async run(ctx) {
-    const cfg = loadConfig(ctx.args[0], ctx.options.config);
+    // Thresholds come from the stack's config when named, else from the schema's defaults (the audit's).
+    const cfg = stackConfig(ctx.args[0], ctx.options.config, { orDefaults: true });
     const timeout = ctx.options.timeout;
     // the validator's min is inclusive; 0 s would time every check out
     if (timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds (got ${timeout})`);
