@@ -6,7 +6,12 @@
  * the source's COPY is read to its end (a batch is bounded), leaving its connection ready for the
  * next statement. Each chunk is written only once the previous one has gone out: the copy stream
  * never holds data of its own when the target fails (pg-copy-streams would then write to a
- * connection it has let go of: brianc/node-pg-copy-streams#171).
+ * connection it has let go of: brianc/node-pg-copy-streams#171). After the target's error the
+ * stream is left alone (no end(), no destroy(): both would write to that connection); pg has
+ * already ended the query (client.js clears the active query on an ErrorResponse), and CopyData
+ * still in flight is ignored by the server once out of COPY (postgres.c, PostgresMain: "Accept but
+ * ignore these messages, per protocol spec"). test/adopt.test.ts refuses a row early in a 12 MB
+ * batch to exercise this.
  */
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
