@@ -45,7 +45,7 @@ export interface Connections {
 
 export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connections {
   let databaseUrl = env.JARVIS_DATABASE_URL_FILE
-    ? readFileSync(env.JARVIS_DATABASE_URL_FILE, "utf8").trim()
+    ? fileValue("JARVIS_DATABASE_URL_FILE", env)
     : env.DATABASE_URL;
   if (!databaseUrl && (env.PGHOST || env.PGDATABASE || env.PGUSER)) {
     const u = new URL("postgresql://localhost");
@@ -68,9 +68,7 @@ export function connectionsFromEnv(env: NodeJS.ProcessEnv = process.env): Connec
     prometheusUrl: env.JARVIS_PROMETHEUS_URL,
     logsDir: env.JARVIS_LOGS_DIR,
     chromaDataDir: env.JARVIS_CHROMA_DATA_DIR,
-    redisRetentionUrl: env.JARVIS_REDIS_RETENTION_URL_FILE
-      ? readFileSync(env.JARVIS_REDIS_RETENTION_URL_FILE, "utf8").trim()
-      : (env.JARVIS_REDIS_RETENTION_URL ?? env.REDIS_URL),
+    redisRetentionUrl: envValue("JARVIS_REDIS_RETENTION_URL", env) ?? env.REDIS_URL,
     rolePasswordsDir: env.JARVIS_ROLE_PASSWORDS_DIR,
     pgPasswordFile: env.PGPASSWORD_FILE,
     s3: {
@@ -90,10 +88,23 @@ export function need<T>(value: T | undefined, variable: string, example: string)
   return value;
 }
 
-/** NAME, or the content of the file NAME_FILE names (how containers receive secrets). */
+/**
+ * The content of the file `variable` names (how containers receive secrets). A variable naming a
+ * file that is not there is a usage error, never a silent fallback: a missing manifest key file
+ * would otherwise turn signature checks off, and a missing URL file point at another server.
+ */
+function fileValue(variable: string, env: NodeJS.ProcessEnv): string {
+  const file = env[variable]!;
+  if (!existsSync(file))
+    throw new UsageError(
+      `${variable} names ${file}, which does not exist; mount the file there or unset ${variable}`,
+    );
+  return readFileSync(file, "utf8").trim();
+}
+
+/** NAME, or the content of the file NAME_FILE names. */
 export function envValue(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (file && existsSync(file)) return readFileSync(file, "utf8").trim();
+  if (env[`${name}_FILE`]) return fileValue(`${name}_FILE`, env);
   return env[name] || undefined;
 }
 
