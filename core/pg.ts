@@ -1,6 +1,6 @@
 /** PostgreSQL connections for every tool of the stack: one way to connect, one way to fail. */
 import pg from "pg";
-import { UnavailableError } from "./errors.ts";
+import { RefusedError, UnavailableError } from "./errors.ts";
 import { redactText } from "./log.ts";
 
 export type Client = pg.Client;
@@ -64,4 +64,19 @@ export function ident(name: string): string {
 /** Quotes an SQL string literal (for the few statements that take no parameters, e.g. ALTER ROLE ... PASSWORD). */
 export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Refuses a session whose user is a superuser before it runs code that jarvis_owner owns and can
+ * replace (functions, triggers, CHECKs): a planted body would run as the superuser, RESET ROLE
+ * included. `command` names what refuses, `runs` what it would run.
+ */
+export async function refuseSuperuser(client: pg.Client, command: string, runs: string): Promise<void> {
+  const { rows } = await client.query(
+    "select session_user as u, (select rolsuper from pg_roles where rolname = session_user) as su",
+  );
+  if (rows[0].su)
+    throw new RefusedError(
+      `${command} is connected as the superuser "${rows[0].u}": it would run ${runs} that jarvis_owner owns and can replace, as a superuser; set DATABASE_URL to jarvis_owner's connection`,
+    );
 }

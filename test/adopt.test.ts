@@ -33,13 +33,14 @@ async function q<T = Record<string, unknown>>(
   }
 }
 
+/** A migrated stack database: `url` is jarvis_owner's (adopt refuses a superuser), `adminUrl` the superuser's. */
 async function migratedTarget() {
   const db = await createDatabase(postgres, "adopt");
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   await apply(c);
   await c.end();
-  return db;
+  return { ...db, adminUrl: db.url, url: postgres.url(db.name, "jarvis_owner", postgres.roles.owner) };
 }
 
 /** Every table's rows (md5 of their sorted text) and the write counters: equal means untouched. */
@@ -196,7 +197,7 @@ test("plans with --dry-run: rows, conversions and the rule each refused row brea
       legacy.url,
       "alter table users add column avatar_url text; alter table users drop column full_name",
     );
-    const before = await fingerprint(target.url, ["public", "jarvis"]);
+    const before = await fingerprint(target.adminUrl, ["public", "jarvis"]);
     const r = await adoptPostgres({ from: legacy.url, target: target.url, dryRun: true, sourceTimeZone: TZ });
     const plan = r.plan!;
     assert.deepEqual(plan.users!.extraColumns, ["avatar_url"]);
@@ -208,7 +209,7 @@ test("plans with --dry-run: rows, conversions and the rule each refused row brea
     assert.equal(refusals["memory_entries_conversation_fkey"], 1);
     assert.equal(refusals["embedding vector(384)"], 2);
     assert.deepEqual(plan.memory_entries!.unchecked, []);
-    assert.deepEqual(await fingerprint(target.url, ["public", "jarvis"]), before);
+    assert.deepEqual(await fingerprint(target.adminUrl, ["public", "jarvis"]), before);
     // The same variations copy: full_name takes the target's default (NULL).
     const copied = await adoptPostgres({ from: legacy.url, target: target.url, sourceTimeZone: TZ });
     assert.deepEqual(copied.tables.users, { source: 3, imported: 3, quarantined: 0, checksumMatch: true });
@@ -276,12 +277,12 @@ test("a run killed with kill -9 mid-copy resumes without duplicates, and a run a
     );
     assert.equal(dups!.n, dups!.d);
 
-    const before = await fingerprint(target.url, ["public"]);
+    const before = await fingerprint(target.adminUrl, ["public"]);
     const quarantine = await q(target.url, "select * from jarvis.adopt_quarantine order by id");
     const third = cli(args, { DATABASE_URL: target.url });
     assert.equal((await third.done).code, 0, third.err());
     assert.deepEqual(JSON.parse(third.out()).tables, report.tables);
-    assert.deepEqual(await fingerprint(target.url, ["public"]), before);
+    assert.deepEqual(await fingerprint(target.adminUrl, ["public"]), before);
     assert.deepEqual(await q(target.url, "select * from jarvis.adopt_quarantine order by id"), quarantine);
   } finally {
     await target.drop();
@@ -289,71 +290,106 @@ test("a run killed with kill -9 mid-copy resumes without duplicates, and a run a
   }
 });
 
-for (const role of ["a superuser", "jarvis_owner"] as const) {
-  test(`as ${role}: a conversation the target refuses takes its messages and memories to quarantine, named by their foreign key`, async () => {
-    // Batches go straight in by COPY: with a superuser the foreign keys' triggers are off and a
-    // set-wise check takes the dangling rows out; as the owner the trigger refuses the batch,
-    // which then goes through the careful path. Either way, the same rows and rules.
-    const legacy = await buildLegacy(postgres);
-    const target = await migratedTarget();
-    const conv = "00000000-0000-4000-8000-000000000001";
-    try {
-      await q(
-        legacy.url,
-        `alter table conversations drop constraint valid_end_time;
-         update conversations set ended_at = created_at - interval '1 day' where id = '${conv}'`,
-      );
-      const url =
-        role === "jarvis_owner"
-          ? postgres.url(target.name, "jarvis_owner", postgres.roles.owner)
-          : target.url;
-      const r = await adoptPostgres({ from: legacy.url, target: url, sourceTimeZone: TZ, batchSize: 50 });
-      assert.deepEqual(r.mismatches, []);
-      for (const [name, t] of Object.entries(r.tables))
-        assert.equal(t.source, t.imported + t.quarantined, name);
-      const held = await q<{ table_name: string; source_key: string; constraint_name: string }>(
-        target.url,
-        "select table_name, source_key, constraint_name from jarvis.adopt_quarantine order by table_name, source_key",
-      );
-      const conversations = held.filter((x) => x.table_name === "conversations");
-      assert.deepEqual(conversations, [
-        {
-          table_name: "conversations",
-          source_key: conv,
-          constraint_name: "conversations_ended_after_created",
-        },
-      ]);
-      const [fk] = await q<{ conname: string }>(
-        target.url,
-        "select conname from pg_constraint where conrelid = 'public.messages'::regclass and contype = 'f' and confrelid = 'public.conversations'::regclass",
-      );
-      const theirs = await q<{ id: string }>(
-        legacy.url,
-        `select id::text from messages where conversation_id = '${conv}' order by id`,
-      );
-      assert.ok(theirs.length > 0);
-      assert.deepEqual(
-        held.filter((x) => x.table_name === "messages").map((x) => [x.source_key, x.constraint_name]),
-        theirs.map((m) => [m.id, fk!.conname]),
-      );
-      assert.ok(
-        held.some(
-          (x) =>
-            x.source_key === "30000000-0000-4000-8000-000000000001" &&
-            x.constraint_name === "memory_entries_conversation_fkey",
-        ),
-        "the conversation's memory is quarantined with its foreign key",
-      );
-      assert.deepEqual(
-        await q(target.url, `select count(*)::int as n from messages where conversation_id = '${conv}'`),
-        [{ n: 0 }],
-      );
-    } finally {
-      await target.drop();
-      await legacy.drop();
-    }
-  });
-}
+test("a conversation the target refuses takes its messages and memories to quarantine, named by their foreign key", async () => {
+  // Batches go straight in by COPY with the foreign keys' triggers off (replica role): a
+  // set-wise check then takes the dangling rows out, as the careful path would have refused them.
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  const conv = "00000000-0000-4000-8000-000000000001";
+  try {
+    await q(
+      legacy.url,
+      `alter table conversations drop constraint valid_end_time;
+       update conversations set ended_at = created_at - interval '1 day' where id = '${conv}'`,
+    );
+    const r = await adoptPostgres({
+      from: legacy.url,
+      target: target.url,
+      sourceTimeZone: TZ,
+      batchSize: 50,
+    });
+    assert.deepEqual(r.mismatches, []);
+    for (const [name, t] of Object.entries(r.tables))
+      assert.equal(t.source, t.imported + t.quarantined, name);
+    const held = await q<{ table_name: string; source_key: string; constraint_name: string }>(
+      target.url,
+      "select table_name, source_key, constraint_name from jarvis.adopt_quarantine order by table_name, source_key",
+    );
+    const conversations = held.filter((x) => x.table_name === "conversations");
+    assert.deepEqual(conversations, [
+      {
+        table_name: "conversations",
+        source_key: conv,
+        constraint_name: "conversations_ended_after_created",
+      },
+    ]);
+    const [fk] = await q<{ conname: string }>(
+      target.url,
+      "select conname from pg_constraint where conrelid = 'public.messages'::regclass and contype = 'f' and confrelid = 'public.conversations'::regclass",
+    );
+    const theirs = await q<{ id: string }>(
+      legacy.url,
+      `select id::text from messages where conversation_id = '${conv}' order by id`,
+    );
+    assert.ok(theirs.length > 0);
+    assert.deepEqual(
+      held.filter((x) => x.table_name === "messages").map((x) => [x.source_key, x.constraint_name]),
+      theirs.map((m) => [m.id, fk!.conname]),
+    );
+    assert.ok(
+      held.some(
+        (x) =>
+          x.source_key === "30000000-0000-4000-8000-000000000001" &&
+          x.constraint_name === "memory_entries_conversation_fkey",
+      ),
+      "the conversation's memory is quarantined with its foreign key",
+    );
+    assert.deepEqual(
+      await q(target.url, `select count(*)::int as n from messages where conversation_id = '${conv}'`),
+      [{ n: 0 }],
+    );
+  } finally {
+    await target.drop();
+    await legacy.drop();
+  }
+});
+
+test("jarvis_owner planting ALTER ROLE ... SUPERUSER in a CHECK's function does not become superuser: adopt refuses a superuser target", async () => {
+  // The rows adopt writes run the tables' CHECK functions, which jarvis_owner owns and can
+  // replace; as a superuser session, a planted body would run as the superuser.
+  const legacy = await buildLegacy(postgres);
+  const target = await migratedTarget();
+  try {
+    await q(
+      target.url,
+      `create or replace function public.memory_tag_list_valid(tags text[]) returns boolean language plpgsql as $$
+       begin alter role jarvis_owner superuser; return true; end $$`,
+    );
+    await assert.rejects(
+      adoptPostgres({ from: legacy.url, target: target.adminUrl, sourceTimeZone: TZ }),
+      (e: Error & { code?: string; exitCode?: number }) => {
+        assert.equal(e.code, "JARVIS_REFUSED");
+        assert.equal(e.exitCode, 4);
+        assert.match(
+          e.message,
+          /^adopt postgres is connected as the superuser "postgres".*set DATABASE_URL to jarvis_owner's connection/,
+        );
+        return true;
+      },
+    );
+    const [owner] = await q<{ rolsuper: boolean }>(
+      target.adminUrl,
+      "select rolsuper from pg_roles where rolname = 'jarvis_owner'",
+    );
+    assert.equal(owner?.rolsuper, false, "jarvis_owner became superuser");
+    assert.deepEqual(await q(target.adminUrl, "select count(*)::int as n from memory_entries"), [{ n: 0 }]);
+  } finally {
+    // Roles are cluster-wide: never leave a superuser behind for the other tests.
+    await q(target.adminUrl, "alter role jarvis_owner nosuperuser");
+    await target.drop();
+    await legacy.drop();
+  }
+});
 
 test("a row the table refuses early in a large batch: the COPY stops, the rest of the batch still comes in, nothing is lost", async () => {
   // 3,000 memories of 384 doubles (about 12 MB of COPY text, many chunks) in one batch: the
@@ -484,7 +520,10 @@ test("says what is wrong and how to fix it: a bad URL, a missing server, a sourc
       /Europe\/Paris/,
     );
     await expectCode(
-      adoptPostgres({ from: legacy.url, target: empty.url }),
+      adoptPostgres({
+        from: legacy.url,
+        target: postgres.url(empty.name, "jarvis_owner", postgres.roles.owner),
+      }),
       "JARVIS_ADOPT_TARGET_SHAPE",
       2,
       /migrate apply/,

@@ -180,9 +180,11 @@ try {
     await apply(c);
     await c.end();
   });
-  const [r] = await time(() => adoptPostgres({ from: legacy.url, target: target.url, log }));
+  // As the stack runs it: jarvis_owner (adopt refuses a superuser).
+  const owner = server.url(target.name, "jarvis_owner", server.roles.owner);
+  const [r] = await time(() => adoptPostgres({ from: legacy.url, target: owner, log }));
   const rows = Object.values(r.tables).reduce((a, t) => a + t.source, 0);
-  const cut = await freeze(legacy.url, target.url, server.url(target.name, "jarvis_app", server.roles.app));
+  const cut = await freeze(legacy.url, owner, server.url(target.name, "jarvis_app", server.roles.app));
   const out = {
     scale,
     asciiTitles: Boolean(values["ascii-titles"]),

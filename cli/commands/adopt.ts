@@ -36,7 +36,7 @@ function postgresText(r: AdoptPostgresResult): string {
 async function runPostgres(ctx: Ctx): Promise<number> {
   const r = await adoptPostgres({
     from: ctx.options.from,
-    target: need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://postgres:...@db:5432/jarvis"),
+    target: need(ctx.env.databaseUrl, "DATABASE_URL", "postgresql://jarvis_owner:...@db:5432/jarvis"),
     dryRun: Boolean(ctx.options["dry-run"]),
     force: Boolean(ctx.options.force),
     sourceTimeZone: ctx.options["source-timezone"],
@@ -107,7 +107,7 @@ export const adopt = defineCommand({
   usage:
     "jarvis-data adopt <postgres|redis|chroma> --from SOURCE [--dry-run] [--force] [--source-timezone TZ] [--batch-size N] [--json]",
   description: [
-    "postgres: --from postgresql://.../jarvis_memory (read in one read-only snapshot); into DATABASE_URL (migrated).",
+    "postgres: --from postgresql://.../jarvis_memory (read in one read-only snapshot); into DATABASE_URL (migrated; jarvis_owner's connection, a superuser is refused).",
     "  --dry-run plans (rows, conversions, rows the target would refuse and why); --source-timezone: the zone of",
     "  the legacy naive timestamps (default: the source server's TimeZone); --force adds to a target holding other rows.",
     "  Re-running resumes; a run after success copies nothing. Exit 1 when the verification differs.",

@@ -117,7 +117,6 @@ export async function removeVanished(
   sourceId: string,
   buckets: string[] | undefined,
   seen: Set<string>,
-  superuser: boolean,
 ): Promise<number> {
   const { rows } = await target.query(
     `SELECT id::text AS k FROM public.${ident(m.table)} ${buckets ? "WHERE left(id::text, 4) = ANY($1::text[])" : ""}`,
@@ -126,8 +125,8 @@ export async function removeVanished(
   const gone = rows.map((r) => r.k as string).filter((k) => !seen.has(k));
   await target.query("begin");
   try {
-    if (superuser) await target.query("set local session_replication_role = replica");
-    else await target.query(`alter table public.${ident(m.table)} disable trigger user`);
+    // adopt's own deletions fire neither the application's triggers nor the audit log.
+    await target.query("set local session_replication_role = replica");
     if (gone.length)
       await target.query(`DELETE FROM public.${ident(m.table)} WHERE id::text = ANY($1::text[])`, [gone]);
     const { rows: q } = await target.query(
@@ -140,7 +139,6 @@ export async function removeVanished(
         "DELETE FROM jarvis.adopt_quarantine WHERE source_id = $1 AND table_name = $2 AND source_key = ANY($3::text[])",
         [sourceId, m.table, qGone],
       );
-    if (!superuser) await target.query(`alter table public.${ident(m.table)} enable trigger user`);
     await target.query("commit");
     return gone.length + qGone.length;
   } catch (e) {

@@ -6,7 +6,7 @@
  *
  * A batch goes straight into the table by COPY (transfer.ts), PostgreSQL's text both ways, as
  * pg_dump | psql moves it; the table's own constraints and types judge it, and with the foreign
- * keys' triggers off (a superuser, replica role) one set-wise query checks them. A batch the table
+ * keys' triggers off (replica role) one set-wise query checks them. A batch the table
  * refuses is rolled back and takes the careful path (stage.ts), which names each refused row's
  * rule. Refused rows go to the quarantine with their reason and the source row as JSON.
  */
@@ -42,8 +42,6 @@ export interface CopyOptions {
   /** The foreign key that an orphan breaks (named in its quarantine reason). */
   conversationFk?: string;
   onBatch?: (p: Progress) => void;
-  /** The target session is a superuser's (session_replication_role is open to it). */
-  superuser: boolean;
   /** The target's rules for the table (rules.ts). */
   rules: RowRule[];
   /** Only these key buckets (the first 4 hex digits of a uuid key): a catch-up pass. */
@@ -134,7 +132,7 @@ async function orphansIn(o: CopyOptions, r: KeyRange): Promise<Refusal[]> {
 }
 
 /**
- * With the foreign keys' triggers off (a superuser, replica role), the straight batches' rows
+ * With the foreign keys' triggers off (replica role), the straight batches' rows
  * that point nowhere: each foreign key checked once over the table, set-wise (an anti-join), its
  * dangling rows taken out and refused with the key they break, as the careful path would have
  * refused them. Only adopt's rows are there to check: straight batches run on a fresh table.
@@ -243,12 +241,11 @@ async function commitBatch(o: CopyOptions, r: KeyRange, insert: string): Promise
   const t = o.target;
   await t.query("begin");
   try {
-    // The application's triggers (audit, counters, updated_at) are off for adopt's own rows,
-    // inside this transaction only: a crash cannot leave them off. CHECKs stay on. A superuser
-    // also skips the foreign keys' per-row triggers (as pg_restore --disable-triggers does):
-    // they are checked set-wise instead (rules.ts, settleDangling).
-    if (o.superuser) await t.query("set local session_replication_role = replica");
-    else await t.query(`alter table public.${ident(m.table)} disable trigger user`);
+    // The application's triggers (audit, counters, updated_at) and the foreign keys' per-row
+    // ones are off for adopt's own rows (replica role, as pg_restore --disable-triggers does;
+    // jarvis_owner may set it since 0107), inside this transaction only: a crash cannot leave them
+    // off. CHECKs stay on; the foreign keys are checked set-wise (rules.ts, settleDangling).
+    await t.query("set local session_replication_role = replica");
     // Orphans never cross: the source knows them, and they cost a query only when the batch
     // came short of its keys.
     const refused: Refusal[] = [];
@@ -261,7 +258,6 @@ async function commitBatch(o: CopyOptions, r: KeyRange, insert: string): Promise
       for (const x of orphans) o.seen?.add(x.key);
     }
     const q = await quarantine(o, refused);
-    if (!o.superuser) await t.query(`alter table public.${ident(m.table)} enable trigger user`);
     await t.query(
       `UPDATE jarvis.adopt_progress SET last_key = $3, imported = imported + $4, quarantined = quarantined + $5,
               quarantined_hash = quarantined_hash + $6, completed_at = NULL, updated_at = now()
@@ -291,7 +287,7 @@ export async function copyTable(o: CopyOptions): Promise<void> {
       await commitBatch(o, r, insert);
       o.onBatch?.(o.progress);
     }
-    if (straight(o) && o.superuser) await settleDangling(o);
+    if (straight(o)) await settleDangling(o);
   } finally {
     await dropStage(o.target).catch(() => {});
   }

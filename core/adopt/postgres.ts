@@ -11,7 +11,7 @@
 import type pg from "pg";
 import { silentLogger, type Logger } from "../log.ts";
 import { noProgress, type Progress as ProgressLine } from "../progress.ts";
-import { ident } from "../pg.ts";
+import { ident, refuseSuperuser } from "../pg.ts";
 import {
   bucketSums,
   conversationsIn,
@@ -153,7 +153,6 @@ async function prepareTable(
 interface Lane {
   source: Source;
   target: pg.Client;
-  superuser: boolean;
   /** Per table, the catch-up's bucket sums (shared by the lanes): verifyAll's totals. */
   sums: Map<string, BucketSums>;
   /** Conversations whose message_count is recounted: all after a bulk copy, else those walked. */
@@ -194,7 +193,6 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
     batchSize: o.batchSize ?? 50_000,
     conversationFk: await conversationFk(target, m.table),
     rules: await targetRules(target, m),
-    superuser: lane.superuser,
     fresh: !prep.upsert && p.preexistingRows === 0,
     onBatch: (q) => line.update(q.imported + q.quarantined),
     ...(prep.buckets ? { buckets: prep.buckets } : {}),
@@ -202,8 +200,7 @@ async function adoptTable(lane: Lane, m: TableMap, p: Progress, o: AdoptPostgres
   });
   line.finish();
   log.info(`${m.table}: copied`, { imported: p.imported, quarantined: p.quarantined });
-  if (seen && p.preexistingRows === 0)
-    await removeVanished(target, m, source.id, prep.buckets, seen, lane.superuser);
+  if (seen && p.preexistingRows === 0) await removeVanished(target, m, source.id, prep.buckets, seen);
   await walked(); // and those they belong to now
   if (prep.sums) await refreshBuckets(target, m, source.id, prep.sums);
   const rebuilt = await rebuildDeferredIndexes(target, m.table);
@@ -225,7 +222,6 @@ async function copyAll(
   const other: Lane = {
     source: await forkSource(lane.source),
     target: await connectTarget(o.target),
-    superuser: lane.superuser,
     sums: lane.sums,
     recount: lane.recount,
   };
@@ -305,6 +301,13 @@ export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostg
     await checkTimeZone(source, source.tz);
     const maps = tableMaps(source.tables, source.tz);
     target = await connectTarget(o.target);
+    // The rows adopt writes (and the plan's checks) run the target's CHECK and trigger functions,
+    // which jarvis_owner owns: never as a superuser.
+    await refuseSuperuser(
+      target,
+      "adopt postgres",
+      "the CHECK and trigger functions of the tables it writes",
+    );
     await checkTargetShape(target, maps);
     const base = { sourceId: source.id, timeZone: source.tz, mismatches: [] as string[] };
     if (o.dryRun) {
@@ -316,10 +319,9 @@ export async function adoptPostgres(o: AdoptPostgresOptions): Promise<AdoptPostg
     const log = o.log ?? silentLogger;
     const progress = await readProgress(target, source.id);
     await claimTarget(target, source.id, maps, progress, Boolean(o.force));
-    const { rows: su } = await target.query("select rolsuper from pg_roles where rolname = current_user");
     const sums = new Map<string, BucketSums>();
     const recount = { all: false, ids: new Set<string>() };
-    const lane = { source, target, superuser: Boolean(su[0]?.rolsuper), sums, recount };
+    const lane = { source, target, sums, recount };
     await copyAll(lane, maps, progress, o);
     const t1 = performance.now();
     log.info("copied; verifying");

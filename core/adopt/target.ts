@@ -29,7 +29,7 @@ export async function connectTarget(url: string): Promise<pg.Client> {
   } catch (e) {
     throw new AdoptError(
       "JARVIS_ADOPT_TARGET_UNREACHABLE",
-      `the stack's database at ${redactText(url)} is unreachable (${(e as Error).message}); check DATABASE_URL (a superuser or jarvis_owner) and that the stack's PostgreSQL runs`,
+      `the stack's database at ${redactText(url)} is unreachable (${(e as Error).message}); check DATABASE_URL (jarvis_owner's connection) and that the stack's PostgreSQL runs`,
       EXIT.unavailable,
     );
   }

@@ -7,7 +7,7 @@
  * that reads the tables.
  */
 import type pg from "pg";
-import { RefusedError } from "../errors.ts";
+import { refuseSuperuser } from "../pg.ts";
 import type { RetentionPolicy } from "./policy.ts";
 
 export interface PostgresRetentionRow {
@@ -25,18 +25,6 @@ export interface PostgresRetentionReport {
 }
 
 const n = (x: unknown) => Number(x ?? 0);
-
-/** Refuses a session whose user is a superuser (or may become one) before it calls owner code. */
-async function refuseSuperuser(client: pg.Client): Promise<void> {
-  const { rows } = await client.query(
-    "select session_user as u, (select rolsuper from pg_roles where rolname = session_user) as su",
-  );
-  if (rows[0].su) {
-    throw new RefusedError(
-      `retention run --store postgres is connected as the superuser "${rows[0].u}": it would run functions that jarvis_owner owns and can replace, as a superuser; set DATABASE_URL to jarvis_owner's connection (the pg_cron jobs' user)`,
-    );
-  }
-}
 
 export async function postgresRetention(
   client: pg.Client,
@@ -82,7 +70,7 @@ export async function postgresRetention(
       kept: 0,
     });
   } else {
-    await refuseSuperuser(client);
+    await refuseSuperuser(client, "retention run --store postgres", "the retention functions");
     const { rows: start } = await client.query(
       "select coalesce(max(id), 0) as id from jarvis.retention_runs",
     );
