@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "./config/pulumi.ts";
-import { containerCommon, publishedPorts, serviceLabels } from "./settings/containers.ts";
+import { containerCommon, dockerProxyUser, publishedPorts, serviceLabels } from "./settings/containers.ts";
 import { CHROMA_GATEWAY_PORT } from "./settings/chroma.ts";
 import { agentSchedule } from "./core/ops/schedule.ts";
 import { postgresServerSpec, redisServerSpec } from "./settings/stores.ts";
@@ -296,6 +296,7 @@ const opsAgent = new OpsAgent(
     region: cfg.backup.storage.region,
     common: containerCommon(cfg, stack, "ops-agent"),
     proxyCommon: containerCommon(cfg, stack, "docker-proxy"),
+    proxyUser: dockerProxyUser(cfg.docker),
     ports: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT),
     network: network.name,
     opsImage: ops.repoDigest,

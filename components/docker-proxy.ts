@@ -19,6 +19,8 @@ export interface DockerApiProxyArgs {
   client: string;
   /** The GET paths passed on (a regex the proxy anchors); every other path and method is refused. */
   allowGet: string;
+  /** The user it runs as: settings/containers.ts dockerProxyUser. */
+  user: string;
   /** restart policy, log rotation and labels: containerCommon(cfg, stack, "<client>-docker-proxy"). */
   common: ContainerCommon;
   /** Docker names: `<dockerName>-docker-net` and `<dockerName>-docker-proxy` (default: the resource name). */
@@ -52,6 +54,7 @@ export function dockerApiProxy(
     {
       name: `${dockerName}-docker-proxy`,
       image: image.imageId,
+      user: a.user,
       command: [
         "-loglevel=info",
         "-listenip=0.0.0.0",

@@ -10,12 +10,13 @@ import {
 } from "../settings/monitoring.ts";
 import { VECTOR_DOCKER_API_GET } from "../settings/monitoring/logs.ts";
 import { dockerApiProxy, DOCKER_PROXY_URL } from "./docker-proxy.ts";
-import { containerCommon } from "../settings/containers.ts";
+import { containerCommon, dockerProxyUser } from "../settings/containers.ts";
 import { dataVolume, monitoringContainer, upload } from "./monitoring-container.ts";
 
 export interface LogShipperArgs {
   /** logs (rotation, shipper.errorPattern) and environment (labels). */
-  config: Pick<MonitoringConfig, "environment" | "logs">;
+  /** The log settings, and the Docker host's socket group for its Docker API proxy. */
+  config: Pick<MonitoringConfig, "environment" | "logs"> & { docker: { socketGid?: number } };
   /** The stack's name, for container names and labels. */
   stack: string;
   /** The private network Prometheus scrapes the shipper on. */
@@ -58,6 +59,7 @@ export class LogShipper extends pulumi.ComponentResource {
         client,
         allowGet: VECTOR_DOCKER_API_GET,
         common: containerCommon(args.config, args.stack, "log-shipper-docker-proxy"),
+        user: dockerProxyUser(args.config.docker),
         dockerName: selfName,
       },
       this,

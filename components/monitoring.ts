@@ -29,7 +29,7 @@ import {
 
 export interface MonitoringArgs {
   /** What monitoring reads of the stack config: thresholds, receivers, Grafana, logs, published ports. */
-  config: MonitoringConfig & { postgres: { database: string } };
+  config: MonitoringConfig & { postgres: { database: string }; docker: { socketGid?: number } };
   /** The stack's name, for container names and labels. */
   stack: string;
   /** The private network the stores, the ops agent and these containers share. */

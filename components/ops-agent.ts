@@ -31,6 +31,8 @@ export interface OpsAgentArgs {
   common: ContainerCommon;
   /** The same for the Docker API proxy: containerCommon(cfg, stack, "docker-proxy"). */
   proxyCommon: ContainerCommon;
+  /** The Docker API proxy's user (settings/containers.ts dockerProxyUser). */
+  proxyUser: string;
   /** Host bindings of /metrics: publishedPorts(cfg, "opsAgent", OPS_AGENT_PORT); none by default. */
   ports: Published[];
   /** The stack's name: the log shipper's volume is named from it (components/log-shipper.ts). */
@@ -100,7 +102,12 @@ export class OpsAgent extends pulumi.ComponentResource {
     const proxyNet = args.schedule.containers?.length
       ? dockerApiProxy(
           name,
-          { client: OPS_AGENT_HOST, allowGet: DOCKER_PROXY_ALLOW_GET, common: args.proxyCommon },
+          {
+            client: OPS_AGENT_HOST,
+            allowGet: DOCKER_PROXY_ALLOW_GET,
+            common: args.proxyCommon,
+            user: args.proxyUser,
+          },
           this,
         )
       : undefined;

@@ -55,6 +55,11 @@ const docker = z.strictObject({
     .string()
     .regex(/^linux\/(amd64|arm64)$/, { message: "must be linux/amd64 or linux/arm64" })
     .default("linux/amd64"),
+  /**
+   * The group id owning the Docker socket on the Docker host (`stat -c %g /var/run/docker.sock`):
+   * the Docker API proxies then run as 65534:<gid>, not as root (settings/containers.ts dockerProxyUser).
+   */
+  socketGid: z.number().int().min(0).optional(),
 });
 
 const ports = z.strictObject({

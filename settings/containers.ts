@@ -107,3 +107,15 @@ export function nodeHttpCheck(port: number, path: string): string[] {
 export function nodeExporterHostMounts(cfg: Pick<JarvisConfig, "monitoring" | "environment">): boolean {
   return cfg.monitoring.nodeExporterHostMounts ?? cfg.environment === "prod";
 }
+
+/**
+ * The user the Docker API proxy runs as. Its image (wollomatic/socket-proxy) is built with `USER
+ * 65534:65534`, which cannot open a socket owned root:docker with mode 0660; its README runs it
+ * as `user: "65534:<your docker group id>"`. With jarvis:docker.socketGid that is what it gets.
+ * Without, it runs as root with every capability dropped: root owns the socket on a rootful host
+ * (and stands for the daemon's user under rootless Docker), so it opens the socket as its owner,
+ * without CAP_DAC_OVERRIDE.
+ */
+export function dockerProxyUser(docker: { socketGid?: number }): string {
+  return docker.socketGid === undefined ? "0:0" : `65534:${docker.socketGid}`;
+}

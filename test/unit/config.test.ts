@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import YAML from "yaml";
 import { replacingChanges } from "../../config/immutable.ts";
-import { nodeExporterHostMounts } from "../../settings/containers.ts";
+import { dockerProxyUser, nodeExporterHostMounts } from "../../settings/containers.ts";
 
 function problems(raw: Record<string, unknown>): string[] {
   try {
@@ -293,4 +293,17 @@ test("config check --previous refuses a bucket-replacing change of the stack fil
     /jarvis:backup\.objectLockAtCreation: the buckets were created with object lock/,
   );
   assert.equal(same.code, 0, same.stdout);
+});
+
+test("jarvis:docker.socketGid runs the Docker API proxies as 65534:<gid>, as the proxy's README does; unset, as root without capabilities", () => {
+  assert.equal(dockerProxyUser(parseConfig({ environment: "dev" }).docker), "0:0");
+  assert.equal(
+    dockerProxyUser(parseConfig({ environment: "dev", docker: { socketGid: 999 } }).docker),
+    "65534:999",
+  );
+  assert.ok(
+    problems({ environment: "dev", docker: { socketGid: -1 } }).some((p) =>
+      p.startsWith("jarvis:docker.socketGid"),
+    ),
+  );
 });

@@ -137,6 +137,17 @@ for (const [stack, rs] of Object.entries(STACKS)) {
     );
   });
 
+  test(`${stack}: both Docker API proxies run as a user that can open the socket, with no capability`, () => {
+    // The image is built USER 65534:65534, which a root:docker 0660 socket refuses: without
+    // jarvis:docker.socketGid the proxies run as root, capabilities dropped (dockerProxyUser).
+    for (const name of Object.values(PROXIES(stack))) {
+      const { proxy } = proxyOf(rs, name);
+      assert.equal(proxy.inputs.user, "0:0", name);
+      assert.deepEqual(proxy.inputs.capabilities, { drops: ["ALL"] }, name);
+      assert.equal(proxy.inputs.readOnly, true, name);
+    }
+  });
+
   test(`${stack}: the proxy sits on an internal network that only it and the ops agent join`, () => {
     const { proxy } = proxyOf(rs, PROXIES(stack).agent);
     const agent = container(rs, `jarvis-${stack}-ops-agent`);
