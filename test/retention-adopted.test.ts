@@ -170,8 +170,31 @@ test("retention run --store postgres refuses a superuser connection, and runs th
       assert.equal(Number((await su.query("select count(*) from jarvis.retention_runs")).rows[0].count), 0);
       const report = await postgresRetention(asOwner, policy);
       assert.equal(report.runs.length, 2 + Object.keys(policy.categories).length + 1);
-      // A dry run only reads: any role that reads the tables may do it.
-      assert.equal((await postgresRetention(su, policy, { dryRun: true })).dryRun, true);
+      // A dry run only reads, but jarvis_owner can make what it reads a view over its own
+      // function: planted, it would run as the superuser. Refused too; jarvis_owner may dry-run.
+      await asOwner.query(
+        `alter table public.audit_log rename to audit_log_real;
+         create function public.planted() returns boolean language plpgsql as $$
+           begin alter role jarvis_owner superuser; return true; end $$;
+         create view public.audit_log as select * from public.audit_log_real where public.planted()`,
+      );
+      try {
+        await assert.rejects(
+          postgresRetention(su, policy, { dryRun: true }),
+          (e: Error & { code?: string }) => {
+            assert.equal(e.code, "JARVIS_REFUSED");
+            return true;
+          },
+        );
+        const { rows } = await su.query("select rolsuper from pg_roles where rolname = 'jarvis_owner'");
+        assert.equal(rows[0].rolsuper, false, "jarvis_owner became superuser");
+      } finally {
+        await su.query("alter role jarvis_owner nosuperuser");
+        await asOwner.query(
+          "drop view public.audit_log; drop function public.planted(); alter table public.audit_log_real rename to audit_log",
+        );
+      }
+      assert.equal((await postgresRetention(asOwner, policy, { dryRun: true })).dryRun, true);
     } finally {
       await su.end();
       await asOwner.end();

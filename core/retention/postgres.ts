@@ -32,6 +32,13 @@ export async function postgresRetention(
   opts: { dryRun?: boolean } = {},
 ): Promise<PostgresRetentionReport> {
   let runs: PostgresRetentionRow[] = [];
+  // A dry run only reads, but what it reads (public.conversations, ...) jarvis_owner can turn
+  // into a view over a function of its own: refused as a superuser too.
+  await refuseSuperuser(
+    client,
+    "retention run --store postgres",
+    "the retention functions and the tables' views",
+  );
   if (opts.dryRun) {
     const c = policy.conversations;
     const { rows: conv } = await client.query(
@@ -70,7 +77,6 @@ export async function postgresRetention(
       kept: 0,
     });
   } else {
-    await refuseSuperuser(client, "retention run --store postgres", "the retention functions");
     const { rows: start } = await client.query(
       "select coalesce(max(id), 0) as id from jarvis.retention_runs",
     );
