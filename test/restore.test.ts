@@ -33,7 +33,7 @@ import {
 import { findBackup, listCheckedBackups, readManifest } from "../core/backup/manifest.ts";
 import { serveRdb } from "../core/backup/redis-server.ts";
 import { verifyBackup } from "../core/backup/verify.ts";
-import { asRole, withDrillRole } from "../core/backup/drill.ts";
+import { asRole, drill, withDrillRole } from "../core/backup/drill.ts";
 import { tableChecksums } from "../core/backup/pg-inspect.ts";
 import { RefusedError } from "../core/errors.ts";
 import { withClient } from "../core/pg.ts";
@@ -496,6 +496,38 @@ test("the restore's throwaway Redis does not show its password on its command li
   } finally {
     await server.stop();
   }
+});
+
+test("a hostile dump in the bucket (a CHECK whose function runs ALTER ROLE ... SUPERUSER): the drill loads it as a non-superuser, so the attempt is refused and no role gains superuser", async () => {
+  // A bucket writer plants a dump whose CHECK function acts only in the drill's scratch database
+  // (jarvis_drill_*): the source loads and backs up cleanly, the drill's load runs the function.
+  const store = await newStore(s3);
+  const src = await createDatabase(postgres, "hsrc");
+  after(() => src.drop());
+  const victim = `jarvis_victim_${randomBytes(3).toString("hex")}`;
+  const admin = postgres.url("postgres");
+  await withClient(admin, (c) => c.query(`create role ${victim} nologin`));
+  after(() => withClient(admin, (c) => c.query(`drop role if exists ${victim}`)));
+  await withClient(src.url, (c) =>
+    c.query(
+      `create function public.hostile(x int) returns boolean language plpgsql as $$
+       begin
+         if current_database() like 'jarvis_drill_%' then execute 'alter role ${victim} superuser'; end if;
+         return true;
+       end $$;
+       create table public.notes (x int check (public.hostile(x)));
+       insert into public.notes select generate_series(1, 3);`,
+    ),
+  );
+  const r = await backupPostgresLogical({ url: src.url, store });
+  const [result] = await drill({ store, stores: ["postgres"], postgresUrl: admin });
+  const { rows } = await withClient(admin, (c) =>
+    c.query("select rolsuper from pg_roles where rolname = $1", [victim]),
+  );
+  assert.equal(rows[0].rolsuper, false, "the planted ALTER ROLE ran as a superuser");
+  // The function did run, as the drill's role, and was refused: the drill fails loudly.
+  assert.equal(result?.ok, false, `the drill of ${r.id} passed: the planted function never ran`);
+  assert.match(result?.error ?? "", /permission denied|must be superuser|must have/i, result?.error);
 });
 
 test("a drill's restore loads the bucket's dump as a throwaway non-superuser role that owns only its scratch database", async () => {
