@@ -20,6 +20,8 @@ import {
   chromaGatewayCommand,
   chromaGatewayMemoryMb,
   chromaHealthcheck,
+  CHROMA_ENV,
+  CHROMA_HEARTBEAT_PATH,
 } from "../settings/chroma.ts";
 
 /** Chroma itself, on its internal network (only the gateway talks to it). */
@@ -112,7 +114,7 @@ export class ChromaServer extends pulumi.ComponentResource {
         ports: args.ports,
         // Through the gateway to Chroma's heartbeat (the one open path): healthy means both are.
         healthcheck: {
-          tests: nodeHttpCheck(CHROMA_GATEWAY_PORT, "/api/v2/heartbeat"),
+          tests: nodeHttpCheck(CHROMA_GATEWAY_PORT, CHROMA_HEARTBEAT_PATH),
           ...healthcheckTiming("10s"),
         },
         // Sized from the load test (test/gateway-load.test.ts): settings/chroma.ts.
@@ -156,7 +158,7 @@ export class ChromaServer extends pulumi.ComponentResource {
         image: image.imageId,
         // The image's entrypoint is `dumb-init -- chroma`.
         command: ["run", CHROMA_CONFIG_PATH],
-        envs: ["CHROMA_TELEMETRY=false", "ANONYMIZED_TELEMETRY=false"],
+        envs: Object.entries(CHROMA_ENV).map(([k, v]) => `${k}=${v}`),
         uploads: [
           {
             file: CHROMA_CONFIG_PATH,

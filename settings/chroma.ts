@@ -22,6 +22,18 @@ export function chromaConfig(opts: ChromaSettingsOptions = {}): Record<string, u
   };
 }
 
+/**
+ * Chroma's environment, for the container and the test harness alike: telemetry off (the Python
+ * client's ANONYMIZED_TELEMETRY, and CHROMA_TELEMETRY for the server).
+ */
+export const CHROMA_ENV: Record<string, string> = {
+  CHROMA_TELEMETRY: "false",
+  ANONYMIZED_TELEMETRY: "false",
+};
+
+/** Chroma's liveness path: the container's healthcheck, the gateway's and the harness's probes. */
+export const CHROMA_HEARTBEAT_PATH = "/api/v2/heartbeat";
+
 /** Where the image reads its config (its CMD is `run /config.yaml`). */
 export const CHROMA_CONFIG_PATH = "/config.yaml";
 /** Where the 1.x image persists (chromaConfig's persist_path); the volume is mounted here. */
@@ -38,7 +50,7 @@ export function chromaHealthcheck(opts: { port?: number; host?: string } = {}): 
     "CMD",
     "bash",
     "-c",
-    `exec 3<>/dev/tcp/${host}/${port} && printf 'GET /api/v2/heartbeat HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`,
+    `exec 3<>/dev/tcp/${host}/${port} && printf 'GET ${CHROMA_HEARTBEAT_PATH} HTTP/1.0\\r\\nHost: ${host}\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`,
   ];
 }
 

@@ -16,7 +16,7 @@ import YAML from "yaml";
 import { parseConfig, SECRET_NAMES, type JarvisConfig, type SecretName } from "../../config/schema.ts";
 import { postgresArgs, postgresInitdbOptions, postgresSettings } from "../../settings/postgres.ts";
 import { redisAclUsers, redisConfig } from "../../settings/redis.ts";
-import { chromaConfig } from "../../settings/chroma.ts";
+import { CHROMA_ENV, CHROMA_HEARTBEAT_PATH, chromaConfig } from "../../settings/chroma.ts";
 import { startChromaGateway, tokenSha256 } from "../../core/chroma-gateway.ts";
 import { ensureRoles, rolePasswordsFromSecrets, type RolePasswords } from "../../core/postgres/roles.ts";
 
@@ -417,10 +417,15 @@ export async function startChroma(
   const child = spawn(process.execPath, [bin, "run", join(dir, "config.yaml")], {
     stdio: ["ignore", fd, fd],
     cwd: dir,
-    env: { ...process.env, CHROMA_TELEMETRY: "false", ANONYMIZED_TELEMETRY: "false" },
+    env: { ...process.env, ...CHROMA_ENV },
   });
   const upstreamUrl = `http://127.0.0.1:${port}`;
-  await waitFor("Chroma", child, logFile, async () => (await fetch(`${upstreamUrl}/api/v2/heartbeat`)).ok);
+  await waitFor(
+    "Chroma",
+    child,
+    logFile,
+    async () => (await fetch(`${upstreamUrl}${CHROMA_HEARTBEAT_PATH}`)).ok,
+  );
   const token = (opts.secrets ?? testSecrets()).chromaToken;
   let gateway;
   try {
