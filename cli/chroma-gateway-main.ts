@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startChromaGateway, tokenSha256 } from "../core/chroma-gateway.ts";
-import { EXIT, UsageError } from "../core/errors.ts";
+import { EXIT, JarvisError, UsageError } from "../core/errors.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 
 /** The gateway's options, shared with `jarvis-data chroma gateway`. */
@@ -93,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     log.error((e as Error).message);
+    // The error's own status (an unreachable upstream is 3), else usage or failure.
+    if (e instanceof JarvisError) return e.exitCode;
     return usage ? EXIT.usage : EXIT.failed;
   }
 }

@@ -43,7 +43,7 @@ export interface RetentionOutcome {
 
 export class RetentionJobError extends JarvisError {
   constructor(job: RetentionJob, message: string) {
-    super("JARVIS_RETENTION_FAILED", `retention ${job} failed: ${message}`, 1);
+    super("JARVIS_RETENTION_FAILED", `retention ${job} failed: ${message}`);
   }
 }
 
