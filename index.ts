@@ -21,7 +21,7 @@ import { StackSecrets } from "./components/secrets.ts";
 import { PrivateNetwork } from "./components/network.ts";
 import { PostgresRoles, PostgresServer, POSTGRES_SOCKET_DIR } from "./components/postgres.ts";
 import { POSTGRES_DATA_DIR, POSTGRES_UID } from "./settings/postgres.ts";
-import { databaseUrl } from "./components/ops-job.ts";
+import { databaseUrl, redisUrl } from "./components/ops-job.ts";
 import { watchedContainers } from "./settings/monitoring.ts";
 import { RedisServer } from "./components/redis.ts";
 import { ChromaServer } from "./components/chroma.ts";
@@ -260,8 +260,12 @@ export const postgresPasswords = pulumi.secret({
   backup: sv.postgresBackup,
   monitor: sv.postgresMonitor,
 });
-export const postgresAppUrl = pulumi.secret(
-  pulumi.interpolate`postgresql://${ROLE_NAMES.app}:${sv.postgresApp}@${pgServer.host}:${pgServer.port}/${pgServer.database}`,
+export const postgresAppUrl = databaseUrl(
+  ROLE_NAMES.app,
+  sv.postgresApp,
+  pgServer.host,
+  pgServer.port,
+  pgServer.database,
 );
 export const redisConnection = {
   host: redisServer.host,
@@ -310,7 +314,7 @@ const opsAgent = new OpsAgent(
       pgServer.port,
       pgServer.database,
     ),
-    redisBackupUrl: pulumi.interpolate`redis://backup:${sv.redisBackup}@${redisServer.host}:${redisServer.port}`,
+    redisBackupUrl: redisUrl("backup", sv.redisBackup, redisServer.host, redisServer.port),
     chromaUrl: chromaServer.internalUrl,
     chromaToken: sv.chromaToken,
     manifestKey: sv.manifestKey,
@@ -320,7 +324,7 @@ const opsAgent = new OpsAgent(
     s3SecretAccessKey: writers.agent.secretAccessKey,
     s3CaCert: writers.agent.caCert,
     // Issue 18: the Redis temp-key sweep (as `app`) and Chroma's size on disk.
-    redisRetentionUrl: pulumi.interpolate`redis://app:${sv.redisApp}@${redisServer.host}:${redisServer.port}`,
+    redisRetentionUrl: redisUrl("app", sv.redisApp, redisServer.host, redisServer.port),
     chromaVolume: chromaServer.volumeName,
     // pgBackRest runs in the agent, beside the server: scheduled full and differential backups (A1).
     physical: {

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceLabels } from "../settings/containers.ts";
+import { credentialUrl } from "../settings/urls.ts";
 import {
   jobFileDirs,
   jobRunScript,
@@ -74,7 +75,21 @@ export function databaseUrl(
   database: pulumi.Input<string>,
 ): pulumi.Output<string> {
   return pulumi.secret(
-    pulumi.interpolate`postgresql://${encodeURIComponent(user)}:${pulumi.output(password).apply(encodeURIComponent)}@${host}:${port}/${database}`,
+    pulumi
+      .all([password, host, port, database])
+      .apply(([p, h, po, d]) => credentialUrl("postgresql", user, p, h, po, d)),
+  );
+}
+
+/** A Redis URL with a user's password (secret as a whole). */
+export function redisUrl(
+  user: string,
+  password: pulumi.Input<string>,
+  host: pulumi.Input<string>,
+  port: pulumi.Input<number>,
+): pulumi.Output<string> {
+  return pulumi.secret(
+    pulumi.all([password, host, port]).apply(([p, h, po]) => credentialUrl("redis", user, p, h, po)),
   );
 }
 
