@@ -152,6 +152,7 @@ async function pushBody(
   url: string,
   declared: number,
   token?: string,
+  chunked = false,
 ): Promise<{ status: string; written: number }> {
   const { hostname, port } = new URL(url);
   const sock = connect(Number(port), hostname);
@@ -162,11 +163,14 @@ async function pushBody(
     sock.once("error", fail);
   });
   sock.write(
-    `POST ${COLLECTIONS} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: ${declared}\r\n` +
+    `POST ${COLLECTIONS} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+      (chunked ? "transfer-encoding: chunked\r\n" : `content-length: ${declared}\r\n`) +
       (token ? `x-chroma-token: ${token}\r\n` : "") +
       "\r\n",
   );
-  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const data = Buffer.alloc(64 * 1024, 0x20);
+  // Chunked: each write one chunk of the body, no length declared anywhere.
+  const chunk = chunked ? Buffer.concat([Buffer.from("10000\r\n"), data, Buffer.from("\r\n")]) : data;
   let written = 0;
   let closed = false;
   sock.on("close", () => (closed = true));
@@ -174,7 +178,7 @@ async function pushBody(
   const deadline = Date.now() + 10_000;
   while (!closed && written < declared && Date.now() < deadline) {
     const flushed = sock.write(chunk);
-    written += chunk.length;
+    written += data.length;
     if (!flushed) {
       // the kernel buffers are full: wait for the gateway to read more, or to close
       const drained = await Promise.race([
@@ -199,6 +203,21 @@ test("an unauthenticated 200 MB post is answered 401 and its body is not read", 
     assert.match(r.status, /^HTTP\/1\.1 401 /);
     // what the kernel's socket buffers hold on loopback, not the body
     assert.ok(r.written < 32 * 1024 * 1024, `the gateway took ${r.written} of ${declared} bytes`);
+  } finally {
+    await gw.close();
+  }
+});
+
+test("an authenticated chunked post, which declares no length, is cut once it grows past the limit", async () => {
+  const gw = await startChromaGateway({
+    upstream: chroma.upstreamUrl,
+    tokenSha256: tokenSha256(chroma.token),
+    maxBodyBytes: 1024 * 1024,
+  });
+  try {
+    const r = await pushBody(gw.url, 200 * 1024 * 1024, chroma.token, true);
+    // Chroma's own limit is 40 MiB: the gateway, not Chroma, stopped it, a few MB in.
+    assert.ok(r.written < 16 * 1024 * 1024, `the gateway took ${r.written} bytes`);
   } finally {
     await gw.close();
   }
