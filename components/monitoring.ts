@@ -10,8 +10,11 @@ import {
   alertmanagerConfig,
   alertmanagerSecretFiles,
   blackboxConfig,
+  postgresExporterEnv,
   postgresExporterQueries,
   prometheusConfig,
+  redisExporterEnv,
+  redisExporterPasswordFile,
   type MonitoredTargets,
   type MonitoringConfig,
 } from "../settings/monitoring.ts";
@@ -138,16 +141,10 @@ export class Monitoring extends pulumi.ComponentResource {
       );
   }
 
-  /** postgres_exporter connects as jarvis_monitor; the password is a file, the DSN carries none. */
+  /** postgres_exporter (settings: postgresExporterEnv). */
   private postgresExporter(site: MonitoringSite, args: MonitoringArgs, target: string): void {
-    const [host, port] = target.split(":");
     monitoringContainer(site, "postgresExporter", "postgres-exporter", {
-      envs: [
-        `DATA_SOURCE_URI=${host}:${port ?? "5432"}/${args.config.postgres.database}?sslmode=disable`,
-        "DATA_SOURCE_USER=jarvis_monitor",
-        `DATA_SOURCE_PASS_FILE=${P.postgresExporterPasswordFile}`,
-        `PG_EXPORTER_EXTEND_QUERY_PATH=${P.postgresExporterQueries}`,
-      ],
+      envs: postgresExporterEnv(target, args.config.postgres.database),
       uploads: [
         upload("postgresExporter", P.postgresExporterPasswordFile, args.postgresMonitorPassword, true),
         upload("postgresExporter", P.postgresExporterQueries, YAML.stringify(postgresExporterQueries())),
@@ -156,11 +153,11 @@ export class Monitoring extends pulumi.ComponentResource {
     });
   }
 
-  /** redis_exporter's password file is a JSON map of Redis URI -> password. */
+  /** redis_exporter (settings: redisExporterEnv, redisExporterPasswordFile). */
   private redisExporter(site: MonitoringSite, password: pulumi.Input<string>, uri: string): void {
-    const file = pulumi.output(password).apply((pw) => JSON.stringify({ [uri]: pw }));
+    const file = pulumi.output(password).apply((pw) => redisExporterPasswordFile(uri, pw));
     monitoringContainer(site, "redisExporter", "redis-exporter", {
-      envs: [`REDIS_ADDR=${uri}`, "REDIS_USER=monitor", `REDIS_PASSWORD_FILE=${P.redisExporterPasswordFile}`],
+      envs: redisExporterEnv(uri),
       uploads: [upload("redisExporter", P.redisExporterPasswordFile, file, true)],
       healthcheck: httpCheck(PORT.redisExporter, "/"),
     });

@@ -1,7 +1,39 @@
 /**
  * The exporters' own configs: blackbox_exporter's probe of Chroma's heartbeat, and
- * postgres_exporter's custom queries (WAL archiving, pg_cron runs). Pure functions.
+ * postgres_exporter's custom queries (WAL archiving, pg_cron runs), and the two database
+ * exporters' environments. Pure functions.
  */
+import { MONITORING_PATHS } from "./common.ts";
+
+/**
+ * postgres_exporter's environment: it connects as jarvis_monitor, the password a file, the DSN
+ * carrying none; `target` is host[:port]. Its flags read these variables (kingpin Envar in
+ * postgres_exporter's main: DATA_SOURCE_URI, DATA_SOURCE_USER, DATA_SOURCE_PASS_FILE,
+ * PG_EXPORTER_EXTEND_QUERY_PATH for --extend.query-path).
+ */
+export function postgresExporterEnv(target: string, database: string): string[] {
+  const [host, port] = target.split(":");
+  return [
+    `DATA_SOURCE_URI=${host}:${port ?? "5432"}/${database}?sslmode=disable`,
+    "DATA_SOURCE_USER=jarvis_monitor",
+    `DATA_SOURCE_PASS_FILE=${MONITORING_PATHS.postgresExporterPasswordFile}`,
+    `PG_EXPORTER_EXTEND_QUERY_PATH=${MONITORING_PATHS.postgresExporterQueries}`,
+  ];
+}
+
+/** redis_exporter's environment, as the Redis ACL user `monitor`. */
+export function redisExporterEnv(uri: string): string[] {
+  return [
+    `REDIS_ADDR=${uri}`,
+    "REDIS_USER=monitor",
+    `REDIS_PASSWORD_FILE=${MONITORING_PATHS.redisExporterPasswordFile}`,
+  ];
+}
+
+/** redis_exporter's password file: a JSON map of Redis URI -> password. */
+export function redisExporterPasswordFile(uri: string, password: string): string {
+  return JSON.stringify({ [uri]: password });
+}
 
 /** blackbox_exporter's config: one HTTP module for the Chroma heartbeat. */
 export function blackboxConfig(): Record<string, unknown> {
